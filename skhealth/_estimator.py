@@ -1,0 +1,576 @@
+"""The scikit-learn estimator: :class:`MultiTaskHealthRegressor`."""
+
+import copy
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
+from .architectures import Architecture, NetworkSpec, get_architecture
+from .callbacks import PlateauStopping, ValidationR2
+from .losses import LOSSES, MaskedMultiTaskLoss
+from .metrics import task_scores
+
+__all__ = ["MultiTaskHealthRegressor"]
+
+
+def _layer_sizes(value, name):
+    sizes = [value] if isinstance(value, Integral) else list(value)
+    if any(not isinstance(s, Integral) or s < 1 for s in sizes):
+        raise ValueError(f"{name} must be positive integers; got {value!r}.")
+    return tuple(int(s) for s in sizes)
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
+            "'cuda:N' or 'auto'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} but CUDA is not available on this machine; use "
+            "device='cpu' or device='auto'."
+        )
+    if resolved.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'."
+        )
+    return resolved
+
+
+def _validate_X(estimator, X, **kwargs):
+    if sp.issparse(X):
+        raise ValueError(
+            "Sparse input is not supported: densify it with X.toarray(), or use "
+            "OneHotEncoder(sparse_output=False) in a pipeline."
+        )
+    return validate_data(estimator, X, **kwargs)
+
+
+@contextmanager
+def _torch_seed(seed, device):
+    """Seed torch for the block and restore the caller's random state after it."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _as_tensor(array, device):
+    # torch shares memory with a writeable C-ordered numpy array; a read-only
+    # one (e.g. a memmap) is copied rather than exposed to in-place ops.
+    array = np.require(array, requirements=["C", "W"])
+    return torch.from_numpy(array).to(device)
+
+
+class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
+    """Multi-task neural network regressor: a shared trunk and one head per task.
+
+    One network predicts all targets at once. Its shared layers learn what the
+    tasks have in common; each task's head specialises. The network is built
+    in PyTorch and trained by a skorch net (``net_``), so skorch callbacks and
+    its ``history`` work as usual. Parameter names follow
+    :class:`sklearn.neural_network.MLPRegressor` wherever the concept is the same.
+
+    Targets are standardised per task inside ``fit`` (and predictions mapped back
+    to the original units), so tasks on different scales train together.
+    ``NaN`` in ``y`` means "not measured": that entry is left out of the loss and
+    the rest of the row is still used. Inputs are not scaled: put a
+    :class:`~sklearn.preprocessing.StandardScaler` (or a
+    :class:`~sklearn.compose.ColumnTransformer`) before the estimator.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or array-like of int, default=(128, 64)
+        Sizes of the shared hidden layers (the trunk).
+    head_layer_sizes : int or array-like of int, default=()
+        Sizes of each task head's own hidden layers; ``()`` gives linear heads.
+    architecture : str or Architecture, default="hard"
+        How tasks share parameters: a name from
+        :data:`skhealth.architectures.ARCHITECTURES` or an
+        :class:`~skhealth.architectures.Architecture` instance.
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Activation after every hidden layer.
+    dropout : float in [0, 1), default=0.0
+        Dropout probability after every hidden layer.
+    loss : str or list of str, default="squared_error"
+        ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
+        a list with one per task. Computed on standardised targets;
+        Huber's threshold is one standard deviation of the task.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights (not the biases), applied as
+        Adam weight decay.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; ``"auto"`` is ``min(200, n_samples)`` as in MLPRegressor.
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Reshuffle the training data every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. An int gives bit-identical results on the same machine. PyTorch's
+        global random state is left as it was.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored value (training loss, or validation
+        R² with ``early_stopping``) that resets the patience counter.
+    verbose : int, default=0
+        0 is silent; 1 prints skorch's per-epoch table.
+    warm_start : bool, default=False
+        When fitted already, ``fit`` continues from the current weights instead
+        of starting again.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its R²
+        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
+        the weights of the best epoch.
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience, in epochs, of the stopping rule.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where to train and predict; ``"auto"`` takes CUDA when available.
+        ``"cuda:1"`` and the like select a device.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks for the training net (copied at each fit, so the
+        objects given here are never modified).
+
+    Attributes
+    ----------
+    net_ : skhealth._net.MultiTaskNet
+        The skorch net that trained the network (``net_.module_`` is the
+        PyTorch module).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, defined only when ``X`` has string column names.
+    n_tasks_ : int
+        Number of tasks (columns of ``y``).
+    target_names_ : ndarray of shape (n_tasks_,)
+        Column names of ``y`` when it is a DataFrame (or the name of a Series),
+        else ``task_0``, ``task_1``, ...
+    n_iter_ : int
+        Number of epochs trained so far.
+    loss_curve_ : list of float
+        Training loss (mean over tasks, on standardised targets) per epoch.
+    best_loss_ : float or None
+        Lowest training loss reached; ``None`` with ``early_stopping``.
+    validation_scores_ : list of float or None
+        Validation R² per epoch with ``early_stopping``; else ``None``.
+    best_validation_score_ : float or None
+        Best validation R²; ``None`` without ``early_stopping``.
+    history_ : skorch.History
+        skorch's training history (one row per epoch).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Single-task-head multi-layer perceptron.
+    skhealth.metrics.task_scores : Per-task R², MAE and RMSE with missing labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> X, Y = make_regression(n_samples=200, n_features=8, n_targets=3,
+    ...                        random_state=0)
+    >>> reg = MultiTaskHealthRegressor(max_iter=100, random_state=0).fit(X, Y)
+    >>> reg.predict(X[:2]).shape
+    (2, 3)
+    >>> reg.score(X, Y) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "head_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "architecture": [StrOptions({"hard"}), Architecture],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "loss": [StrOptions(set(LOSSES)), list, tuple],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(128, 64),
+        *,
+        head_layer_sizes=(),
+        architecture="hard",
+        activation="relu",
+        dropout=0.0,
+        loss="squared_error",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        device="cpu",
+        callbacks=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.head_layer_sizes = head_layer_sizes
+        self.architecture = architecture
+        self.activation = activation
+        self.dropout = dropout
+        self.loss = loss
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (numeric; sparse matrices are not supported).
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets; ``NaN`` marks a label that was not measured. Every task
+            needs at least one observed value.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in every task's loss.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._validate_params()
+        reset = not (self.warm_start and hasattr(self, "net_"))
+        n_epochs = self._train(X, y, sample_weight, epochs=self.max_iter, reset=reset)
+        stopper = dict(self.net_.callbacks_)["plateau_stopping"]
+        if n_epochs == self.max_iter and stopper.misses_ < stopper.patience:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one more epoch on ``X`` and ``y``.
+
+        The first call initialises the network and the target standardisation
+        from its data. Later calls continue training; as in MLPRegressor, no
+        data is held out and training never stops early here.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        if not hasattr(self, "net_"):
+            self._validate_params()
+        self._train(
+            X,
+            y,
+            sample_weight,
+            epochs=1,
+            reset=not hasattr(self, "net_"),
+            holdout=False,
+        )
+        return self
+
+    def _train(self, X, y, sample_weight, *, epochs, reset, holdout=None):
+        """Validate data, (re)build the net when ``reset`` and train ``epochs``."""
+        X, Y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
+        y_1d, Y = Y.ndim == 1, Y.reshape(len(Y), -1)
+        # Rows of weight 0 add nothing to any loss or statistic: leave them out.
+        keep = sample_weight > 0
+        X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
+        if reset:
+            self._y_1d = y_1d
+            self.n_tasks_ = Y.shape[1]
+            self.target_names_ = self._target_names(y, self.n_tasks_)
+            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
+        elif Y.shape[1] != self.n_tasks_:
+            raise ValueError(
+                f"y has {Y.shape[1]} tasks but the estimator was fitted with "
+                f"{self.n_tasks_}; continuing training needs the same tasks."
+            )
+        Y = self._target_scaler.transform(Y).astype(np.float32)
+
+        device = _resolve_device(self.device)
+        dataset = self._make_dataset(
+            X,
+            Y,
+            sample_weight,
+            device,
+            holdout=self.early_stopping if holdout is None else holdout,
+        )
+        n_before = 0 if reset else len(self.net_.history)
+        with _torch_seed(self._seed + n_before, device):
+            if reset:
+                self.net_ = self._make_net(
+                    X.shape[1], len(dataset), device
+                ).initialize()
+            self.net_.max_epochs = epochs
+            self.net_.partial_fit(dataset)
+        self._record_history()
+        return len(self.net_.history) - n_before
+
+    @staticmethod
+    def _target_names(y, n_tasks):
+        if hasattr(y, "columns"):
+            names = list(y.columns)
+        elif getattr(y, "name", None) is not None and n_tasks == 1:
+            names = [y.name]
+        else:
+            names = [f"task_{t}" for t in range(n_tasks)]
+        return np.asarray([str(name) for name in names], dtype=object)
+
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        X, Y = _validate_X(
+            self,
+            X,
+            y=y,
+            reset=reset,
+            validate_separately=(
+                {"dtype": np.float32, "order": "C"},
+                {
+                    "ensure_2d": False,
+                    "dtype": np.float64,
+                    "order": "C",
+                    "ensure_all_finite": "allow-nan",
+                },
+            ),
+        )
+        check_consistent_length(X, Y)
+        if np.isinf(Y).any():
+            raise ValueError(
+                "Input y contains infinity; use NaN for a missing label and finite "
+                "values otherwise."
+            )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
+        observed = (
+            ~np.isnan(Y.reshape(len(Y), -1)) & (sample_weight[:, None] > 0)
+        ).sum(0)
+        if (observed == 0).any():
+            t = int(np.flatnonzero(observed == 0)[0])
+            raise ValueError(
+                f"Input y contains NaN only for task {t} (column {t}): every label is "
+                "missing or has zero weight. Drop that column or provide labels."
+            )
+        return X, Y, sample_weight
+
+    def _loss_kinds(self, n_tasks):
+        kinds = [self.loss] * n_tasks if isinstance(self.loss, str) else list(self.loss)
+        if len(kinds) != n_tasks or any(k not in LOSSES for k in kinds):
+            raise ValueError(
+                f"loss must be one of {sorted(LOSSES)} or a list of them, one per task "
+                f"({n_tasks}); got {self.loss!r}."
+            )
+        return kinds
+
+    def _make_dataset(self, X, Y, sample_weight, device, holdout):
+        def tensors(*arrays):
+            return [_as_tensor(a, device) for a in arrays]
+
+        if not holdout:
+            return TaskDataset(*tensors(X, Y, sample_weight))
+        X, X_val, Y, Y_val, w, w_val = train_test_split(
+            X,
+            Y,
+            sample_weight,
+            test_size=self.validation_fraction,
+            random_state=self._seed,
+        )
+        if (np.sum(~np.isnan(Y_val), axis=0) < 2).all():
+            raise ValueError(
+                f"The validation set ({len(Y_val)} rows, validation_fraction="
+                f"{self.validation_fraction}) has fewer than 2 observed labels for "
+                "every task. Increase validation_fraction or the size of the data, or "
+                "set early_stopping=False."
+            )
+        return TaskDataset(
+            *tensors(X, Y, w), holdout=TaskDataset(*tensors(X_val, Y_val, w_val))
+        )
+
+    def _make_net(self, n_features, n_samples, device):
+        spec = NetworkSpec(
+            n_features=n_features,
+            n_tasks=self.n_tasks_,
+            hidden_layer_sizes=_layer_sizes(
+                self.hidden_layer_sizes, "hidden_layer_sizes"
+            ),
+            head_layer_sizes=_layer_sizes(self.head_layer_sizes, "head_layer_sizes"),
+            activation=self.activation,
+            dropout=self.dropout,
+        )
+        architecture = get_architecture(self.architecture)
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        )
+        if self.early_stopping:
+            monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
+        else:
+            monitor = dict(monitor="train_loss", lower_is_better=True, load_best=False)
+        callbacks = [
+            ("valid_r2", ValidationR2()),
+            (
+                "plateau_stopping",
+                PlateauStopping(
+                    patience=self.n_iter_no_change,
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    **monitor,
+                ),
+            ),
+            *copy.deepcopy(self.callbacks or []),
+        ]
+        return MultiTaskNet(
+            module=architecture.build(spec),
+            criterion=MaskedMultiTaskLoss,
+            criterion__losses=self._loss_kinds(self.n_tasks_),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
+            optimizer__weight_decay=self.alpha,
+            batch_size=batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=self.shuffle,
+            iterator_valid=BatchIterator,
+            train_split=use_holdout,
+            callbacks=callbacks,
+            # skorch tabulates every epoch even when silent: drop the table then
+            **({} if self.verbose else {"callbacks__print_log": None}),
+            verbose=self.verbose,
+            device=device.type if device.index is None else str(device),
+        )
+
+    def _record_history(self):
+        history = self.net_.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        if self.early_stopping:
+            self.validation_scores_ = [
+                e["valid_r2"] for e in history if "valid_r2" in e
+            ]
+            self.best_validation_score_ = max(self.validation_scores_, default=None)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+
+    @property
+    def history_(self):
+        """skorch's :class:`~skorch.history.History` of the training net."""
+        check_is_fitted(self)
+        return self.net_.history
+
+    # --------------------------------------------------------------- predicting
+    def predict(self, X):
+        """Predict every task for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks_)
+            Float64 predictions in the units of ``y``; 1-D when ``y`` was 1-D.
+        """
+        check_is_fitted(self)
+        X = _validate_X(self, X, reset=False, dtype=np.float32, order="C")
+        device = torch.device(self.net_.device)
+        Y = self.net_.forward(TaskDataset(_as_tensor(X, device))).numpy()
+        Y = (
+            Y.astype(np.float64) * self._target_scaler.scale_
+            + self._target_scaler.mean_
+        )
+        return Y.ravel() if self._y_1d else Y
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over tasks of the R² on observed labels.
+
+        Equals scikit-learn's default ``r2_score(y, predict(X))`` (uniform
+        average over outputs) when ``y`` has no missing value; entries that are
+        ``NaN`` are left out of their task's R².
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        r2 = task_scores(y, self.predict(X), sample_weight=sample_weight)["r2"]
+        return float(r2.mean())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

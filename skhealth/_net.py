@@ -1,0 +1,109 @@
+"""The skorch side: a tensor dataset, a slicing batch iterator and the net.
+
+skorch's default path wraps data in a ``Dataset`` whose ``__getitem__`` returns
+one sample, then a ``DataLoader`` collates samples one by one: most of the time
+of a small network goes there. Here the data are tensors from the start (on the
+training device), and a batch is a slice (or one gather, when shuffling) of
+those tensors. Everything else (the epoch loop, callbacks, history) is skorch's.
+"""
+
+import math
+
+import torch
+from skorch import NeuralNet
+
+
+class TaskDataset(torch.utils.data.Dataset):
+    """Inputs, standardised targets (``NaN`` = missing) and sample weights.
+
+    Parameters
+    ----------
+    X : tensor of shape (n_samples, n_features)
+    y : tensor of shape (n_samples, n_tasks), default=None
+        ``None`` for prediction.
+    sample_weight : tensor of shape (n_samples,), default=None
+        Required when ``y`` is given.
+    holdout : TaskDataset, default=None
+        Validation data scored after every epoch (see :func:`use_holdout`).
+    """
+
+    def __init__(self, X, y=None, sample_weight=None, holdout=None):
+        self.X, self.y, self.sample_weight, self.holdout = X, y, sample_weight, holdout
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, index):
+        return self.batch(index)
+
+    def batch(self, index):
+        """``(X, (y, sample_weight))`` rows at ``index`` (``(X, None)`` without y)."""
+        if self.y is None:
+            return self.X[index], None
+        return self.X[index], (self.y[index], self.sample_weight[index])
+
+
+def use_holdout(dataset, y=None, **fit_params):
+    """skorch ``train_split``: train on ``dataset``, validate on its holdout."""
+    return dataset, dataset.holdout
+
+
+class BatchIterator:
+    """Minibatches of a :class:`TaskDataset` by slicing whole tensors.
+
+    Parameters
+    ----------
+    dataset : TaskDataset
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation (from torch's random state) every epoch.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = (
+            torch.randperm(n, device=self.dataset.X.device) if self.shuffle else None
+        )
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            yield self.dataset.batch(
+                slice(start, stop) if order is None else order[start:stop]
+            )
+
+
+# Prediction pads every batch to a multiple of this many rows. BLAS kernels
+# handle a batch's last few rows (past a multiple of their register block) with
+# other code, so a row's float32 prediction could change in its last bit with
+# the number of rows predicted alongside it; padding makes it batch-invariant.
+_ROW_BLOCK = 8
+
+
+class MultiTaskNet(NeuralNet):
+    """A skorch net whose criterion returns one loss per task.
+
+    The criterion (:class:`skhealth.losses.MaskedMultiTaskLoss`) gets the batch's
+    sample weights; the training objective is the mean of the per-task losses.
+    Prediction runs under :func:`torch.inference_mode`.
+    """
+
+    def evaluation_step(self, batch, training=False):
+        if training:
+            return super().evaluation_step(batch, training=True)
+        self.check_is_fitted()
+        X = batch[0]
+        n_rows = len(X)
+        if n_rows % _ROW_BLOCK:
+            X = torch.cat([X, X.new_zeros(-n_rows % _ROW_BLOCK, *X.shape[1:])])
+        with torch.inference_mode():
+            self._set_training(False)
+            return self.infer(X)[:n_rows]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, sample_weight = y_true
+        return self.criterion_(y_pred, y, sample_weight).mean()

@@ -1,0 +1,409 @@
+"""Behaviour of MultiTaskHealthRegressor beyond scikit-learn's generic checks."""
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from skorch.callbacks import Callback
+
+from skhealth import MultiTaskHealthRegressor
+
+
+def fast(**params):
+    """A small, quick configuration for behavioural tests."""
+    defaults = dict(hidden_layer_sizes=(32,), max_iter=30, random_state=0)
+    return MultiTaskHealthRegressor(**{**defaults, **params})
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_noise():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+# ----------------------------------------------------------------- outputs
+def test_default_estimator_fits_tasks_on_different_scales(regression_data):
+    X, Y = regression_data
+    reg = MultiTaskHealthRegressor(random_state=0).fit(X, Y)
+    pred = reg.predict(X)
+    r2 = 1 - ((Y - pred) ** 2).sum(0) / ((Y - Y.mean(0)) ** 2).sum(0)
+    assert r2.min() > 0.9
+
+
+def test_predict_is_float64_with_one_column_per_task(regression_data):
+    X, Y = regression_data
+    pred = fast().fit(X, Y).predict(X)
+    assert pred.dtype == np.float64
+    assert pred.shape == (240, 3)
+
+
+def test_one_dimensional_y_gives_one_dimensional_predictions(regression_data):
+    X, Y = regression_data
+    reg = fast().fit(X, Y[:, 0])
+    assert reg.predict(X).shape == (240,)
+    assert reg.n_tasks_ == 1
+
+
+def test_single_column_y_gives_single_column_predictions(regression_data):
+    X, Y = regression_data
+    assert fast().fit(X, Y[:, :1]).predict(X).shape == (240, 1)
+
+
+def test_fitted_attributes(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=7, tol=0.0, n_iter_no_change=7).fit(X, Y)
+    assert reg.n_features_in_ == 6
+    assert reg.n_tasks_ == 3
+    assert list(reg.target_names_) == ["task_0", "task_1", "task_2"]
+    assert reg.n_iter_ == 7
+    assert len(reg.loss_curve_) == 7
+    assert reg.loss_curve_ == list(reg.history_[:, "train_loss"])
+    assert reg.best_loss_ == min(reg.loss_curve_)
+    assert reg.validation_scores_ is None
+    assert not hasattr(reg, "feature_names_in_")
+    assert isinstance(reg.net_.module_, torch.nn.Module)
+
+
+def test_names_come_from_dataframe_columns(health_frame, regression_data):
+    X, Y = regression_data
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    reg = fast().fit(X, Y)
+    assert list(reg.feature_names_in_) == [f"x{i}" for i in range(6)]
+    assert list(reg.target_names_) == ["sbp", "chol", "sleep"]
+
+
+def test_target_name_comes_from_series_name(regression_data):
+    X, Y = regression_data
+    reg = fast().fit(X, pd.Series(Y[:, 0], name="sbp"))
+    assert list(reg.target_names_) == ["sbp"]
+
+
+def test_unfitted_estimator_raises_not_fitted(regression_data):
+    X, _ = regression_data
+    with pytest.raises(NotFittedError):
+        fast().predict(X)
+    with pytest.raises(NotFittedError):
+        _ = fast().history_
+
+
+# ------------------------------------------------------------ input formats
+def test_inputs_of_any_numeric_dtype_and_layout_agree(regression_data):
+    X, Y = regression_data
+    X = np.round(X * 100)  # integral values, exactly representable everywhere
+    reference = fast().fit(X.astype(np.float32), Y).predict(X.astype(np.float32))
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    for variant in [X, X.astype(np.int64), np.asfortranarray(X), read_only, X.tolist()]:
+        np.testing.assert_array_equal(
+            fast().fit(variant, Y).predict(variant), reference
+        )
+
+
+def test_dataframe_and_array_inputs_agree(regression_data):
+    X, Y = regression_data
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    np.testing.assert_array_equal(
+        fast().fit(frame, pd.DataFrame(Y)).predict(frame), fast().fit(X, Y).predict(X)
+    )
+
+
+@pytest.mark.parametrize(
+    ("X_bad", "message"),
+    [
+        (lambda X: np.where(X > 2, np.nan, X), "Input X contains NaN"),
+        (lambda X: np.where(X > 2, np.inf, X), "Input X contains infinity"),
+        (lambda X: X + 1j, "Complex data not supported"),
+        (lambda X: sp.csr_matrix(X), "Sparse input is not supported"),
+        (lambda X: X[:, 0], "Expected 2D array, got 1D array instead"),
+    ],
+)
+def test_bad_X_at_fit_is_a_value_error(regression_data, X_bad, message):
+    X, Y = regression_data
+    with pytest.raises(ValueError, match=message):
+        fast().fit(X_bad(X), Y)
+
+
+def test_sparse_X_at_predict_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast().fit(X, Y)
+    with pytest.raises(ValueError, match=r"Sparse input is not supported.*toarray"):
+        reg.predict(sp.csr_matrix(X))
+
+
+def test_wrong_feature_count_at_predict_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast().fit(X, Y)
+    with pytest.raises(
+        ValueError,
+        match="X has 5 features, but MultiTaskHealthRegressor is expecting 6 features",
+    ):
+        reg.predict(X[:, :5])
+
+
+@pytest.mark.parametrize(
+    ("y_bad", "message"),
+    [
+        (lambda Y: np.where(Y > 500, np.inf, Y), "Input y contains infinity"),
+        (
+            lambda Y: np.column_stack([Y[:, :2], np.full(len(Y), np.nan)]),
+            re.escape("Input y contains NaN only for task 2 (column 2)"),
+        ),
+        (lambda Y: Y[:, :, None], "Found array with dim 3"),
+        (lambda Y: Y[:-1], "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_y_is_a_value_error(regression_data, y_bad, message):
+    X, Y = regression_data
+    with pytest.raises(ValueError, match=message):
+        fast().fit(X, y_bad(Y))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"hidden_layer_sizes": (32, 0)}, r"hidden_layer_sizes must be positive"),
+        ({"head_layer_sizes": [-1]}, r"head_layer_sizes must be positive"),
+        ({"loss": ["huber", "squared_error"]}, r"one per task \(3\)"),
+        ({"loss": ["huber", "hinge", "huber"]}, r"loss must be one of"),
+        ({"architecture": "tree"}, r"'architecture' parameter .* must be"),
+        ({"device": "tpu"}, r"device='tpu' is not a valid torch device"),
+        ({"learning_rate_init": 0.0}, r"'learning_rate_init' parameter"),
+        ({"dropout": 1.0}, r"'dropout' parameter"),
+    ],
+)
+def test_bad_parameters_are_value_errors_at_fit(regression_data, params, message):
+    X, Y = regression_data
+    with pytest.raises(ValueError, match=message):
+        fast(**params).fit(X, Y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_a_gpu_is_a_clear_error(regression_data):
+    X, Y = regression_data
+    with pytest.raises(ValueError, match=r"CUDA is not available.*device='cpu'"):
+        fast(device="cuda").fit(X, Y)
+
+
+def test_auto_device_trains_where_it_can(regression_data):
+    X, Y = regression_data
+    reg = fast(device="auto").fit(X, Y)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(reg.net_.module_.parameters()).device.type == expected
+
+
+@pytest.mark.gpu
+def test_cuda_fit_predicts_like_cpu(regression_data, cuda_device):
+    X, Y = regression_data
+    on_gpu = fast(device=cuda_device).fit(X, Y)
+    assert next(on_gpu.net_.module_.parameters()).is_cuda
+    np.testing.assert_allclose(
+        on_gpu.predict(X), fast().fit(X, Y).predict(X), rtol=1e-2, atol=1e-2 * Y.std()
+    )
+
+
+# ---------------------------------------------------------------- randomness
+def test_same_random_state_gives_bit_identical_predictions(regression_data):
+    X, Y = regression_data
+    params = dict(dropout=0.2, early_stopping=True)
+    np.testing.assert_array_equal(
+        fast(**params).fit(X, Y).predict(X), fast(**params).fit(X, Y).predict(X)
+    )
+
+
+def test_different_random_states_give_different_models(regression_data):
+    X, Y = regression_data
+    a = fast(random_state=0).fit(X, Y).predict(X)
+    b = fast(random_state=1).fit(X, Y).predict(X)
+    assert not np.array_equal(a, b)
+
+
+def test_fit_leaves_torch_global_random_state_alone(regression_data):
+    X, Y = regression_data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    fast(dropout=0.3).fit(X, Y)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_predictions_do_not_depend_on_the_other_rows_predicted(regression_data):
+    X, Y = regression_data
+    reg = fast(hidden_layer_sizes=(64, 64)).fit(X, Y)
+    together = reg.predict(X[:37])
+    alone = np.vstack([reg.predict(X[i : i + 1]) for i in range(37)])
+    np.testing.assert_array_equal(alone, together)
+
+
+# ------------------------------------------------------------ sample weights
+def test_zero_sample_weight_equals_removing_the_rows(regression_data):
+    X, Y = regression_data
+    weights = np.ones(len(X))
+    weights[::3] = 0
+    np.testing.assert_array_equal(
+        fast().fit(X, Y, sample_weight=weights).predict(X),
+        fast().fit(X[weights > 0], Y[weights > 0]).predict(X),
+    )
+
+
+def test_integer_sample_weight_equals_repeating_rows_to_float32_precision():
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 4)), rng.normal(size=40)
+    weights = rng.randint(1, 4, size=40)
+    # One full batch per epoch and no shuffling: both fits see the same sums.
+    params = dict(batch_size=200, shuffle=False)
+    np.testing.assert_allclose(
+        fast(**params).fit(X, y, sample_weight=weights).predict(X),
+        fast(**params).fit(np.repeat(X, weights, 0), np.repeat(y, weights)).predict(X),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+def test_sample_weight_changes_the_fit(regression_data):
+    X, Y = regression_data
+    weights = np.where(X[:, 0] > 0, 10.0, 1.0)
+    assert not np.array_equal(
+        fast().fit(X, Y, sample_weight=weights).predict(X), fast().fit(X, Y).predict(X)
+    )
+
+
+def test_negative_sample_weight_is_a_value_error(regression_data):
+    X, Y = regression_data
+    with pytest.raises(
+        ValueError, match="Negative values in data passed to `sample_weight`"
+    ):
+        fast().fit(X, Y, sample_weight=-np.ones(len(X)))
+
+
+# ----------------------------------------------------------- missing labels
+def test_missing_labels_are_allowed_and_ignored_by_score(regression_data):
+    X, Y = regression_data
+    Y_missing = Y.copy()
+    Y_missing[np.random.RandomState(0).rand(*Y.shape) < 0.3] = np.nan
+    reg = MultiTaskHealthRegressor(random_state=0).fit(X, Y_missing)
+    pred = reg.predict(X)
+    assert np.isfinite(pred).all()
+    observed = ~np.isnan(Y_missing)
+    r2 = [
+        1
+        - ((Y[o, t] - pred[o, t]) ** 2).sum() / ((Y[o, t] - Y[o, t].mean()) ** 2).sum()
+        for t, o in enumerate(observed.T)
+    ]
+    assert reg.score(X, Y_missing) == pytest.approx(np.mean(r2))
+
+
+def test_score_without_missing_labels_equals_sklearn_r2(regression_data):
+    from sklearn.metrics import r2_score
+
+    X, Y = regression_data
+    reg = fast().fit(X, Y)
+    assert reg.score(X, Y) == pytest.approx(r2_score(Y, reg.predict(X)))
+
+
+# ------------------------------------------------------- continuing training
+def test_partial_fit_trains_one_epoch_per_call(regression_data):
+    X, Y = regression_data
+    reg = fast()
+    for _ in range(3):
+        reg.partial_fit(X, Y)
+    assert reg.n_iter_ == 3
+    assert reg.loss_curve_[2] < reg.loss_curve_[0]
+
+
+def test_partial_fit_with_other_tasks_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast().partial_fit(X, Y)
+    with pytest.raises(
+        ValueError, match="y has 2 tasks but the estimator was fitted with 3"
+    ):
+        reg.partial_fit(X, Y[:, :2])
+
+
+def test_partial_fit_with_other_features_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast().partial_fit(X, Y)
+    with pytest.raises(ValueError, match="X has 5 features"):
+        reg.partial_fit(X[:, :5], Y)
+
+
+def test_warm_start_continues_from_the_fitted_weights(regression_data):
+    X, Y = regression_data
+    reg = fast(warm_start=True, max_iter=5, tol=0.0, n_iter_no_change=5).fit(X, Y)
+    first_loss = reg.loss_curve_[-1]
+    reg.fit(X, Y)
+    assert reg.n_iter_ == 10
+    assert reg.loss_curve_[5] < first_loss * 1.05
+
+
+def test_fit_without_warm_start_starts_again(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=5, tol=0.0, n_iter_no_change=5).fit(X, Y)
+    first = reg.predict(X)
+    np.testing.assert_array_equal(reg.fit(X, Y).predict(X), first)
+    assert reg.n_iter_ == 5
+
+
+# ------------------------------------------------------------------ stopping
+def test_training_stops_when_the_loss_stops_improving(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=500, tol=10.0, n_iter_no_change=3).fit(X, Y)
+    assert reg.n_iter_ == 4  # the first epoch sets the best; three misses stop it
+
+
+def test_reaching_max_iter_warns_about_convergence(regression_data):
+    X, Y = regression_data
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+        fast(max_iter=3).fit(X, Y)
+
+
+def test_early_stopping_records_validation_r2_and_keeps_the_best(regression_data):
+    X, Y = regression_data
+    reg = fast(early_stopping=True, max_iter=300, n_iter_no_change=5).fit(X, Y)
+    assert reg.n_iter_ < 300
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_)
+    assert reg.best_loss_ is None
+    assert reg.validation_scores_ == list(reg.history_[:, "valid_r2"])
+
+
+def test_early_stopping_with_too_little_validation_data_is_a_value_error():
+    X, y = np.random.RandomState(0).normal(size=(10, 2)), np.arange(10.0)
+    with pytest.raises(ValueError, match=r"validation set .* fewer than 2 observed"):
+        fast(early_stopping=True, validation_fraction=0.1).fit(X, y)
+
+
+# ----------------------------------------------------------------- callbacks
+class _RecordLearningRate(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+def test_user_callbacks_run_and_are_not_modified(regression_data):
+    X, Y = regression_data
+    callback = _RecordLearningRate()
+    reg = fast(callbacks=[callback], learning_rate_init=0.01, max_iter=3).fit(X, Y)
+    assert reg.history_[:, "lr"] == [0.01, 0.01, 0.01]
+    assert reg.callbacks[0] is callback
+    assert vars(callback) == vars(_RecordLearningRate())
+
+
+def test_verbose_prints_the_epoch_table(regression_data, capsys):
+    X, Y = regression_data
+    fast(verbose=1, max_iter=2).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "epoch" in out
+    assert "train_loss" in out
+    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 2
+
+
+def test_silent_by_default(regression_data, capsys):
+    X, Y = regression_data
+    fast(max_iter=2).fit(X, Y)
+    assert capsys.readouterr().out == ""
