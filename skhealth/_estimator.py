@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
-from .architectures import Architecture, NetworkSpec, get_architecture
+from .architectures import ARCHITECTURES, Architecture, NetworkSpec, get_architecture
 from .callbacks import PlateauStopping, ValidationR2
 from .losses import LOSSES, MaskedMultiTaskLoss
 from .metrics import task_scores
@@ -207,7 +207,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "head_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "architecture": [StrOptions({"hard"}), Architecture],
+        "architecture": [StrOptions(set(ARCHITECTURES)), Architecture],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "loss": [StrOptions(set(LOSSES)), list, tuple],

@@ -12,15 +12,20 @@ Adding an architecture means writing one subclass here and adding it to
 
 import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 __all__ = [
     "ARCHITECTURES",
     "Architecture",
+    "CrossStitch",
     "HardSharing",
+    "Hierarchical",
+    "MMoE",
     "MultiTaskModule",
     "NetworkSpec",
     "get_architecture",
@@ -100,9 +105,44 @@ class TaskLinear(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        if x.dim() == 2:
-            x = x.expand(self.weight.shape[0], *x.shape)
-        return torch.baddbmm(self.bias, x, self.weight)
+        if x.dim() == 3:
+            # bmm runs products of under 400 multiply-adds (in * out * rows) on a
+            # kernel of its own: when in * out < 50 (predicted batches have 8
+            # rows or more) a row's last bit can depend on the rows alongside.
+            return torch.baddbmm(self.bias, x, self.weight)
+        # A shared input meets all tasks' weights side by side in one GEMM: as in
+        # nn.Linear, a row's result does not depend on how many rows are
+        # computed with it (given the padding in skhealth._net), unlike bmm's.
+        n_tasks, _, out_features = self.weight.shape
+        weight = self.weight.transpose(0, 1).flatten(1)
+        out = torch.addmm(self.bias.flatten(), x, weight)
+        return out.view(-1, n_tasks, out_features).transpose(0, 1)
+
+
+def _task_layers(spec, n_tasks, width, sizes):
+    """``n_tasks`` parallel stacks of layers of ``sizes``, each one followed by
+    the non-linearity, as TaskLinear layers on a leading task axis."""
+    layers = []
+    for size in sizes:
+        layers += [TaskLinear(n_tasks, width, size), *spec.nonlinearity()]
+        width = size
+    return layers
+
+
+def _heads(spec, n_tasks, width):
+    """One head per task on ``width`` inputs: ``head_layer_sizes``, then 1 output.
+
+    Maps ``(n_tasks, n_samples, width)`` (or ``(n_samples, width)`` read by every
+    task) to ``(n_tasks, n_samples, 1)``.
+    """
+    hidden = _task_layers(spec, n_tasks, width, spec.head_layer_sizes)
+    width = (width, *spec.head_layer_sizes)[-1]
+    return nn.Sequential(*hidden, TaskLinear(n_tasks, width, 1))
+
+
+def _by_sample(heads_output):
+    # heads give (n_tasks, n_samples, 1); the estimator wants (n_samples, n_tasks)
+    return heads_output.squeeze(-1).T
 
 
 class _HardSharingModule(MultiTaskModule):
@@ -113,16 +153,10 @@ class _HardSharingModule(MultiTaskModule):
             trunk += [nn.Linear(width, size), *spec.nonlinearity()]
             width = size
         self.trunk = nn.Sequential(*trunk)
-        heads = []
-        for size in spec.head_layer_sizes:
-            heads += [TaskLinear(spec.n_tasks, width, size), *spec.nonlinearity()]
-            width = size
-        heads.append(TaskLinear(spec.n_tasks, width, 1))
-        self.heads = nn.Sequential(*heads)
+        self.heads = _heads(spec, spec.n_tasks, width)
 
     def forward(self, X):
-        # heads give (n_tasks, n_samples, 1); the estimator wants (n_samples, n_tasks)
-        return self.heads(self.trunk(X)).squeeze(-1).T
+        return _by_sample(self.heads(self.trunk(X)))
 
     def shared_parameters(self):
         return self.trunk.parameters()
@@ -163,7 +197,323 @@ class HardSharing(Architecture):
         return _HardSharingModule(spec)
 
 
-ARCHITECTURES = {"hard": HardSharing}
+class _MMoEModule(MultiTaskModule):
+    def __init__(self, spec, n_experts):
+        super().__init__()
+        self.experts = nn.Sequential(
+            *_task_layers(spec, n_experts, spec.n_features, spec.hidden_layer_sizes)
+        )
+        self.gates = TaskLinear(spec.n_tasks, spec.n_features, n_experts)
+        width = (spec.n_features, *spec.hidden_layer_sizes)[-1]
+        self.heads = _heads(spec, spec.n_tasks, width)
+
+    def gate_weights(self, X):
+        """Each task's softmax weights over the experts, ``(n_tasks, n_samples,
+        n_experts)``."""
+        return torch.softmax(self.gates(X), dim=-1)
+
+    def forward(self, X):
+        experts = self.experts(X)
+        mixtures = torch.einsum("tne,end->tnd", self.gate_weights(X), experts)
+        return _by_sample(self.heads(mixtures))
+
+    def shared_parameters(self):
+        return self.experts.parameters()
+
+
+class MMoE(Architecture):
+    """Multi-gate mixture of experts (Ma et al., KDD 2018).
+
+    ``n_experts`` expert networks, each a stack of fully connected layers shaped
+    by ``hidden_layer_sizes``, all read the input. Every task has a gate, a
+    linear layer of the input followed by a softmax over the experts, and its
+    head (``head_layer_sizes``, then a linear output) reads the gate-weighted
+    mixture of the experts' outputs. Tasks share the experts but each chooses,
+    sample by sample, how much of each it uses.
+
+    Use it when tasks are related only in part, or conflict: hard sharing makes
+    them all use one representation, while MMoE's gates let them use different
+    mixes of the experts. It costs ``n_experts`` times the compute and
+    parameters of hard sharing's trunk, so experts are often made narrower.
+
+    Parameters
+    ----------
+    n_experts : int, default=4
+        Number of expert networks. With one expert every gate is 1 and the
+        network is hard sharing. The experts need ``hidden_layer_sizes``: with
+        none, building raises a ``ValueError``.
+
+    Notes
+    -----
+    ``shared_parameters()`` are the experts': every task's mixture reads every
+    expert (the softmax weights are never zero). Gates and heads are per task.
+    ``gate_weights(X)`` of the built module returns the gates' weights.
+
+    References
+    ----------
+    J. Ma, Z. Zhao, X. Yi, J. Chen, L. Hong and E. H. Chi. "Modeling Task
+    Relationships in Multi-task Learning with Multi-gate Mixture-of-Experts".
+    KDD 2018. https://doi.org/10.1145/3219819.3220007
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhealth.architectures import MMoE, NetworkSpec
+    >>> spec = NetworkSpec(n_features=5, n_tasks=3, hidden_layer_sizes=(16,),
+    ...                    head_layer_sizes=(), activation="relu", dropout=0.0)
+    >>> module = MMoE(n_experts=6).build(spec)
+    >>> module(torch.zeros(4, 5)).shape
+    torch.Size([4, 3])
+    >>> module.gate_weights(torch.zeros(4, 5)).shape  # tasks, samples, experts
+    torch.Size([3, 4, 6])
+    """
+
+    _parameter_constraints = {"n_experts": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, n_experts=4):
+        self.n_experts = n_experts
+
+    def build(self, spec):
+        self._validate_params()
+        if not spec.hidden_layer_sizes:
+            raise ValueError(
+                "MMoE needs hidden layers: hidden_layer_sizes shapes its experts, "
+                f"and got {spec.hidden_layer_sizes!r}."
+            )
+        return _MMoEModule(spec, self.n_experts)
+
+
+class _CrossStitchModule(MultiTaskModule):
+    def __init__(self, spec, alpha_self, alpha_other):
+        super().__init__()
+        n_tasks, width = spec.n_tasks, spec.n_features
+        mixing = torch.full((n_tasks, n_tasks), float(alpha_other))
+        mixing.fill_diagonal_(alpha_self)
+        self.columns, self.stitches = nn.ModuleList(), nn.ParameterList()
+        for size in spec.hidden_layer_sizes:
+            self.columns.append(
+                nn.Sequential(*_task_layers(spec, n_tasks, width, (size,)))
+            )
+            self.stitches.append(nn.Parameter(mixing.clone()))
+            width = size
+        self.heads = _heads(spec, n_tasks, width)
+
+    def forward(self, X):
+        h = X
+        for column, stitch in zip(self.columns, self.stitches, strict=True):
+            # column t of the next layer reads sum_s stitch[t, s] * column s
+            h = torch.einsum("ts,snd->tnd", stitch, column(h))
+        return _by_sample(self.heads(h))
+
+    def shared_parameters(self):
+        # Through the mixing, every task reads every column. The last unit is
+        # left out: its row t only reaches task t, so it is part of the heads.
+        yield from self.columns.parameters()
+        yield from list(self.stitches)[:-1]
+
+
+class CrossStitch(Architecture):
+    """Cross-stitch networks (Misra et al., CVPR 2016).
+
+    Each task has its own column, a stack of fully connected layers shaped by
+    ``hidden_layer_sizes``. After every hidden layer, a cross-stitch unit (a
+    learned ``n_tasks`` by ``n_tasks`` matrix) replaces each column's activations
+    by a linear combination of all columns': ``h_t <- sum_s alpha[t, s] h_s``.
+    Each task's head (``head_layer_sizes``, then a linear output) reads its
+    column. The units start near the identity, so training begins close to
+    independent networks and learns, layer by layer, how much to share.
+
+    Use it for a few tasks when it is unclear how much, or at which depth, they
+    should share: the mixing learns it. Parameters and compute grow as
+    ``n_tasks`` times a single network's.
+
+    Parameters
+    ----------
+    alpha_self : float, default=0.9
+        Initial weight of a column on itself (the units' diagonal).
+    alpha_other : float, default=None
+        Initial weight of a column on each other column (off the diagonal);
+        ``None`` spreads ``1 - alpha_self`` evenly over the other tasks, so that
+        each row of a unit sums to 1. ``alpha_self=1`` (with ``None``) starts
+        from independent columns.
+
+    Notes
+    -----
+    ``shared_parameters()`` are the columns and all cross-stitch units but the
+    last: with non-zero mixing, every task's output depends on each of them.
+    The last unit's row ``t`` only reaches task ``t``, so it is treated like a
+    head. The units' weights get the estimator's L2 penalty (``alpha``), which
+    pulls them towards 0 rather than the identity; keep ``alpha`` small.
+
+    References
+    ----------
+    I. Misra, A. Shrivastava, A. Gupta and M. Hebert. "Cross-stitch Networks for
+    Multi-task Learning". CVPR 2016. https://arxiv.org/abs/1604.03539
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhealth.architectures import CrossStitch, NetworkSpec
+    >>> spec = NetworkSpec(n_features=5, n_tasks=3, hidden_layer_sizes=(16, 8),
+    ...                    head_layer_sizes=(), activation="relu", dropout=0.0)
+    >>> module = CrossStitch().build(spec)
+    >>> module(torch.zeros(4, 5)).shape
+    torch.Size([4, 3])
+    >>> module.stitches[0].detach()  # the first cross-stitch unit
+    tensor([[0.9000, 0.0500, 0.0500],
+            [0.0500, 0.9000, 0.0500],
+            [0.0500, 0.0500, 0.9000]])
+    """
+
+    _parameter_constraints = {"alpha_self": [Real], "alpha_other": [Real, None]}
+
+    def __init__(self, alpha_self=0.9, alpha_other=None):
+        self.alpha_self = alpha_self
+        self.alpha_other = alpha_other
+
+    def build(self, spec):
+        self._validate_params()
+        alpha_other = self.alpha_other
+        if alpha_other is None:
+            alpha_other = (1 - self.alpha_self) / max(spec.n_tasks - 1, 1)
+        return _CrossStitchModule(spec, self.alpha_self, alpha_other)
+
+
+class _HierarchicalModule(MultiTaskModule):
+    def __init__(self, spec, task_depths):
+        super().__init__()
+        widths = (spec.n_features, *spec.hidden_layer_sizes)
+        # Layers above the deepest read-out would get no gradient: not built.
+        self.trunk = nn.ModuleList(
+            nn.Sequential(nn.Linear(widths[i], widths[i + 1]), *spec.nonlinearity())
+            for i in range(max(task_depths))
+        )
+        # One batch of heads per read-out depth; tasks come out grouped by depth
+        # and _order puts them back.
+        self.depths = sorted(set(task_depths))
+        self.heads = nn.ModuleList(
+            _heads(spec, task_depths.count(depth), widths[depth])
+            for depth in self.depths
+        )
+        grouped = sorted(range(spec.n_tasks), key=task_depths.__getitem__)
+        self.register_buffer(
+            "_order", torch.tensor(grouped).argsort(), persistent=False
+        )
+        self.n_shared = min(task_depths)
+
+    def forward(self, X):
+        readouts = [X]
+        for layer in self.trunk:
+            readouts.append(layer(readouts[-1]))
+        grouped = [
+            head(readouts[d]) for d, head in zip(self.depths, self.heads, strict=True)
+        ]
+        return _by_sample(torch.cat(grouped)[self._order])
+
+    def shared_parameters(self):
+        # Only the layers up to the lowest read-out feed every task.
+        return self.trunk[: self.n_shared].parameters()
+
+
+class Hierarchical(Architecture):
+    """Tasks read out at different depths of a shared trunk (Søgaard & Goldberg,
+    ACL 2016).
+
+    The trunk is a stack of fully connected layers (``hidden_layer_sizes``) as
+    in :class:`HardSharing`, but each task's head (``head_layer_sizes``, then a
+    linear output) reads the trunk after its own number of layers. Supervising
+    a lower-level task at a lower layer makes the layers above build on
+    what it learnt; a higher-level task then reads a deeper representation.
+
+    Use it when tasks form a hierarchy: a direct measurement (say, a blood
+    test) read low in the network, and an outcome it informs (say, a risk
+    score) read at the top. With every task at the top it is hard sharing.
+
+    Parameters
+    ----------
+    task_depths : array-like of int or dict, default=None
+        Number of trunk layers each task's head reads after, from 1 to
+        ``len(hidden_layer_sizes)``: one per task, or a dict mapping task
+        indices (columns of ``y``) to depths, the tasks it leaves out read at
+        the top. ``None`` reads every task at the top. Checked against the
+        network when it is built, so a mismatch is raised by the estimator's
+        ``fit``.
+
+    Notes
+    -----
+    Trunk layers above the deepest read-out are not built.
+    ``shared_parameters()`` are the trunk layers up to the lowest read-out
+    depth: only those feed every task.
+
+    References
+    ----------
+    A. Søgaard and Y. Goldberg. "Deep multi-task learning with low level tasks
+    supervised at lower layers". ACL 2016. https://aclanthology.org/P16-2038
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhealth.architectures import Hierarchical, NetworkSpec
+    >>> spec = NetworkSpec(n_features=5, n_tasks=3, hidden_layer_sizes=(16, 8),
+    ...                    head_layer_sizes=(), activation="relu", dropout=0.0)
+    >>> module = Hierarchical(task_depths={0: 1}).build(spec)  # others at 2
+    >>> module(torch.zeros(4, 5)).shape
+    torch.Size([4, 3])
+    >>> Hierarchical(task_depths=[1, 2]).build(spec)
+    Traceback (most recent call last):
+    ...
+    ValueError: task_depths=[1, 2] gives 2 depths for 3 tasks; give one per task,
+    or a dict {task: depth}.
+    """
+
+    _parameter_constraints = {"task_depths": ["array-like", dict, None]}
+
+    def __init__(self, task_depths=None):
+        self.task_depths = task_depths
+
+    def build(self, spec):
+        self._validate_params()
+        return _HierarchicalModule(spec, self._task_depths(spec))
+
+    def _task_depths(self, spec):
+        """``task_depths`` as a checked list of ints, one per task."""
+        n_layers, n_tasks = len(spec.hidden_layer_sizes), spec.n_tasks
+        if self.task_depths is None:
+            return [n_layers] * n_tasks
+        if isinstance(self.task_depths, dict):
+            depths = [n_layers] * n_tasks
+            for task, depth in self.task_depths.items():
+                if not (isinstance(task, Integral) and 0 <= task < n_tasks):
+                    raise ValueError(
+                        f"task_depths={self.task_depths!r} has a depth for task "
+                        f"{task!r}, but tasks are numbered 0 to {n_tasks - 1}."
+                    )
+                depths[task] = depth
+        else:
+            depths = list(self.task_depths)
+            if len(depths) != n_tasks:
+                raise ValueError(
+                    f"task_depths={self.task_depths!r} gives {len(depths)} depths "
+                    f"for {n_tasks} tasks; give one per task, or a dict "
+                    "{task: depth}."
+                )
+        for task, depth in enumerate(depths):
+            if not (isinstance(depth, Integral) and 1 <= depth <= n_layers):
+                raise ValueError(
+                    f"task_depths={self.task_depths!r} gives task {task} the depth "
+                    f"{depth!r}; depths are ints from 1 to {n_layers}, the number "
+                    f"of hidden layers (hidden_layer_sizes="
+                    f"{spec.hidden_layer_sizes})."
+                )
+        return [int(depth) for depth in depths]
+
+
+ARCHITECTURES = {
+    "hard": HardSharing,
+    "mmoe": MMoE,
+    "cross_stitch": CrossStitch,
+    "hierarchical": Hierarchical,
+}
 
 
 def get_architecture(architecture):

@@ -1,7 +1,14 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+
+# Under pytest-xdist each worker gets one core; two threads per worker on two
+# cores would oversubscribe them (as joblib's loky workers avoid doing).
+if "PYTEST_XDIST_WORKER" in os.environ:
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ ESTIMATORS = [
         loss="huber",
         early_stopping=True,
         validation_fraction=0.2,
-        batch_size=16,
-        max_iter=100,
+        batch_size=32,
+        max_iter=60,
     ),
 ]
 

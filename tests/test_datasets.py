@@ -1,0 +1,495 @@
+"""Behaviour of skhealth.datasets: the shipped NHANES data and the generator."""
+
+import importlib.util
+import re
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from skhealth import MultiTaskHealthRegressor
+from skhealth.datasets import load_nhanes, make_health_data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FEATURES = [
+    "age",
+    "sex",
+    "race_ethnicity",
+    "education",
+    "income_poverty_ratio",
+    "energy_kcal",
+    "protein_g",
+    "carbohydrate_g",
+    "sugar_g",
+    "fiber_g",
+    "fat_g",
+    "alcohol_g",
+    "vigorous_work",
+    "moderate_work",
+    "walk_or_bike",
+    "vigorous_recreation",
+    "moderate_recreation",
+    "sedentary_minutes",
+    "sleep_hours",
+    "smoking_status",
+    "phq9",
+]
+TARGETS = [
+    "systolic_bp",
+    "diastolic_bp",
+    "total_cholesterol",
+    "hdl_cholesterol",
+    "hba1c",
+    "waist_circumference",
+    "bmi",
+]
+CATEGORIES = {
+    "sex": ["Male", "Female"],
+    "race_ethnicity": [
+        "Mexican American",
+        "Other Hispanic",
+        "Non-Hispanic White",
+        "Non-Hispanic Black",
+        "Non-Hispanic Asian",
+        "Other Race - Including Multi-Racial",
+    ],
+    "education": [
+        "Less than 9th grade",
+        "9-11th grade (Includes 12th grade with no diploma)",
+        "High school graduate/GED or equivalent",
+        "Some college or AA degree",
+        "College graduate or above",
+    ],
+    "smoking_status": ["Never", "Former", "Current"],
+}
+N_ROWS = 5263
+
+
+@pytest.fixture(scope="module")
+def nhanes():
+    return load_nhanes()
+
+
+def _shipped_file():
+    return resources.files("skhealth.datasets.data") / "nhanes_2017_2018.csv.gz"
+
+
+# ------------------------------------------------------------------ load_nhanes
+def test_nhanes_has_pinned_columns_in_order(nhanes):
+    assert nhanes.feature_names == FEATURES
+    assert nhanes.target_names == TARGETS
+    assert list(nhanes.data.columns) == FEATURES
+    assert list(nhanes.target.columns) == TARGETS
+    assert list(nhanes.frame.columns) == FEATURES + TARGETS
+
+
+def test_nhanes_has_one_row_per_adult_respondent(nhanes):
+    assert nhanes.data.shape == (N_ROWS, 21)
+    assert nhanes.target.shape == (N_ROWS, 7)
+    assert nhanes.frame.index.name == "SEQN"
+    assert nhanes.frame.index.is_unique
+    assert nhanes.data["age"].min() == 20
+    assert nhanes.data["age"].max() == 80
+
+
+def test_nhanes_keeps_people_with_missing_targets(nhanes):
+    n_missing = nhanes.target.isna().sum().to_dict()
+    assert n_missing == {
+        "systolic_bp": 267,
+        "diastolic_bp": 281,
+        "total_cholesterol": 326,
+        "hdl_cholesterol": 326,
+        "hba1c": 245,
+        "waist_circumference": 326,
+        "bmi": 88,
+    }
+
+
+def test_nhanes_every_row_has_a_target_measured(nhanes):
+    assert nhanes.target.notna().any(axis=1).all()
+
+
+def test_nhanes_numeric_columns_hold_no_refused_or_dont_know_codes(nhanes):
+    # Shorter codes (7, 9, 77, 99) are valid values elsewhere: the range tests
+    # below cover the columns where the codebooks use them.
+    numeric = nhanes.frame.select_dtypes("number")
+    assert not numeric.isin([7777, 9999, 77777, 99999]).any().any()
+
+
+def test_nhanes_sas_zeros_are_exact_zeros(nhanes):
+    numeric = nhanes.frame.select_dtypes("number").to_numpy()
+    assert not ((numeric != 0) & (np.abs(numeric) < 1e-6)).any()
+    assert (nhanes.data["alcohol_g"] == 0).sum() == 3765
+
+
+@pytest.mark.parametrize(
+    ("column", "low", "high"),
+    [
+        ("income_poverty_ratio", 0, 5),
+        ("sedentary_minutes", 0, 1320),
+        ("sleep_hours", 2, 14),
+        ("phq9", 0, 27),
+        ("systolic_bp", 70, 240),
+        ("diastolic_bp", 1, 140),
+        ("hba1c", 3.8, 16.2),
+    ],
+)
+def test_nhanes_values_lie_in_the_codebook_range(nhanes, column, low, high):
+    values = nhanes.frame[column].dropna()
+    assert values.between(low, high).all()
+
+
+def test_nhanes_activity_columns_are_zero_or_one(nhanes):
+    activity = nhanes.data[
+        [
+            "vigorous_work",
+            "moderate_work",
+            "walk_or_bike",
+            "vigorous_recreation",
+            "moderate_recreation",
+        ]
+    ].to_numpy()
+    assert set(np.unique(activity[~np.isnan(activity)])) == {0.0, 1.0}
+
+
+def test_nhanes_categoricals_have_readable_labels_in_a_fixed_order(nhanes):
+    categorical = nhanes.data.select_dtypes("category")
+    assert list(categorical.columns) == list(CATEGORIES)
+    for name, labels in CATEGORIES.items():
+        assert list(categorical[name].cat.categories) == labels
+    assert categorical["education"].cat.ordered
+    assert not categorical["sex"].cat.ordered
+
+
+def test_nhanes_loading_keeps_every_label_of_the_shipped_file(nhanes):
+    with _shipped_file().open("rb") as stream:
+        raw = pd.read_csv(stream, compression="gzip", index_col="SEQN")
+    for name in CATEGORIES:
+        pd.testing.assert_series_equal(
+            nhanes.data[name].isna(), raw[name].isna(), check_names=False
+        )
+
+
+def test_nhanes_as_frame_false_gives_float_arrays_with_category_codes(nhanes):
+    bunch = load_nhanes(as_frame=False)
+    assert bunch.data.dtype == np.float64
+    assert bunch.target.dtype == np.float64
+    assert bunch.frame is None
+    assert bunch.categories == CATEGORIES
+    education = bunch.data[:, FEATURES.index("education")]
+    labels = nhanes.data["education"]
+    assert np.isnan(education).sum() == labels.isna().sum() == 12
+    codes = education[~np.isnan(education)].astype(int)
+    decoded = [CATEGORIES["education"][code] for code in codes]
+    assert decoded == labels.dropna().tolist()
+
+
+def test_nhanes_as_frame_false_keeps_numeric_values(nhanes):
+    bunch = load_nhanes(as_frame=False)
+    age = bunch.data[:, FEATURES.index("age")]
+    np.testing.assert_array_equal(age, nhanes.data["age"].to_numpy())
+    np.testing.assert_array_equal(bunch.target, nhanes.target.to_numpy())
+
+
+def test_nhanes_categories_is_none_for_frames(nhanes):
+    assert nhanes.categories is None
+
+
+@pytest.mark.parametrize("as_frame", [True, False])
+def test_nhanes_return_X_y_returns_data_and_target(as_frame):
+    bunch = load_nhanes(as_frame=as_frame)
+    X, Y = load_nhanes(return_X_y=True, as_frame=as_frame)
+    if as_frame:
+        pd.testing.assert_frame_equal(X, bunch.data)
+        pd.testing.assert_frame_equal(Y, bunch.target)
+    else:
+        np.testing.assert_array_equal(X, bunch.data)
+        np.testing.assert_array_equal(Y, bunch.target)
+
+
+def test_nhanes_rejects_non_boolean_options():
+    with pytest.raises(ValueError, match="'as_frame' parameter of load_nhanes"):
+        load_nhanes(as_frame="yes")
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "Centers for Disease Control and Prevention",
+        "public domain",
+        "2017-2018",
+        "MIT licence",
+        "Survey weights are not applied",
+        "not nationally",
+        "5263 adults",
+    ],
+)
+def test_nhanes_descr_states_source_licence_and_caveats(nhanes, phrase):
+    assert phrase in nhanes.DESCR
+
+
+def test_nhanes_descr_documents_every_column_with_its_missing_share(nhanes):
+    documented = dict(re.findall(r"^(\w+)  .*  (\d+\.\d)$", nhanes.DESCR, re.MULTILINE))
+    missing = nhanes.frame.isna().mean().mul(100).round(1)
+    assert list(documented) == FEATURES + TARGETS
+    assert {name: float(share) for name, share in documented.items()} == dict(missing)
+
+
+def test_nhanes_shipped_file_is_under_2_mb():
+    with _shipped_file().open("rb") as stream:
+        assert len(stream.read()) < 2 * 1024**2
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_nhanes_trains_multitask_regressor_in_a_pipeline(nhanes):
+    rows = nhanes.data.sample(1000, random_state=0).index
+    X, Y = nhanes.data.loc[rows], nhanes.target.loc[rows]
+    preprocess = make_column_transformer(
+        (
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            make_column_selector(dtype_include="category"),
+        ),
+        (
+            make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+            make_column_selector(dtype_include="number"),
+        ),
+    )
+    model = make_pipeline(
+        preprocess, MultiTaskHealthRegressor(max_iter=5, random_state=0)
+    )
+    pred = model.fit(X, Y).predict(X)
+    assert pred.shape == (1000, 7)
+    assert np.isfinite(pred).all()
+
+
+# ------------------------------------------------------- scripts/make_nhanes.py
+@pytest.fixture(scope="module")
+def make_nhanes():
+    spec = importlib.util.spec_from_file_location(
+        "make_nhanes", ROOT / "scripts" / "make_nhanes.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _raw_rows(make_nhanes, n_rows):
+    """Rows shaped like the nhanes TSV: adults with every value present."""
+    numeric = [
+        *make_nhanes.NUMERIC.values(),
+        *make_nhanes.PHQ9_ITEMS,
+        make_nhanes.SMOKED_100,
+        *make_nhanes.SYSTOLIC,
+        *make_nhanes.DIASTOLIC,
+    ]
+    raw = pd.DataFrame(1.0, index=range(n_rows), columns=numeric)
+    raw["SEQN"] = 100.0 + np.arange(n_rows)
+    raw["AgeInYearsAtScreening"] = 40.0
+    raw["Gender"] = "Female"
+    raw["RacehispanicOriginWNhAsian"] = "Mexican American"
+    raw["EducationLevelAdults20"] = "Some college or AA degree"
+    raw[make_nhanes.SMOKES_NOW] = "Every day"
+    return raw
+
+
+def test_make_nhanes_keeps_adults_with_a_target(make_nhanes):
+    raw = _raw_rows(make_nhanes, 3)
+    raw.loc[1, "AgeInYearsAtScreening"] = 19
+    lab_and_body = [make_nhanes.NUMERIC[name] for name in TARGETS[2:]]
+    raw.loc[2, lab_and_body + make_nhanes.SYSTOLIC + make_nhanes.DIASTOLIC] = np.nan
+    frame = make_nhanes.build(raw)
+    assert frame.index.tolist() == [100]
+    assert list(frame.columns) == FEATURES + TARGETS
+
+
+def test_make_nhanes_cleans_codes_and_sas_zeros(make_nhanes):
+    raw = _raw_rows(make_nhanes, 2)
+    raw.loc[0, "MinutesSedentaryActivity"] = 9999
+    raw.loc[1, "MinutesSedentaryActivity"] = 7777
+    raw.loc[0, "AlcoholGm_DR1TOT"] = 5.397605346934028e-79
+    raw.loc[0, "EducationLevelAdults20"] = "Don't Know"
+    frame = make_nhanes.build(raw)
+    assert frame["sedentary_minutes"].isna().all()
+    assert frame.loc[100, "alcohol_g"] == 0
+    assert pd.isna(frame.loc[100, "education"])
+
+
+def test_make_nhanes_averages_blood_pressure_without_zero_diastolic(make_nhanes):
+    raw = _raw_rows(make_nhanes, 1)
+    raw.loc[0, make_nhanes.SYSTOLIC] = [110, 121, np.nan]
+    raw.loc[0, make_nhanes.DIASTOLIC] = [5.397605346934028e-79, 70, 81]
+    frame = make_nhanes.build(raw)
+    assert frame.loc[100, "systolic_bp"] == 115.5
+    assert frame.loc[100, "diastolic_bp"] == 75.5
+
+
+def test_make_nhanes_sums_phq9_only_when_all_nine_items_are_answered(make_nhanes):
+    raw = _raw_rows(make_nhanes, 2)
+    raw.loc[1, make_nhanes.PHQ9_ITEMS[4]] = np.nan
+    frame = make_nhanes.build(raw)
+    assert frame["phq9"].tolist()[0] == 9
+    assert np.isnan(frame["phq9"].tolist()[1])
+
+
+def test_make_nhanes_derives_smoking_status(make_nhanes):
+    raw = _raw_rows(make_nhanes, 4)
+    raw[make_nhanes.SMOKED_100] = [0, 1, 1, 1]
+    raw[make_nhanes.SMOKES_NOW] = [np.nan, "Not at all", "Some days", "Every day"]
+    frame = make_nhanes.build(raw)
+    assert frame["smoking_status"].tolist() == ["Never", "Former", "Current", "Current"]
+
+
+def test_make_nhanes_rejects_unknown_category_labels(make_nhanes):
+    raw = _raw_rows(make_nhanes, 1)
+    raw["Gender"] = "F"
+    with pytest.raises(ValueError, match=r"Unexpected sex labels: \['F'\]"):
+        make_nhanes.build(raw)
+
+
+# ------------------------------------------------------------- make_health_data
+def test_make_health_data_shapes_and_dtype():
+    X, Y = make_health_data(n_samples=50, n_features=7, n_tasks=3, random_state=0)
+    assert X.shape == (50, 7)
+    assert Y.shape == (50, 3)
+    assert X.dtype == Y.dtype == np.float64
+
+
+def test_make_health_data_single_task_is_still_two_dimensional():
+    _, Y = make_health_data(n_samples=10, n_tasks=1, random_state=0)
+    assert Y.shape == (10, 1)
+
+
+def test_make_health_data_is_deterministic_under_random_state():
+    first = make_health_data(missing_rate=0.2, random_state=3)
+    second = make_health_data(missing_rate=0.2, random_state=3)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_make_health_data_differs_between_random_states():
+    _, Y0 = make_health_data(random_state=0)
+    _, Y1 = make_health_data(random_state=1)
+    assert not np.allclose(Y0, Y1)
+
+
+def test_make_health_data_has_no_missing_labels_by_default():
+    X, Y = make_health_data(random_state=0)
+    assert np.isfinite(X).all()
+    assert np.isfinite(Y).all()
+
+
+def test_make_health_data_missing_rate_removes_that_share_of_each_task():
+    X, Y = make_health_data(n_samples=1000, missing_rate=0.3, random_state=0)
+    assert np.isnan(Y).sum(axis=0).tolist() == [300, 300, 300, 300]
+    assert np.isfinite(X).all()
+
+
+def test_make_health_data_missing_labels_differ_between_tasks():
+    _, Y = make_health_data(n_samples=1000, missing_rate=0.3, random_state=0)
+    missing = np.isnan(Y)
+    assert not (missing[:, [0]] == missing).all()
+
+
+def test_make_health_data_keeps_at_least_one_label_per_task():
+    _, Y = make_health_data(n_samples=10, missing_rate=0.99, random_state=0)
+    assert np.isnan(Y).sum(axis=0).tolist() == [9, 9, 9, 9]
+
+
+def test_make_health_data_noise_and_missing_rate_leave_x_and_signal_unchanged():
+    X0, Y0 = make_health_data(noise=0, random_state=0)
+    X1, Y1 = make_health_data(noise=0.5, missing_rate=0.5, random_state=0)
+    np.testing.assert_array_equal(X0, X1)
+    observed = ~np.isnan(Y1)
+    assert np.abs(Y1 - Y0)[observed].max() > 0.5
+    assert np.corrcoef(Y0[observed], Y1[observed])[0, 1] > 0.85
+
+
+def _mean_task_correlation(task_relatedness):
+    _, Y = make_health_data(
+        n_samples=5000,
+        n_tasks=10,
+        task_relatedness=task_relatedness,
+        noise=0,
+        random_state=0,
+    )
+    corr = np.corrcoef(Y, rowvar=False)
+    return corr[np.triu_indices_from(corr, k=1)].mean()
+
+
+def test_make_health_data_task_relatedness_raises_task_correlation():
+    unrelated, related, identical = map(_mean_task_correlation, [0, 0.5, 1])
+    assert abs(unrelated) < 0.2
+    assert unrelated < related < identical
+    assert identical == pytest.approx(1)
+
+
+def test_make_health_data_signal_has_unit_variance():
+    _, Y = make_health_data(n_samples=20000, noise=0, random_state=0)
+    np.testing.assert_allclose(Y.mean(axis=0), 0, atol=0.05)
+    np.testing.assert_allclose(Y.std(axis=0), 1, atol=0.05)
+
+
+def test_make_health_data_noise_is_the_per_task_std_relative_to_the_signal():
+    noise = [0.0, 0.5, 1.0, 2.0]
+    _, signal = make_health_data(n_samples=20000, noise=0, random_state=0)
+    _, Y = make_health_data(n_samples=20000, noise=noise, random_state=0)
+    np.testing.assert_allclose((Y - signal).std(axis=0), noise, rtol=0.05)
+
+
+def test_make_health_data_float_noise_applies_to_every_task():
+    _, Y_float = make_health_data(noise=0.3, random_state=0)
+    _, Y_list = make_health_data(noise=[0.3] * 4, random_state=0)
+    np.testing.assert_array_equal(Y_float, Y_list)
+
+
+@pytest.mark.parametrize("nonlinearity", [0.0, 0.5, 1.0])
+def test_make_health_data_nonlinearity_is_the_share_no_linear_model_explains(
+    nonlinearity,
+):
+    X, Y = make_health_data(
+        n_samples=20000, nonlinearity=nonlinearity, noise=0, random_state=0
+    )
+    r2 = r2_score(Y, LinearRegression().fit(X, Y).predict(X), multioutput="raw_values")
+    np.testing.assert_allclose(r2, 1 - nonlinearity, atol=0.05)
+
+
+def test_make_health_data_default_latent_dimension_fits_few_features():
+    X, _ = make_health_data(n_samples=20, n_features=2, random_state=0)
+    assert X.shape == (20, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_samples": 0}, "'n_samples' parameter of make_health_data.*Got 0"),
+        ({"n_features": 0}, "'n_features' parameter .*Got 0"),
+        ({"n_tasks": 0}, "'n_tasks' parameter .*Got 0"),
+        ({"n_latent": 0}, "'n_latent' parameter .*Got 0"),
+        (
+            {"task_relatedness": 1.5},
+            r"'task_relatedness' parameter .*\[0.0, 1.0\]. Got 1.5",
+        ),
+        ({"nonlinearity": -0.1}, r"'nonlinearity' parameter .*\[0.0, 1.0\]. Got -0.1"),
+        ({"missing_rate": 1.0}, r"'missing_rate' parameter .*\[0.0, 1.0\). Got 1.0"),
+        ({"noise": -1.0}, "'noise' parameter .*Got -1.0"),
+        ({"noise": [0.1, 0.2]}, r"length n_tasks=4; got an array of shape \(2,\)"),
+        (
+            {"noise": [0.1, -0.1, 0.1, 0.1]},
+            r"non-negative; got \[0.1, -0.1, 0.1, 0.1\]",
+        ),
+        ({"noise": [0.1, np.nan, 0.1, 0.1]}, "finite and non-negative"),
+        ({"n_latent": 21}, "n_latent must be at most n_features=20; got 21"),
+    ],
+)
+def test_make_health_data_rejects_invalid_arguments(params, message):
+    with pytest.raises(ValueError, match=message):
+        make_health_data(**params)
