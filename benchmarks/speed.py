@@ -1,0 +1,310 @@
+"""Speed and memory of skhealth's estimator against a hand-written PyTorch loop.
+
+Every method fits the same network (64-128-128-4 ReLU, Adam with learning rate
+1e-3, batches of 256, no validation split, no early stopping) on the same
+synthetic float32 data, in one process, interleaved over ``--repeats`` rounds
+(the median is reported, since timings on a shared machine vary a lot). The
+methods are:
+
+* ``hand loop``: tensors made once, ``torch.randperm`` and slicing, an
+  ``nn.Sequential`` of Linear/ReLU, MSE loss and Adam. The 1.0x baseline.
+* ``skhealth``: :class:`skhealth.MultiTaskHealthRegressor`.
+* ``skorch``: skorch's plain ``NeuralNetRegressor`` with its default DataLoader.
+* ``sklearn MLP``: :class:`sklearn.neural_network.MLPRegressor`.
+* ``hand loop + DataLoader``: the hand loop fed by ``DataLoader(TensorDataset)``.
+
+Measured per method: the fit time, the time to predict the training rows, and
+the latency of a one-row ``predict`` (median over many calls). The one-row
+reference is a bare ``module(x)`` forward under ``torch.inference_mode()``.
+With ``--memory``, each method also fits 1,000,000 rows for one epoch in a
+fresh subprocess, and the table gives its peak resident memory above the
+baseline (after the data are made) divided by the size of ``X``.
+
+Run from the repository root::
+
+    python benchmarks/speed.py --repeats 5
+    python benchmarks/speed.py --memory --repeats 1
+    python benchmarks/speed.py --quick            # smoke run, a few seconds
+"""
+
+import argparse
+import multiprocessing
+import os
+import resource
+import statistics
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+from skorch import NeuralNetRegressor
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from skhealth import MultiTaskHealthRegressor
+
+N_FEATURES, N_TASKS, HIDDEN = 64, 4, (128, 128)
+BATCH_SIZE, LR, SEED = 256, 1e-3, 0
+MEMORY_SAMPLES, MEMORY_EPOCHS = 1_000_000, 1
+
+
+def make_data(n_samples, seed=SEED):
+    """Float32 ``X`` (n_samples, 64) and a non-linear float32 ``Y`` (n_samples, 4).
+
+    Drawn straight into float32, so that making them has no transient peak of
+    memory above their final size.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, N_FEATURES), dtype=np.float32)
+    W = rng.standard_normal((N_FEATURES, N_TASKS), dtype=np.float32)
+    Y = np.tanh(X @ (W / np.float32(np.sqrt(N_FEATURES))))
+    Y += rng.standard_normal(Y.shape, dtype=np.float32) * np.float32(0.1)
+    return X, Y
+
+
+def make_module():
+    layers, width = [], N_FEATURES
+    for size in HIDDEN:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    return nn.Sequential(*layers, nn.Linear(width, N_TASKS))
+
+
+class HandLoop:
+    """The baseline: a plain PyTorch training loop over whole tensors."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def batches(self, X, Y):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), BATCH_SIZE):
+            index = order[start : start + BATCH_SIZE]
+            yield X[index], Y[index]
+
+    def fit(self, X, Y):
+        torch.manual_seed(SEED)
+        self.module_ = make_module()
+        optimizer = torch.optim.Adam(self.module_.parameters(), lr=LR)
+        X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+        for _ in range(self.epochs):
+            for X_batch, Y_batch in self.batches(X, Y):
+                optimizer.zero_grad()
+                nn.functional.mse_loss(self.module_(X_batch), Y_batch).backward()
+                optimizer.step()
+        return self
+
+    def predict(self, X):
+        with torch.inference_mode():
+            return self.module_(torch.from_numpy(X)).numpy()
+
+    def one_row_predictor(self, x):
+        """A call of the bare forward on a ready-made tensor: the reference."""
+        x = torch.from_numpy(x)
+
+        def forward():
+            with torch.inference_mode():
+                return self.module_(x)
+
+        return forward
+
+
+class HandLoopDataLoader(HandLoop):
+    """The hand loop fed (and predicting) through ``DataLoader(TensorDataset)``."""
+
+    def batches(self, X, Y):
+        return DataLoader(TensorDataset(X, Y), batch_size=BATCH_SIZE, shuffle=True)
+
+    def predict(self, X):
+        loader = DataLoader(TensorDataset(torch.from_numpy(X)), batch_size=BATCH_SIZE)
+        with torch.inference_mode():
+            return torch.cat([self.module_(X_batch) for (X_batch,) in loader]).numpy()
+
+    def one_row_predictor(self, x):
+        return lambda: self.predict(x)
+
+
+class Estimator:
+    """A scikit-learn style estimator, rebuilt by ``make`` at every fit."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def fit(self, X, Y):
+        self.estimator_ = self.make().fit(X, Y)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def one_row_predictor(self, x):
+        return lambda: self.estimator_.predict(x)
+
+
+def make_skhealth(epochs):
+    return MultiTaskHealthRegressor(
+        hidden_layer_sizes=HIDDEN,
+        batch_size=BATCH_SIZE,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=epochs,
+        alpha=0.0,
+        random_state=SEED,
+    )
+
+
+def make_skorch(epochs):
+    torch.manual_seed(SEED)
+    return NeuralNetRegressor(
+        make_module(),
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        max_epochs=epochs,
+        batch_size=BATCH_SIZE,
+        iterator_train__shuffle=True,
+        train_split=None,
+        verbose=0,
+    )
+
+
+def make_mlp(epochs):
+    return MLPRegressor(
+        hidden_layer_sizes=HIDDEN,
+        batch_size=BATCH_SIZE,
+        max_iter=epochs,
+        learning_rate_init=LR,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=epochs,
+        shuffle=True,
+        random_state=SEED,
+    )
+
+
+METHODS = {
+    "hand loop": HandLoop,
+    "skhealth": lambda epochs: Estimator(lambda: make_skhealth(epochs)),
+    "skorch": lambda epochs: Estimator(lambda: make_skorch(epochs)),
+    "sklearn MLP": lambda epochs: Estimator(lambda: make_mlp(epochs)),
+    "hand loop + DataLoader": HandLoopDataLoader,
+}
+
+
+def seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def one_row_latency(predictor, n_calls):
+    """Median seconds of one call, after a few warm-up calls."""
+    for _ in range(5):
+        predictor()
+    return statistics.median(seconds(predictor) for _ in range(n_calls))
+
+
+def time_methods(X, Y, epochs, repeats, n_calls):
+    """Median fit, predict and one-row predict seconds of every method.
+
+    Each round runs every method once, so that slow phases of the machine hit
+    all methods alike.
+    """
+    times = {name: {"fit": [], "predict": [], "one_row": []} for name in METHODS}
+    for _ in range(repeats):
+        for name, make in METHODS.items():
+            method = make(epochs)
+            times[name]["fit"].append(seconds(lambda m=method: m.fit(X, Y)))
+            times[name]["predict"].append(seconds(lambda m=method: m.predict(X)))
+            predictor = method.one_row_predictor(X[:1])
+            times[name]["one_row"].append(one_row_latency(predictor, n_calls))
+    return {
+        name: {metric: statistics.median(values) for metric, values in row.items()}
+        for name, row in times.items()
+    }
+
+
+def fit_peak_memory(name, n_samples, epochs):
+    """Peak RSS growth while fitting, over ``X.nbytes``; run in a fresh process."""
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    X, Y = make_data(n_samples)
+    method = METHODS[name](epochs)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    method.fit(X, Y)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (after - before) * 1024 / X.nbytes  # ru_maxrss is in KiB on Linux
+
+
+def memory_ratios(n_samples, epochs):
+    ratios = {}
+    for name in METHODS:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            ratios[name] = pool.apply(fit_peak_memory, (name, n_samples, epochs))
+    return ratios
+
+
+def print_table(results, n_rows, memory=None):
+    base = results["hand loop"]
+    header = (
+        f"{'method':<24}{'fit (s)':>9}{'ratio':>7}"
+        f"{f'predict {n_rows} (ms)':>22}{'ratio':>7}"
+        f"{'1-row (us)':>12}{'ratio':>7}"
+    )
+    if memory is not None:
+        header += f"{'fit peak / X size':>19}"
+    print(header)
+    for name, row in results.items():
+        line = (
+            f"{name:<24}{row['fit']:>9.2f}{row['fit'] / base['fit']:>6.2f}x"
+            f"{row['predict'] * 1e3:>22.1f}{row['predict'] / base['predict']:>6.2f}x"
+            f"{row['one_row'] * 1e6:>12.0f}{row['one_row'] / base['one_row']:>6.2f}x"
+        )
+        if memory is not None:
+            line += f"{memory[name]:>18.2f}x"
+        print(line)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of timing")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per fit")
+    parser.add_argument("--n-samples", type=int, default=20_000, help="rows of X")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help=f"also measure fit peak memory on {MEMORY_SAMPLES:,} rows (slow)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny settings for a smoke run"
+    )
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    n_calls, memory_samples = 300, MEMORY_SAMPLES
+    if args.quick:
+        args.repeats, args.epochs, args.n_samples = 1, 2, 2_000
+        n_calls, memory_samples = 20, 20_000
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    X, Y = make_data(args.n_samples)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"X {X.shape}, {args.epochs} epochs, batch {BATCH_SIZE}, "
+        f"median of {args.repeats} interleaved repeats"
+    )
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    time_methods(X[:512], Y[:512], 1, 1, 5)  # warm-up: imports, thread pools
+    results = time_methods(X, Y, args.epochs, args.repeats, n_calls)
+    memory = None
+    if args.memory:
+        print(f"memory: {memory_samples:,} rows, {MEMORY_EPOCHS} epoch, subprocesses")
+        memory = memory_ratios(memory_samples, MEMORY_EPOCHS)
+    print_table(results, args.n_samples, memory)
+    print(f"load average after: {os.getloadavg()[0]:.2f} (a busy machine skews it)")
+
+
+if __name__ == "__main__":
+    main()
