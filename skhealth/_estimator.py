@@ -341,9 +341,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         """Validate data, (re)build the net when ``reset`` and train ``epochs``."""
         X, Y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
         y_1d, Y = Y.ndim == 1, Y.reshape(len(Y), -1)
-        # Rows of weight 0 add nothing to any loss or statistic: leave them out.
+        # Rows of weight 0 add nothing to any loss or statistic: leave them out
+        # (indexing copies, so only when there are some).
         keep = sample_weight > 0
-        X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
+        if not keep.all():
+            X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
         if reset:
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
