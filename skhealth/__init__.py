@@ -1,7 +1,14 @@
 """skhealth: multi-task learning for health data, the scikit-learn way."""
 
 from ._estimator import MultiTaskHealthRegressor
+from ._persistence import ModelFileError, load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["MultiTaskHealthRegressor", "__version__"]
+__all__ = [
+    "ModelFileError",
+    "MultiTaskHealthRegressor",
+    "__version__",
+    "load",
+    "save",
+]

@@ -23,9 +23,10 @@ from sklearn.utils.validation import (
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
 from .architectures import ARCHITECTURES, Architecture, NetworkSpec, get_architecture
-from .callbacks import PlateauStopping, ValidationR2
+from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss
 from .metrics import task_scores
+from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
 __all__ = ["MultiTaskHealthRegressor"]
 
@@ -66,6 +67,20 @@ def _validate_X(estimator, X, **kwargs):
             "OneHotEncoder(sparse_output=False) in a pipeline."
         )
     return validate_data(estimator, X, **kwargs)
+
+
+def _check_shared_parameters(module, task_weighting):
+    try:
+        shared = [p for p in module.shared_parameters() if p.dim() > 1]
+    except NotImplementedError:
+        shared = []
+    if not shared:
+        raise ValueError(
+            f"task_weighting={task_weighting!r} acts on the gradients of the "
+            f"parameters all tasks share, but this {type(module).__name__} reports "
+            "no shared weight matrix (shared_parameters()). Give the network shared "
+            "hidden layers or use another task_weighting."
+        )
 
 
 @contextmanager
@@ -118,6 +133,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
         Huber's threshold is one standard deviation of the task.
+    task_weighting : str, array-like, dict or TaskWeighting, default="equal"
+        How the task losses are combined into the objective: a name from
+        :data:`skhealth.weighting.WEIGHTINGS` (``"equal"``, ``"uncertainty"``,
+        ``"dwa"``, ``"gradnorm"``, ``"pcgrad"``), fixed weights (one per task, or
+        a dict keyed by target name where unnamed targets weigh 1; rescaled to
+        sum to the number of tasks), or a
+        :class:`~skhealth.weighting.TaskWeighting` instance.
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), applied as
         Adam weight decay.
@@ -137,7 +159,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Minimum improvement of the monitored value (training loss, or validation
         R² with ``early_stopping``) that resets the patience counter.
     verbose : int, default=0
-        0 is silent; 1 prints skorch's per-epoch table.
+        0 is silent; 1 prints skorch's per-epoch table, with each task's
+        training loss (and validation R² with ``early_stopping``).
     warm_start : bool, default=False
         When fitted already, ``fit`` continues from the current weights instead
         of starting again.
@@ -163,11 +186,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         PyTorch module).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, defined only when ``X`` has string column names.
     n_tasks_ : int
         Number of tasks (columns of ``y``).
-    target_names_ : ndarray of shape (n_tasks_,)
+    target_names_ : ndarray of shape (`n_tasks_`,)
         Column names of ``y`` when it is a DataFrame (or the name of a Series),
         else ``task_0``, ``task_1``, ...
     n_iter_ : int
@@ -180,8 +203,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Validation R² per epoch with ``early_stopping``; else ``None``.
     best_validation_score_ : float or None
         Best validation R²; ``None`` without ``early_stopping``.
+    task_weights_ : ndarray of shape (`n_tasks_`,)
+        The task weights at the end of training (see ``task_weighting``).
     history_ : skorch.History
-        skorch's training history (one row per epoch).
+        skorch's training history, one row per epoch: ``train_loss`` (the
+        objective), ``task_weights``, and for every target name ``t``
+        ``train_loss_t`` and ``train_r2_t``; with ``early_stopping`` also
+        ``valid_loss``, ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2``.
 
     See Also
     --------
@@ -211,6 +239,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "loss": [StrOptions(set(LOSSES)), list, tuple],
+        "task_weighting": [
+            StrOptions(set(WEIGHTINGS)),
+            "array-like",
+            dict,
+            TaskWeighting,
+        ],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -239,6 +273,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         activation="relu",
         dropout=0.0,
         loss="squared_error",
+        task_weighting="equal",
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -260,6 +295,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self.activation = activation
         self.dropout = dropout
         self.loss = loss
+        self.task_weighting = task_weighting
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -477,7 +513,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         else:
             monitor = dict(monitor="train_loss", lower_is_better=True, load_best=False)
         callbacks = [
-            ("valid_r2", ValidationR2()),
+            ("task_metrics", TaskMetrics(self.target_names_)),
             (
                 "plateau_stopping",
                 PlateauStopping(
@@ -489,13 +525,22 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             ),
             *copy.deepcopy(self.callbacks or []),
         ]
+        weighting = get_weighting(self.task_weighting, self.target_names_)
+        module = architecture.build(spec)
+        if weighting.uses_shared_gradients:
+            _check_shared_parameters(module, self.task_weighting)
         return MultiTaskNet(
-            module=architecture.build(spec),
+            module=module,
             criterion=MaskedMultiTaskLoss,
             criterion__losses=self._loss_kinds(self.n_tasks_),
+            criterion__weighting=weighting,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
-            optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
+            # L2 on the network's weights only, as MLPRegressor's alpha
+            optimizer__param_groups=[
+                ("*.bias", {"weight_decay": 0.0}),
+                ("weighting.*", {"weight_decay": 0.0}),
+            ],
             optimizer__weight_decay=self.alpha,
             batch_size=batch_size,
             iterator_train=BatchIterator,
@@ -504,14 +549,27 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             train_split=use_holdout,
             callbacks=callbacks,
             # skorch tabulates every epoch even when silent: drop the table then
-            **({} if self.verbose else {"callbacks__print_log": None}),
+            **(
+                {"callbacks__print_log__keys_ignored": self._untabulated_keys()}
+                if self.verbose
+                else {"callbacks__print_log": None}
+            ),
             verbose=self.verbose,
             device=device.type if device.index is None else str(device),
         )
 
+    def _untabulated_keys(self):
+        """History keys left out of the verbose table, to keep it readable."""
+        return ["task_weights"] + [
+            f"{key}_{name}"
+            for key in ("train_r2", "valid_loss")
+            for name in self.target_names_
+        ]
+
     def _record_history(self):
         history = self.net_.history
         self.n_iter_ = len(history)
+        self.task_weights_ = np.asarray(history[-1, "task_weights"])
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         if self.early_stopping:
             self.validation_scores_ = [
@@ -539,7 +597,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_tasks_)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, `n_tasks_`)
             Float64 predictions in the units of ``y``; 1-D when ``y`` was 1-D.
         """
         check_is_fitted(self)
@@ -571,6 +629,63 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         """
         r2 = task_scores(y, self.predict(X), sample_weight=sample_weight)["r2"]
         return float(r2.mean())
+
+    def score_tasks(self, X, y, sample_weight=None):
+        """R², MAE, RMSE and the number of observed labels, per task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, `n_tasks_`)
+            True targets; ``NaN`` entries are left out of their task's scores.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        scores : pandas.DataFrame
+            Indexed by ``target_names_``, columns ``r2``, ``mae``, ``rmse``,
+            ``n_observed`` (see :func:`skhealth.metrics.task_scores`).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_regression
+        >>> from skhealth import MultiTaskHealthRegressor
+        >>> X, Y = make_regression(n_samples=200, n_features=8, n_targets=2,
+        ...                        random_state=0)
+        >>> reg = MultiTaskHealthRegressor(max_iter=100, random_state=0).fit(X, Y)
+        >>> reg.score_tasks(X, Y).columns.tolist()
+        ['r2', 'mae', 'rmse', 'n_observed']
+        """
+        check_is_fitted(self)
+        return task_scores(
+            y,
+            self.predict(X),
+            sample_weight=sample_weight,
+            target_names=self.target_names_,
+        )
+
+    def save(self, path):
+        """Write the fitted estimator to a model file that is safe to share.
+
+        The same as ``skhealth.save(self, path)``: a zip archive of data only
+        (JSON metadata and safetensors weights), which :func:`skhealth.load`
+        reads without unpickling anything. See :func:`skhealth.save` for what
+        the format can hold; it also saves a pipeline ending in this estimator.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the file (``.skh`` by convention); an existing file
+            is replaced.
+
+        See Also
+        --------
+        skhealth.save : Save an estimator or a pipeline ending in one.
+        skhealth.load : Read a model file.
+        """
+        from ._persistence import save  # _persistence imports this module
+
+        save(self, path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -88,9 +88,20 @@ class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
     The criterion (:class:`skhealth.losses.MaskedMultiTaskLoss`) gets the batch's
-    sample weights; the training objective is the mean of the per-task losses.
-    Prediction runs under :func:`torch.inference_mode`.
+    sample weights; its task weighting turns the per-task losses into the
+    objective and runs the backward pass (gradient-based strategies act on the
+    module's shared parameters there). The weights in force during each epoch
+    are recorded in the history as ``task_weights``. Prediction runs under
+    :func:`torch.inference_mode`.
     """
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        X, (y, sample_weight) = batch
+        y_pred = self.infer(X, **fit_params)
+        task_losses = self.criterion_(y_pred, y, sample_weight)
+        loss = self.criterion_.weighting.backward(task_losses, self.module_)
+        return {"loss": loss, "y_pred": y_pred}
 
     def evaluation_step(self, batch, training=False):
         if training:
@@ -106,4 +117,11 @@ class MultiTaskNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, sample_weight = y_true
-        return self.criterion_(y_pred, y, sample_weight).mean()
+        return self.criterion_.weighting.objective(
+            self.criterion_(y_pred, y, sample_weight)
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        weighting = self.criterion_.weighting
+        self.history.record("task_weights", weighting.weights().tolist())
+        weighting.end_epoch()

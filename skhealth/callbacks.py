@@ -7,36 +7,68 @@ its ``history``, so they compose with any callback a user adds.
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
+from tqdm import tqdm
 
-from .metrics import task_scores
-
-__all__ = ["PlateauStopping", "ValidationR2"]
+__all__ = ["PlateauStopping", "ProgressBar", "TaskMetrics"]
 
 
-class ValidationR2(Callback):
-    """Record the validation R² (mean over tasks, missing labels ignored).
+def _task_r2(y_pred, y_true, sample_weight):
+    """Per-task R² on observed labels, with :func:`sklearn.metrics.r2_score`'s
+    conventions (``NaN`` under two labels; 1 or 0 for a constant task)."""
+    observed = ~torch.isnan(y_true)
+    weight = observed * sample_weight.unsqueeze(1)
+    y_true = torch.where(observed, y_true, 0.0)
+    total = weight.sum(dim=0)
+    mean = (weight * y_true).sum(dim=0) / total
+    sst = (weight * (y_true - mean) ** 2).sum(dim=0)
+    sse = (weight * (y_true - y_pred) ** 2).sum(dim=0)
+    r2 = torch.where(sst > 0, 1 - sse / sst, (sse == 0).to(sse.dtype))
+    return torch.where(observed.sum(dim=0) >= 2, r2, torch.nan)
 
-    Collects the predictions the net already makes on the validation batches
-    (no extra forward pass) and writes ``valid_r2`` to the epoch's history.
-    Epochs without validation data record nothing.
+
+class TaskMetrics(Callback):
+    """Record each task's loss and R² per epoch, on training and validation data.
+
+    Uses the predictions the net already makes on every batch (no extra forward
+    pass): training figures are therefore those of the epoch's training-mode
+    predictions (dropout on, weights moving), as Keras reports them. For every
+    target name ``t`` the history gets ``train_loss_t`` and ``train_r2_t``, and
+    with validation data ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2`` (the
+    mean over tasks). Losses are the criterion's, on standardised targets and
+    without task weights; missing labels are left out.
+
+    Parameters
+    ----------
+    target_names : sequence of str
+        Names of the tasks, in column order.
     """
 
+    def __init__(self, target_names):
+        self.target_names = target_names
+
     def on_epoch_begin(self, net, **kwargs):
-        self.y_true_, self.y_pred_ = [], []
+        self.batches_ = {True: [], False: []}
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if not training:
-            self.y_true_.append(batch[1][0])
-            self.y_pred_.append(y_pred)
+        y, sample_weight = batch[1]
+        self.batches_[training].append((y_pred.detach(), y, sample_weight))
 
     def on_epoch_end(self, net, **kwargs):
-        if not self.y_pred_:
-            return
-        y_true = torch.cat(self.y_true_).cpu().numpy()
-        y_pred = torch.cat(self.y_pred_).cpu().numpy()
-        self.y_true_, self.y_pred_ = [], []
-        r2 = task_scores(y_true, y_pred)["r2"].to_numpy()
-        net.history.record("valid_r2", float(np.nanmean(r2)))
+        for training, prefix in ((True, "train"), (False, "valid")):
+            if not self.batches_[training]:
+                continue
+            y_pred, y, sample_weight = (
+                torch.cat(part) for part in zip(*self.batches_[training], strict=True)
+            )
+            with torch.no_grad():
+                losses = net.criterion_(y_pred, y, sample_weight).tolist()
+                r2 = _task_r2(y_pred, y, sample_weight).tolist()
+            for name, loss, score in zip(self.target_names, losses, r2, strict=True):
+                net.history.record(f"{prefix}_loss_{name}", loss)
+                net.history.record(f"{prefix}_r2_{name}", score)
+            if not training:
+                net.history.record("valid_r2", float(np.nanmean(r2)))
+        self.batches_ = {True: [], False: []}
 
 
 class PlateauStopping(EarlyStopping):
@@ -50,3 +82,121 @@ class PlateauStopping(EarlyStopping):
     def on_epoch_end(self, net, **kwargs):
         if self.monitor in net.history[-1]:
             super().on_epoch_end(net, **kwargs)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over the epochs of a fit.
+
+    The bar counts epochs out of the net's ``max_epochs`` and shows the latest
+    values of ``postfix_keys``; a fit that stops early ends with the bar full
+    at the epochs it trained. With ``batches=True`` a second bar counts each
+    epoch's training batches. Use it as
+    ``MultiTaskHealthRegressor(callbacks=[ProgressBar()])``.
+
+    Parameters
+    ----------
+    batches : bool, default=False
+        Also show a bar over the training batches of each epoch.
+    postfix_keys : tuple of str, default=("train_loss", "valid_r2")
+        History keys shown beside the bar, when the epoch recorded them.
+    file : file-like object, default=None
+        Where the bars are written; ``None`` is ``sys.stderr``. The stream is
+        shared, never copied, when the estimator copies its callbacks.
+    disable : bool or None, default=None
+        tqdm's switch: ``True`` hides the bars, ``False`` always shows them,
+        ``None`` shows them only when ``file`` is a terminal.
+
+    Attributes
+    ----------
+    pbar_ : tqdm.tqdm
+        The epoch bar of the latest fit (closed when the fit ends).
+    batch_pbar_ : tqdm.tqdm or None
+        The batch bar of the latest fit, with ``batches=True``.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sklearn.datasets import make_regression
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.callbacks import ProgressBar
+    >>> X, Y = make_regression(n_samples=100, n_features=5, n_targets=2,
+    ...                        random_state=0)
+    >>> log = io.StringIO()
+    >>> reg = MultiTaskHealthRegressor(
+    ...     max_iter=50, n_iter_no_change=2, tol=0.5, random_state=0,
+    ...     callbacks=[ProgressBar(file=log, disable=False)]).fit(X, Y)
+    >>> bar = dict(reg.net_.callbacks_)["ProgressBar"].pbar_
+    >>> bar.n == bar.total == reg.n_iter_
+    True
+    >>> "train_loss=" in log.getvalue()
+    True
+    """
+
+    def __init__(
+        self,
+        batches=False,
+        postfix_keys=("train_loss", "valid_r2"),
+        file=None,
+        disable=None,
+    ):
+        self.batches = batches
+        self.postfix_keys = postfix_keys
+        self.file = file
+        self.disable = disable
+
+    def initialize(self):
+        self.pbar_ = self.batch_pbar_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self._close()  # bars left open by a fit that raised
+        self.first_epoch_ = len(net.history)
+        bar = dict(file=self.file, disable=self.disable)
+        self.pbar_ = tqdm(total=net.max_epochs, unit="epoch", desc="epochs", **bar)
+        if self.batches:
+            self.batch_pbar_ = tqdm(unit="batch", desc="batches", leave=False, **bar)
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.batches:
+            n_batches = len(net.get_iterator(dataset_train, training=True))
+            self.batch_pbar_.reset(total=n_batches)
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if self.batches and training:
+            self.batch_pbar_.update()
+
+    def on_epoch_end(self, net, **kwargs):
+        self._advance(net)
+
+    def on_train_end(self, net, **kwargs):
+        # An early stop ends the fit inside another callback's on_epoch_end,
+        # before this one's: catch up on that last epoch here.
+        n_epochs = len(net.history) - self.first_epoch_
+        if n_epochs:
+            self._advance(net)
+        self.pbar_.total = n_epochs
+        self._close()
+
+    def _advance(self, net):
+        entry = net.history[-1]
+        postfix = {key: entry[key] for key in self.postfix_keys if key in entry}
+        self.pbar_.set_postfix(postfix, refresh=False)
+        self.pbar_.update(len(net.history) - self.first_epoch_ - self.pbar_.n)
+
+    def _close(self):
+        for bar in (self.batch_pbar_, self.pbar_):
+            if bar is not None:
+                bar.close()
+
+    def __sklearn_clone__(self):
+        # The stream is shared, not copied: sys.stdout or an open file cannot
+        # be copied, and the caller reads the output from the stream they gave.
+        return type(self)(**self.get_params())
+
+    def __deepcopy__(self, memo):
+        # The estimator deep-copies its callbacks at each fit.
+        return self.__sklearn_clone__()
+
+    def __getstate__(self):
+        # tqdm bars hold a stream and a lock: a pickled net keeps no bar.
+        return {**self.__dict__, "pbar_": None, "batch_pbar_": None}

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .weighting import Equal
+
 __all__ = ["LOSSES", "MaskedMultiTaskLoss"]
 
 
@@ -35,12 +37,19 @@ LOSSES = {
 
 
 class MaskedMultiTaskLoss(nn.Module):
-    """Per-task masked loss: one scalar per task.
+    """The multi-task criterion: masked per-task losses and their weighting.
+
+    Calling it returns one loss per task; its ``weighting`` (a
+    :class:`~skhealth.weighting.WeightingModule`) turns them into the objective
+    and runs the backward pass. Learnable weights therefore live in the
+    criterion, where skorch's optimizer finds them.
 
     Parameters
     ----------
     losses : sequence of str
         The element-wise loss of each task, keys of :data:`LOSSES`.
+    weighting : skhealth.weighting.TaskWeighting, default=None
+        How the task losses are combined; ``None`` weighs them equally.
 
     Examples
     --------
@@ -51,9 +60,10 @@ class MaskedMultiTaskLoss(nn.Module):
     tensor([5., 2.])
     """
 
-    def __init__(self, losses):
+    def __init__(self, losses, weighting=None):
         super().__init__()
         self.losses = tuple(losses)
+        self.weighting = (weighting or Equal()).build(len(self.losses))
         # Columns grouped by loss kind, so each kind runs once on its columns.
         self._groups = [
             (LOSSES[kind], [t for t, k in enumerate(self.losses) if k == kind])

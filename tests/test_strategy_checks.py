@@ -1,8 +1,9 @@
-"""scikit-learn's estimator checks for each architecture beyond hard sharing.
+"""scikit-learn's estimator checks for each architecture and task weighting.
 
-Hard sharing is checked in ``tests/test_estimator_checks.py``, whose docstring
-explains the one expected failure; here each other architecture runs the
-checks once, in a small configuration. Its learning rate is raised because the
+The default (hard sharing, equal weights) is checked in
+``tests/test_estimator_checks.py``, whose docstring explains the one expected
+failure; here every other architecture and weighting strategy runs the checks
+once, in a small configuration. Its learning rate is raised because the
 checks train on 200 rows, one minibatch: 50 epochs are 50 steps, too few at the
 default rate to reach the R² of 0.5 that ``check_regressors_train`` asks for.
 """
@@ -12,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhealth import MultiTaskHealthRegressor
 from skhealth.architectures import Hierarchical
+from skhealth.weighting import WEIGHTINGS
 
 
 def small(**params):
@@ -25,6 +27,7 @@ ESTIMATORS = [
     # by name it is hard sharing: check a real hierarchy instead, task 0 read
     # after the first of two layers (a dict works for y of any width)
     small(hidden_layer_sizes=(16, 8), architecture=Hierarchical(task_depths={0: 1})),
+    *(small(task_weighting=name) for name in sorted(set(WEIGHTINGS) - {"equal"})),
 ]
 
 

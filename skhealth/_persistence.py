@@ -1,0 +1,654 @@
+"""Model files that are safe to share: :func:`save` and :func:`load`.
+
+A model file (``.skh`` by convention) is a zip archive that holds data only:
+loading it parses JSON, safetensors and skops data and never unpickles or
+otherwise executes anything from the file. Its members are
+
+``metadata.json``
+    The format name and version; the skhealth, torch, scikit-learn, skorch and
+    NumPy versions it was written with; the estimator's class and
+    ``get_params()``; its learned attributes (including the target
+    standardisation), the training batch size, the skorch history and the
+    optimizer's non-tensor state; the SHA-256 of every other member, and of
+    its own content (``metadata_sha256``: the SHA-256 of the metadata without
+    that key, written as JSON with sorted keys and no whitespace).
+``weights.safetensors``
+    The network's state dict (``module.*``), the criterion's (``criterion.*``,
+    which holds the task weighting's learned weights and statistics) and the
+    optimizer's tensors (``optimizer.<param index>.<name>``), so that
+    ``partial_fit`` and ``warm_start`` continue training where it stopped.
+``preprocessing.skops``
+    Only for a :class:`~sklearn.pipeline.Pipeline`: the pipeline with its final
+    estimator replaced by ``"passthrough"``, written by :func:`skops.io.dumps`.
+    Loading trusts the types skops trusts by default and those of scikit-learn
+    and NumPy, and refuses a file that needs any other.
+
+What a model file can hold: a fitted :class:`~skhealth.MultiTaskHealthRegressor`
+(or a fitted pipeline ending in one) whose parameters are plain values
+(``None``, bools, numbers, strings, and lists, tuples, dicts and NumPy arrays of
+them) or instances of skhealth's own architectures and task weightings. What
+it cannot hold, and :func:`save` refuses: custom classes (a user-defined
+architecture, task weighting, transformer or estimator subclass), skorch
+``callbacks``, a ``RandomState`` instance as ``random_state``. Save such models
+with pickle or joblib instead (and load those only from people you trust).
+
+The checksums detect damage and accidental edits; they are no signature, since
+whoever can write a file can recompute them. What makes a file from a stranger
+safe to load is that it holds data only.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import zipfile
+import zlib
+from contextlib import contextmanager
+
+import numpy as np
+import safetensors.torch
+import sklearn
+import skops.io
+import skorch
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
+
+from ._estimator import MultiTaskHealthRegressor, _resolve_device, _torch_seed
+from .architectures import ARCHITECTURES
+from .weighting import WEIGHTINGS, Fixed
+
+__all__ = ["ModelFileError", "load", "save"]
+
+FORMAT_NAME = "skhealth-model"
+FORMAT_VERSION = 1
+
+_METADATA = "metadata.json"
+_WEIGHTS = "weights.safetensors"
+_PREPROCESSING = "preprocessing.skops"
+
+# Learned attributes of the estimator, saved when present.
+_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "n_tasks_",
+    "target_names_",
+    "_y_1d",
+    "_seed",
+    "n_iter_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "task_weights_",
+)
+_SCALER_ATTRIBUTES = ("mean_", "scale_", "var_", "n_samples_seen_", "n_features_in_")
+
+# The parameters that may hold an instance of one of skhealth's own classes,
+# stored by name. Fixed is what task_weighting=[...] builds, so it is saved too.
+_REGISTRIES = {
+    "architecture": ARCHITECTURES,
+    "task_weighting": {**WEIGHTINGS, "fixed": Fixed},
+}
+
+# Modules whose types a preprocessing member may need beyond skops' defaults.
+_TRUSTED_MODULES = ("sklearn", "numpy")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded.
+
+    It is not a skhealth model file, it is damaged or was modified, or it was
+    written by a newer skhealth. The message names the file and the problem.
+    """
+
+
+# ---------------------------------------------------------------- encoding
+def _encode(value, name):
+    """``value`` as JSON data, tagged so that it decodes to the same types."""
+
+    def encode(item):
+        if isinstance(item, np.generic) and item.dtype.kind in "biuf":
+            return {"scalar": item.item(), "dtype": item.dtype.str}
+        if item is None or isinstance(item, (bool, int, float, str)):
+            return item
+        if isinstance(item, list):
+            return [encode(element) for element in item]
+        if isinstance(item, tuple):
+            return {"tuple": [encode(element) for element in item]}
+        if isinstance(item, dict) and all(isinstance(key, str) for key in item):
+            return {"dict": {key: encode(element) for key, element in item.items()}}
+        if isinstance(item, np.ndarray) and (
+            item.dtype.kind in "biuf"
+            or (
+                item.dtype.kind == "O"
+                and all(isinstance(element, str) for element in item.flat)
+            )
+        ):
+            return {
+                "ndarray": item.tolist(),
+                "dtype": item.dtype.str,
+                "shape": list(item.shape),
+            }
+        raise ValueError(
+            f"{name}={value!r} cannot be stored in a model file, which holds "
+            "parameters as data (None, bools, numbers, strings, and lists, tuples, "
+            "dicts and arrays of them). Set a plain value with set_params before "
+            "saving, or save the model with pickle or joblib."
+        )
+
+    return encode(value)
+
+
+def _dtype(text):
+    dtype = np.dtype(text)
+    if dtype.kind not in "biufO":
+        raise ValueError(f"unsupported dtype {text!r}")
+    return dtype
+
+
+def _decode(data):
+    if isinstance(data, list):
+        return [_decode(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if data.keys() == {"tuple"}:
+        return tuple(_decode(item) for item in data["tuple"])
+    if data.keys() == {"dict"}:
+        return {key: _decode(item) for key, item in data["dict"].items()}
+    if data.keys() == {"scalar", "dtype"}:
+        return _dtype(data["dtype"]).type(data["scalar"])
+    if data.keys() == {"ndarray", "dtype", "shape"}:
+        array = np.asarray(data["ndarray"], dtype=_dtype(data["dtype"]))
+        return array.reshape(data["shape"])
+    raise ValueError(f"unknown value {data!r}")
+
+
+def _encode_params(estimator):
+    params = {}
+    for name, value in estimator.get_params(deep=False).items():
+        registry = _REGISTRIES.get(name)
+        if registry is not None and hasattr(value, "get_params"):
+            params[name] = _encode_instance(value, name, registry)
+        else:
+            params[name] = _encode(value, name)
+    return params
+
+
+def _encode_instance(value, name, registry):
+    names = [key for key, cls in registry.items() if type(value) is cls]
+    if not names:
+        raise ValueError(
+            f"{name}={value!r} is not one of skhealth's own classes "
+            f"({', '.join(sorted(registry))}): a model file stores parameters as "
+            "data and cannot rebuild a custom class. Save this model with pickle "
+            "or joblib instead."
+        )
+    return {
+        "class": names[0],
+        "params": {
+            key: _encode(item, f"{name}__{key}")
+            for key, item in value.get_params(deep=False).items()
+        },
+    }
+
+
+def _decode_params(params):
+    decoded = {}
+    for name, data in params.items():
+        if isinstance(data, dict) and data.keys() == {"class", "params"}:
+            cls = _REGISTRIES[name][data["class"]]
+            params = {key: _decode(item) for key, item in data["params"].items()}
+            decoded[name] = cls(**params)
+        else:
+            decoded[name] = _decode(data)
+    return decoded
+
+
+def _plain(value):
+    """JSON fallback for history values: NumPy scalars and arrays."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise ValueError(
+        f"the training history holds a {type(value).__name__} ({value!r}), which "
+        "a model file cannot store; save this model with pickle or joblib."
+    )
+
+
+def _canonical(data):
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------- saving
+def _final_estimator(obj):
+    estimator = obj.steps[-1][1] if isinstance(obj, Pipeline) else obj
+    if type(estimator) is not MultiTaskHealthRegressor:
+        raise TypeError(
+            "skhealth.save writes a MultiTaskHealthRegressor or a Pipeline whose "
+            f"last step is one; got {type(obj).__name__}"
+            + (f" ending in {type(estimator).__name__}" if estimator is not obj else "")
+            + ". Save other objects (and subclasses) with pickle or joblib."
+        )
+    return estimator
+
+
+def _untrusted(data):
+    """Types the skops ``data`` needs beyond what loading trusts."""
+    return [
+        type_name
+        for type_name in skops.io.get_untrusted_types(data=data)
+        if type_name.split(".")[0] not in _TRUSTED_MODULES
+    ]
+
+
+def _dump_preprocessing(pipeline):
+    head = copy.copy(pipeline)
+    head.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], "passthrough")]
+    data = skops.io.dumps(head)
+    untrusted = _untrusted(data)
+    if untrusted:
+        raise ValueError(
+            "The pipeline's preprocessing uses types outside scikit-learn, NumPy "
+            f"and skops' defaults ({', '.join(untrusted)}), which a model file "
+            "cannot hold: loading would have to trust them. Save this model with "
+            "pickle or joblib instead."
+        )
+    return data
+
+
+def _cpu_copy(tensor):
+    # a copy, since safetensors refuses tensors that share memory
+    return tensor.detach().to("cpu", copy=True)
+
+
+def _net_state(net):
+    """The net's tensors (for safetensors) and the optimizer's other state."""
+    tensors = {}
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        for key, tensor in part.state_dict().items():
+            tensors[f"{prefix}.{key}"] = _cpu_copy(tensor)
+    optimizer = net.optimizer_.state_dict()
+    state = {}
+    for index, entries in optimizer["state"].items():
+        for key, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer.{index}.{key}"] = _cpu_copy(value)
+            else:
+                state.setdefault(str(index), {})[key] = _encode(value, "optimizer")
+    groups = _encode(optimizer["param_groups"], "optimizer")
+    return tensors, {"param_groups": groups, "state": state}
+
+
+def save(obj, path):
+    """Write a fitted model to a file that is safe to share.
+
+    The file (``.skh`` by convention) is a zip archive of data only -- JSON
+    metadata, safetensors weights and, for a pipeline, the preprocessing steps
+    in skops' format -- so :func:`load` never unpickles anything. It holds the
+    parameters, learned attributes, training history and optimizer state:
+    predictions after loading are identical, and ``partial_fit`` or
+    ``warm_start`` continue training.
+
+    Models with custom classes (a user-defined architecture, task weighting or
+    transformer), skorch ``callbacks`` or a ``RandomState`` as ``random_state``
+    cannot be stored as data: ``save`` refuses them (set plain values with
+    ``set_params``, or use pickle or joblib).
+
+    Parameters
+    ----------
+    obj : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
+        A fitted estimator, or a fitted pipeline whose last step is one.
+    path : str or path-like
+        Where to write the file; an existing file is replaced.
+
+    Raises
+    ------
+    TypeError
+        When ``obj`` is not a MultiTaskHealthRegressor or a pipeline ending in
+        one.
+    sklearn.exceptions.NotFittedError
+        When the estimator is not fitted.
+    ValueError
+        When the model holds something the format cannot store.
+
+    See Also
+    --------
+    load : Read a model file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> import skhealth
+    >>> from sklearn.datasets import make_regression
+    >>> X, Y = make_regression(n_samples=100, n_features=4, n_targets=2,
+    ...                        random_state=0)
+    >>> reg = skhealth.MultiTaskHealthRegressor(max_iter=100, random_state=0)
+    >>> reg = reg.fit(X, Y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "model.skh"
+    ...     skhealth.save(reg, path)
+    ...     loaded = skhealth.load(path)
+    >>> np.array_equal(loaded.predict(X), reg.predict(X))
+    True
+    """
+    estimator = _final_estimator(obj)
+    check_is_fitted(estimator)
+    params = _encode_params(estimator)
+    tensors, optimizer = _net_state(estimator.net_)
+    members = {_WEIGHTS: safetensors.torch.save(tensors)}
+    if isinstance(obj, Pipeline):
+        members[_PREPROCESSING] = _dump_preprocessing(obj)
+    scaler = estimator._target_scaler
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "versions": _library_versions(),
+        "estimator": {"class": "MultiTaskHealthRegressor", "params": params},
+        "attributes": {
+            name: _encode(getattr(estimator, name), name)
+            for name in _ATTRIBUTES
+            if hasattr(estimator, name)
+        },
+        "target_scaler": {
+            name: _encode(getattr(scaler, name), name) for name in _SCALER_ATTRIBUTES
+        },
+        "net": {
+            "batch_size": _encode(estimator.net_.batch_size, "batch_size"),
+            "history": json.loads(json.dumps(estimator.net_.history, default=_plain)),
+            "optimizer": optimizer,
+        },
+        "members": {member: _sha256(data) for member, data in members.items()},
+    }
+    metadata["metadata_sha256"] = _sha256(_canonical(metadata))
+    members = {_METADATA: json.dumps(metadata, indent=1).encode(), **members}
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in members.items():
+            # A fixed timestamp: the same model gives the same file.
+            info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _library_versions():
+    from . import __version__  # the package's __init__ imports this module
+
+    return {
+        "skhealth": __version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skorch": skorch.__version__,
+        "numpy": np.__version__,
+    }
+
+
+# ------------------------------------------------------------------ loading
+def _read_member(archive, member, name):
+    try:
+        return archive.read(member)
+    except KeyError:
+        raise ModelFileError(f"{name} is damaged: it lacks {member}.") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ModelFileError(
+            f"{name} is damaged: {member} is corrupt ({exc})."
+        ) from exc
+
+
+def _read_metadata(archive, name):
+    try:
+        metadata = json.loads(_read_member(archive, _METADATA, name))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(
+            f"{name} is damaged: {_METADATA} is not valid JSON ({exc})."
+        ) from exc
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise ModelFileError(
+            f"{name} is not a skhealth model file: its {_METADATA} does not name "
+            f"the {FORMAT_NAME!r} format."
+        )
+    version = metadata.get("format_version")
+    if type(version) is not int or version < 1:
+        raise ModelFileError(
+            f"{name} is damaged: its format version {version!r} is not a positive "
+            "integer."
+        )
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name} was written by skhealth format version {version}; this "
+            f"skhealth reads up to {FORMAT_VERSION}: upgrade skhealth."
+        )
+    if metadata.pop("metadata_sha256", None) != _sha256(_canonical(metadata)):
+        raise ModelFileError(
+            f"{name} was modified or damaged: {_METADATA} does not match its SHA-256."
+        )
+    return metadata
+
+
+def _read(path, name):
+    """The checked metadata and members of the model file at ``path``."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ModelFileError(
+            f"{name} is not a skhealth model file: it is not a zip archive, or it "
+            "is truncated."
+        ) from exc
+    with archive:
+        metadata = _read_metadata(archive, name)
+        digests = metadata.get("members")
+        if (
+            not isinstance(digests, dict)
+            or _WEIGHTS not in digests
+            or not digests.keys() <= {_WEIGHTS, _PREPROCESSING}
+        ):
+            raise ModelFileError(
+                f"{name} is damaged: {_METADATA} lists members {digests!r}."
+            )
+        members = {member: _read_member(archive, member, name) for member in digests}
+    for member, digest in digests.items():
+        if _sha256(members[member]) != digest:
+            raise ModelFileError(
+                f"{name} was modified or damaged: {member} does not match the "
+                f"SHA-256 recorded in {_METADATA}."
+            )
+    return metadata, members
+
+
+@contextmanager
+def _malformed(name):
+    """Report content that a checked file should not have as a ModelFileError."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, safetensors.SafetensorError) as exc:
+        raise ModelFileError(
+            f"{name} is damaged: its content is malformed ({exc!r})."
+        ) from exc
+
+
+def _make_estimator(metadata, name):
+    if metadata["estimator"]["class"] != "MultiTaskHealthRegressor":
+        raise ModelFileError(
+            f"{name} holds a {metadata['estimator']['class']}, which this skhealth "
+            "cannot build: upgrade skhealth."
+        )
+    params = metadata["estimator"]["params"]
+    unknown = params.keys() - MultiTaskHealthRegressor().get_params().keys()
+    if unknown:
+        raise ModelFileError(
+            f"{name} was saved by skhealth {metadata['versions']['skhealth']} with "
+            f"parameters this skhealth does not know ({', '.join(sorted(unknown))}): "
+            "upgrade skhealth."
+        )
+    estimator = MultiTaskHealthRegressor(**_decode_params(params))
+    for attribute, data in metadata["attributes"].items():
+        if attribute in _ATTRIBUTES:
+            setattr(estimator, attribute, _decode(data))
+    scaler = StandardScaler()
+    for attribute in _SCALER_ATTRIBUTES:
+        setattr(scaler, attribute, _decode(metadata["target_scaler"][attribute]))
+    estimator._target_scaler = scaler
+    return estimator
+
+
+def _load_state(part, tensors, prefix, name):
+    """Load ``part``'s state dict from ``tensors`` after checking names and shapes."""
+    expected = part.state_dict()
+    got = {
+        key.removeprefix(f"{prefix}."): tensor
+        for key, tensor in tensors.items()
+        if key.startswith(f"{prefix}.")
+    }
+    missing, unexpected = expected.keys() - got.keys(), got.keys() - expected.keys()
+    mismatched = [
+        key
+        for key in expected.keys() & got.keys()
+        if got[key].shape != expected[key].shape
+        or got[key].dtype != expected[key].dtype
+    ]
+    if missing or unexpected or mismatched:
+        raise ModelFileError(
+            f"{name} is damaged: the {prefix} weights in {_WEIGHTS} do not fit the "
+            f"network its {_METADATA} describes (missing: {sorted(missing)}, "
+            f"unexpected: {sorted(unexpected)}, wrong shape or dtype: "
+            f"{sorted(mismatched)})."
+        )
+    part.load_state_dict(got)
+
+
+def _load_optimizer(optimizer, tensors, saved, name):
+    params = [param for group in optimizer.param_groups for param in group["params"]]
+    state = {
+        int(index): {key: _decode(value) for key, value in entries.items()}
+        for index, entries in saved["state"].items()
+    }
+    for key, tensor in tensors.items():
+        if key.startswith("optimizer."):
+            index, entry = key.removeprefix("optimizer.").split(".", 1)
+            state.setdefault(int(index), {})[entry] = tensor
+    wrong = [
+        index
+        for index, entries in state.items()
+        if not 0 <= index < len(params)
+        or any(
+            torch.is_tensor(value)
+            and value.dim()
+            and value.shape != params[index].shape
+            for value in entries.values()
+        )
+    ]
+    if wrong:
+        raise ModelFileError(
+            f"{name} is damaged: the optimizer state in {_WEIGHTS} does not fit the "
+            f"network (parameters {sorted(wrong)})."
+        )
+    optimizer.load_state_dict(
+        {"state": state, "param_groups": _decode(saved["param_groups"])}
+    )
+
+
+def _restore_net(estimator, device, metadata, members, name):
+    saved = metadata["net"]
+    batch_size = _decode(saved["batch_size"])
+    with _torch_seed(estimator._seed, device):
+        # _make_net sizes batch_size="auto" from the number of training rows,
+        # which the file does not keep; it keeps the size that was used.
+        net = estimator._make_net(estimator.n_features_in_, batch_size, device)
+        net.batch_size = batch_size
+        net.initialize()
+    tensors = safetensors.torch.load(members[_WEIGHTS])
+    unexpected = [
+        key
+        for key in tensors
+        if key.split(".")[0] not in ("module", "criterion", "optimizer")
+    ]
+    if unexpected:
+        raise ModelFileError(
+            f"{name} is damaged: {_WEIGHTS} holds unexpected tensors {unexpected}."
+        )
+    _load_state(net.module_, tensors, "module", name)
+    _load_state(net.criterion_, tensors, "criterion", name)
+    _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
+    net.history = History(saved["history"])
+    estimator.net_ = net
+
+
+def _load_preprocessing(data, name):
+    untrusted = _untrusted(data)
+    if untrusted:
+        raise ModelFileError(
+            f"{name} holds preprocessing of types outside scikit-learn, NumPy and "
+            f"skops' defaults, which skhealth does not trust: {', '.join(untrusted)}."
+        )
+    pipeline = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    if not isinstance(pipeline, Pipeline) or pipeline.steps[-1][1] != "passthrough":
+        raise ModelFileError(f"{name} is damaged: {_PREPROCESSING} holds no pipeline.")
+    return pipeline
+
+
+def load(path, *, device=None):
+    """Read a model file written by :func:`save`.
+
+    Nothing in the file is executed: the metadata is JSON, the weights are
+    safetensors and a pipeline's preprocessing is loaded by skops, trusting
+    only the types skops trusts by default and those of scikit-learn and NumPy.
+    Every member is checked against the SHA-256 recorded when it was saved.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+    device : str, default=None
+        Where to place the network, which also becomes the estimator's
+        ``device`` parameter; ``None`` keeps the device it was saved with. A
+        model saved with ``device="cuda"`` needs ``device="cpu"`` (or
+        ``"auto"``) on a machine without CUDA. Predictions are bit-identical to
+        the saved model's on the same kind of device.
+
+    Returns
+    -------
+    model : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
+        What was saved, fitted.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    ModelFileError
+        When the file is not a skhealth model file, is damaged or was
+        modified, or was written by a newer skhealth.
+    ValueError
+        When the saved device is not available here (see ``device``).
+
+    See Also
+    --------
+    save : Write a model file.
+    """
+    name = os.fspath(path)
+    metadata, members = _read(path, name)
+    with _malformed(name):
+        estimator = _make_estimator(metadata, name)
+    if device is not None:
+        estimator.set_params(device=device)
+    try:
+        resolved = _resolve_device(estimator.device)
+    except ValueError as exc:
+        if device is not None:
+            raise
+        raise ValueError(
+            f"{name} was saved with device={estimator.device!r}, which this machine "
+            "cannot use: pass device='cpu' (or 'auto') to skhealth.load."
+        ) from exc
+    with _malformed(name):
+        _restore_net(estimator, resolved, metadata, members, name)
+        if _PREPROCESSING not in members:
+            return estimator
+        pipeline = _load_preprocessing(members[_PREPROCESSING], name)
+    pipeline.steps[-1] = (pipeline.steps[-1][0], estimator)
+    return pipeline

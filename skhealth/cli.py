@@ -1,0 +1,608 @@
+"""The ``skhealth`` command line: demo, fit, predict, evaluate and info.
+
+Every command reads CSV or Parquet tables (chosen by the file's extension) and
+model files written by :func:`skhealth.save`. Errors print one line,
+``skhealth: error: ...``, on stderr and exit with status 2 for a command line
+that cannot work (unknown column or parameter) or 1 for a failure while
+running (missing or damaged file, data that does not match the model).
+"""
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from . import __version__
+from ._estimator import MultiTaskHealthRegressor
+from ._persistence import _read as _read_model_file
+from ._persistence import load, save
+from .callbacks import ProgressBar
+from .datasets import load_nhanes
+from .metrics import task_scores
+
+__all__ = ["main"]
+
+# The held-out rows of `fit` and `demo` are fixed, so that runs which differ
+# only in model parameters are compared on the same rows.
+_SPLIT_SEED = 0
+
+
+class _UsageError(ValueError):
+    """A command-line value that cannot work (exit status 2)."""
+
+
+# ------------------------------------------------------------------ tables
+def _table_format(path):
+    name = Path(path).name.lower()
+    if name.endswith(".parquet"):
+        return "parquet"
+    # pandas reads and writes compressed CSV, inferring it from the extension
+    if re.search(r"\.csv(\.(gz|bz2|zip|xz|zst))?$", name):
+        return "csv"
+    raise _UsageError(f"{path}: unknown file type; use a .csv or .parquet file")
+
+
+class _ParquetError(ValueError):
+    def __init__(self, path):
+        super().__init__(f"{path}: Parquet files need pyarrow: pip install pyarrow")
+
+
+def _read_table(path):
+    table_format = _table_format(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    if table_format == "csv":
+        return pd.read_csv(path)
+    try:
+        return pd.read_parquet(path)
+    except ImportError as exc:
+        raise _ParquetError(path) from exc
+
+
+def _write_table(frame, path):
+    if path == "-":
+        frame.to_csv(sys.stdout, index=False)
+    elif _table_format(path) == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        try:
+            frame.to_parquet(path, index=False)
+        except ImportError as exc:
+            raise _ParquetError(path) from exc
+
+
+def _columns(data, names, option, path):
+    """Check that the columns named on the command line exist in ``data``."""
+    for name in names:
+        if name not in data.columns:
+            columns = [str(column) for column in data.columns]
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise _UsageError(f"{option}: {path} has no column {name!r}{hint}")
+    return list(names)
+
+
+# ------------------------------------------------------------------ models
+def _final_estimator(model):
+    return model[-1] if isinstance(model, Pipeline) else model
+
+
+def _preprocessing(X):
+    """One-hot encode non-numeric columns, impute and standardise numeric ones."""
+    numeric = list(X.select_dtypes("number").columns)
+    categorical = [column for column in X.columns if column not in numeric]
+    return ColumnTransformer(
+        [
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                numeric,
+            ),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ),
+                categorical,
+            ),
+        ]
+    )
+
+
+def _make_model(X, estimator):
+    return Pipeline([("preprocess", _preprocessing(X)), ("regressor", estimator)])
+
+
+def _parse_value(text):
+    """A Python literal (number, tuple, bool, None, ...) or else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _make_estimator(param_args):
+    estimator = MultiTaskHealthRegressor()
+    # Training callbacks are the command's own (the progress bar).
+    valid = sorted(set(estimator.get_params(deep=False)) - {"callbacks"})
+    params = {}
+    for arg in param_args:
+        name, equals, text = (part.strip() for part in arg.partition("="))
+        if not equals or not name:
+            raise _UsageError(
+                f"--param {arg!r}: expected name=value, such as --param max_iter=50"
+            )
+        if name not in valid:
+            raise _UsageError(
+                f"--param {name}: MultiTaskHealthRegressor has no such parameter; "
+                f"use one of {', '.join(valid)}"
+            )
+        params[name] = _parse_value(text)
+    estimator.set_params(**params)
+    try:
+        # Check the values now rather than after reading and preparing the data.
+        estimator._validate_params()
+    except ValueError as exc:
+        raise _UsageError(f"--param: {exc}") from exc
+    return estimator
+
+
+def _fit(model, X, Y, *, progress):
+    estimator = _final_estimator(model)
+    if progress:
+        estimator.set_params(callbacks=[ProgressBar()])
+    try:
+        model.fit(X, Y)
+    finally:
+        # The progress bar only displays training: it is not part of the model.
+        estimator.set_params(callbacks=None)
+    return model
+
+
+def _inputs(model, data, path, exclude=()):
+    """The model's feature columns of ``data``, in the order it was fitted with."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:  # fitted on an array: every other column, in file order
+        return data.drop(columns=list(exclude))
+    missing = [name for name in names if name not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks {len(missing)} feature column(s) of the model: "
+            f"{', '.join(map(str, missing))}"
+        )
+    return data[list(names)]
+
+
+def _predict(model, X):
+    estimator = _final_estimator(model)
+    Y = np.asarray(model.predict(X)).reshape(len(X), -1)
+    return pd.DataFrame(Y, columns=list(estimator.target_names_), index=X.index)
+
+
+def _print_scores(scores):
+    print(scores.to_string(float_format=lambda value: f"{value:.3f}"))
+    print(f"mean R2: {scores['r2'].mean():.3f}")
+
+
+# ------------------------------------------------------------------ commands
+def _demo(args):
+    output_dir = Path(args.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    X, Y = load_nhanes(return_X_y=True)
+    X_train, X_test, Y_train, Y_test = train_test_split(
+        X, Y, test_size=0.25, random_state=_SPLIT_SEED
+    )
+    estimator = MultiTaskHealthRegressor(
+        early_stopping=True, max_iter=args.max_iter, random_state=args.random_state
+    )
+    model = _fit(_make_model(X_train, estimator), X_train, Y_train, progress=True)
+    stopped = " (stopped early)" if estimator.n_iter_ < args.max_iter else ""
+    print(
+        f"NHANES 2017-2018: {len(X_train)} training rows, {X.shape[1]} features, "
+        f"{Y.shape[1]} targets; {estimator.n_iter_} epochs{stopped}\n"
+    )
+    print(f"Held-out scores ({len(X_test)} rows):")
+    _print_scores(task_scores(Y_test, model.predict(X_test)))
+    model_path = output_dir / "nhanes.skh"
+    save(model, model_path)
+    print(f"\nSaved the model to {model_path} (see: skhealth info {model_path})")
+    if not args.no_plot:
+        _plot_learning_curves(estimator, output_dir / "nhanes-learning-curves.png")
+
+
+def _plot_learning_curves(estimator, path):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(
+            "No learning-curve plot: matplotlib is not installed "
+            "(pip install 'skhealth[plot]')."
+        )
+        return
+    from .plot import TrainingCurveDisplay
+
+    figure, axes = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
+    for ax, metric in zip(axes, ("loss", "r2"), strict=True):
+        TrainingCurveDisplay.from_estimator(estimator, metric=metric, ax=ax)
+        ax.get_legend().remove()  # both panels have the same lines: one legend
+    figure.legend(*axes[1].get_legend_handles_labels(), loc="outside right center")
+    figure.suptitle(
+        "NHANES 2017-2018 learning curves: training (solid), validation (dashed)"
+    )
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    print(f"Saved the learning curves to {path}")
+
+
+def _fit_command(args):
+    estimator = _make_estimator(args.param)
+    # Fail before a long fit rather than after it.
+    output_dir = Path(args.output).parent
+    if not output_dir.is_dir():
+        raise FileNotFoundError(2, "No such directory", str(output_dir))
+    data = _read_table(args.data)
+    targets = _columns(data, args.target, "--target", args.data)
+    dropped = _columns(data, args.drop, "--drop", args.data)
+    if args.id_column is not None:
+        dropped += _columns(data, [args.id_column], "--id-column", args.data)
+    for target in targets:
+        if (
+            not pd.api.types.is_numeric_dtype(data[target])
+            or data[target].dtype == bool
+        ):
+            raise _UsageError(
+                f"--target {target}: the column is not numeric "
+                f"(dtype {data[target].dtype})"
+            )
+    X = data.drop(columns=targets + dropped)
+    if X.shape[1] == 0:
+        raise _UsageError(f"{args.data}: no feature column is left to fit on")
+    Y = data[targets]
+    if args.validation_fraction > 0:
+        X, X_valid, Y, Y_valid = train_test_split(
+            X, Y, test_size=args.validation_fraction, random_state=_SPLIT_SEED
+        )
+    model = _fit(_make_model(X, estimator), X, Y, progress=not args.quiet)
+    save(model, args.output)
+    if args.quiet:
+        return
+    print(
+        f"Fitted on {len(X)} rows, {X.shape[1]} features, {len(targets)} targets: "
+        f"{estimator.n_iter_} epochs"
+    )
+    if args.validation_fraction > 0:
+        print(f"\nValidation scores ({len(X_valid)} held-out rows):")
+        _print_scores(task_scores(Y_valid, model.predict(X_valid)))
+    print(f"\nSaved the model to {args.output}")
+
+
+def _predict_command(args):
+    if args.output != "-":
+        _table_format(args.output)
+    data = _read_table(args.data)
+    model = load(args.model, device=args.device)
+    kept = []
+    if args.id_column is not None:
+        kept = _columns(data, [args.id_column], "--id-column", args.data)
+    predictions = _predict(model, _inputs(model, data, args.data, exclude=kept))
+    _write_table(pd.concat([data[kept], predictions], axis=1), args.output)
+
+
+def _evaluate_command(args):
+    data = _read_table(args.data)
+    model = load(args.model, device=args.device)
+    targets = list(_final_estimator(model).target_names_)
+    missing = [target for target in targets if target not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{args.data} lacks {len(missing)} target column(s) of the model: "
+            f"{', '.join(missing)}"
+        )
+    X = _inputs(model, data, args.data, exclude=targets)
+    scores = task_scores(data[targets], _predict(model, X))
+    if args.format == "table":
+        _print_scores(scores)
+    elif args.format == "csv":
+        scores.to_csv(sys.stdout)
+    else:
+        # JSON has no NaN (an undefined R²): write null
+        table = scores.astype(object).where(scores.notna(), None)
+        print(json.dumps(table.to_dict(orient="index"), indent=2))
+
+
+def _info_command(args):
+    metadata, _ = _read_model_file(args.model, args.model)
+    model = load(args.model, device=args.device)
+    estimator = _final_estimator(model)
+    if isinstance(model, Pipeline):
+        steps = ", ".join(
+            f"{name}: {type(step).__name__}" for name, step in model.steps
+        )
+        print(f"model: Pipeline({steps})")
+    else:
+        print(f"model: {type(model).__name__}")
+    versions = ", ".join(f"{lib} {v}" for lib, v in metadata["versions"].items())
+    print(f"saved with: {versions}")
+    print(f"epochs trained: {estimator.n_iter_}")
+    targets = list(estimator.target_names_)
+    print(f"targets ({len(targets)}): {', '.join(targets)}")
+    features = getattr(model, "feature_names_in_", None)
+    if features is None:
+        print(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
+    else:
+        print(f"features ({len(features)}): {', '.join(map(str, features))}")
+    print(f"parameters of {type(estimator).__name__}:")
+    for name, value in estimator.get_params(deep=False).items():
+        print(f"  {name} = {value!r}")
+
+
+# ------------------------------------------------------------------ parsing
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number in [0, 1)")
+    return value
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _make_parser():
+    parser = argparse.ArgumentParser(
+        prog="skhealth",
+        description="Multi-task learning for health data, from the command line.",
+        epilog="Run 'skhealth COMMAND --help' for a command's options.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"skhealth {__version__}"
+    )
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument(
+        "--device",
+        help="where to load the network: cpu, cuda, cuda:N or auto "
+        "(default: the device it was saved with)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="fit the NHANES 2017-2018 data set and show held-out scores",
+        description=(
+            "Fit MultiTaskHealthRegressor (with early stopping) on 75%% of the "
+            "NHANES 2017-2018 data that ships with skhealth, print per-task scores "
+            "on the other 25%%, save the model and plot its learning curves."
+        ),
+    )
+    demo.add_argument(
+        "--output-dir",
+        default=".",
+        metavar="DIR",
+        help="where to write nhanes.skh and nhanes-learning-curves.png "
+        "(default: the current directory)",
+    )
+    demo.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="maximum number of epochs (default: 200)",
+    )
+    demo.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the network's initialisation and shuffling (default: 0)",
+    )
+    demo.add_argument(
+        "--no-plot", action="store_true", help="do not plot the learning curves"
+    )
+    demo.set_defaults(run=_demo)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit a model to a table and save it",
+        description=(
+            "Fit MultiTaskHealthRegressor to the --target columns of DATA, using "
+            "every other column as a feature (numeric ones median-imputed and "
+            "standardised, the others one-hot encoded). A fixed --validation-"
+            "fraction of the rows is held out and scored; the model saved is the "
+            "one fitted on the other rows."
+        ),
+    )
+    fit.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    fit.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="COL",
+        help="a column to predict (repeat for several tasks)",
+    )
+    fit.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column not to use as a feature (repeatable)",
+    )
+    fit.add_argument(
+        "--id-column", metavar="COL", help="a row identifier, not used as a feature"
+    )
+    fit.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a MultiTaskHealthRegressor parameter as a Python literal, such as "
+        "max_iter=50, hidden_layer_sizes=64,32 or early_stopping=True "
+        "(repeatable)",
+    )
+    fit.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        default=0.2,
+        metavar="F",
+        help="share of the rows held out for validation scores; 0 fits on every "
+        "row (default: 0.2)",
+    )
+    fit.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print neither the progress bar nor the scores",
+    )
+    fit.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="MODEL",
+        help="the model file to write (.skh)",
+    )
+    fit.set_defaults(run=_fit_command)
+
+    predict = commands.add_parser(
+        "predict",
+        parents=[device],
+        help="predict every target for the rows of a table",
+        description="Write one column of predictions per target of MODEL.",
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    predict.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    predict.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="a .csv or .parquet file (default: CSV on standard output)",
+    )
+    predict.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="a column of DATA to copy, first, into the predictions",
+    )
+    predict.set_defaults(run=_predict_command)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[device],
+        help="score a model per task on a table that has the targets",
+        description=(
+            "Print R², MAE, RMSE and the number of observed labels for every "
+            "target of MODEL; rows where a target is missing are left out of "
+            "that target's scores."
+        ),
+    )
+    evaluate.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    evaluate.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    evaluate.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default: table)",
+    )
+    evaluate.set_defaults(run=_evaluate_command)
+
+    info = commands.add_parser(
+        "info",
+        parents=[device],
+        help="describe a model file",
+        description=(
+            "Print a model's class, parameters, targets, features, epochs "
+            "trained and the versions it was saved with."
+        ),
+    )
+    info.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    info.set_defaults(run=_info_command)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"skhealth: warning: {message}", file=sys.stderr)
+
+
+def _error(exc):
+    if isinstance(exc, OSError) and exc.filename is not None:
+        message = f"{exc.filename}: {exc.strerror}"
+    else:
+        message = " ".join(str(exc).split())
+    print(f"skhealth: error: {message}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run the ``skhealth`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when the command failed while running and 2 for a
+        command line that cannot work. Errors print one line on stderr.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from skhealth.cli import main
+    >>> from skhealth.datasets import make_health_data
+    >>> X, Y = make_health_data(n_samples=200, n_features=3, n_tasks=2,
+    ...                         random_state=0)
+    >>> table = pd.DataFrame(X, columns=["age", "steps", "sleep"])
+    >>> table[["sbp", "hdl"]] = Y
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     data = str(pathlib.Path(folder) / "health.csv")
+    ...     model = str(pathlib.Path(folder) / "model.skh")
+    ...     table.to_csv(data, index=False)
+    ...     main(["fit", data, "--target", "sbp", "--target", "hdl", "--quiet",
+    ...           "--param", "max_iter=20", "--param", "random_state=0",
+    ...           "-o", model])
+    ...     main(["evaluate", model, data, "--format", "csv"])
+    ... # doctest: +ELLIPSIS
+    0
+    task,r2,mae,rmse,n_observed
+    sbp,...,200
+    hdl,...,200
+    0
+    """
+    args = _make_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            args.run(args)
+        except _UsageError as exc:
+            _error(exc)
+            return 2
+        except BrokenPipeError:
+            # The reader of stdout (say, head) has gone: stop without a word,
+            # and without Python's own complaint when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except (ValueError, OSError) as exc:
+            _error(exc)
+            return 1
+        except KeyboardInterrupt:
+            return 130  # 128 + SIGINT, as the shell reports it
+    return 0

@@ -1,0 +1,631 @@
+"""Plots of a multi-task fit: training curves, task weights, prediction errors.
+
+Display objects in scikit-learn's style (see
+:class:`sklearn.metrics.PredictionErrorDisplay`): build one with a
+``from_estimator`` (or ``from_history`` / ``from_predictions``) class method,
+which draws it; the display keeps the data it plots and the matplotlib
+objects (``ax_`` or ``axes_``, ``figure_``). matplotlib is an optional
+dependency: ``pip install 'skhealth[plot]'``.
+"""
+
+import math
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils._plotting import _validate_style_kwargs
+from sklearn.utils.validation import check_is_fitted
+
+from .metrics import _as_2d, task_scores
+
+__all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
+
+_METRIC_LABELS = {"loss": "loss (standardised)", "r2": "R²"}
+_SPLIT_STYLES = {"train": "-", "valid": "--"}
+_PREDICTION_KINDS = ("actual_vs_predicted", "residual_vs_predicted")
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skhealth.plot needs matplotlib: pip install 'skhealth[plot]'"
+        ) from exc
+    return plt
+
+
+def _new_axes(ax):
+    if ax is None:
+        _, ax = _pyplot().subplots()
+    return ax
+
+
+def _fitted_history(estimator):
+    """``(history_, target_names_)`` of a fitted estimator or of a pipeline's."""
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    check_is_fitted(final)
+    if not (hasattr(final, "history_") and hasattr(final, "target_names_")):
+        raise ValueError(
+            "The estimator has no training history: pass a fitted "
+            "MultiTaskHealthRegressor (or a Pipeline ending in one); got "
+            f"{type(final).__name__}."
+        )
+    return final.history_, list(final.target_names_)
+
+
+def _epochs(history):
+    if isinstance(history, Mapping) or not all(
+        isinstance(entry, Mapping) for entry in history
+    ):
+        raise ValueError(
+            "history must be a skorch History (a list with one dict per epoch)."
+        )
+    return pd.RangeIndex(1, len(history) + 1, name="epoch")
+
+
+def _select_tasks(tasks, target_names):
+    target_names = [str(name) for name in target_names]
+    if tasks is None:
+        return target_names
+    tasks = [tasks] if isinstance(tasks, str) else [str(task) for task in tasks]
+    unknown = [task for task in tasks if task not in target_names]
+    if unknown or not tasks:
+        raise ValueError(
+            f"tasks must be target names, one or more of {target_names}; got "
+            f"{unknown or tasks}."
+        )
+    return tasks
+
+
+class TrainingCurveDisplay:
+    """Per-task learning curves: one line per task and split, by epoch.
+
+    Training curves are solid, validation curves dashed, one colour per task.
+    Create one with :meth:`from_estimator` or :meth:`from_history`.
+
+    Parameters
+    ----------
+    train_curves : pandas.DataFrame or None
+        One column per task, indexed by epoch (from 1): the training value of
+        ``metric`` after each epoch (``NaN`` where not recorded). ``None`` when
+        the history holds none.
+    valid_curves : pandas.DataFrame or None
+        The same on the validation data (recorded with ``early_stopping=True``).
+    metric : {"loss", "r2"}
+        What the curves show: the loss on standardised targets, or R².
+
+    Attributes
+    ----------
+    lines_ : dict of (split, task) -> matplotlib Line2D
+        The drawn lines; split is ``"train"`` or ``"valid"``.
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.plot import TrainingCurveDisplay
+    >>> X, Y = make_regression(n_samples=100, n_features=5, n_targets=2,
+    ...                        random_state=0)
+    >>> reg = MultiTaskHealthRegressor(early_stopping=True, n_iter_no_change=2,
+    ...                                tol=0.05, random_state=0).fit(X, Y)
+    >>> disp = TrainingCurveDisplay.from_estimator(reg, metric="r2")
+    >>> sorted(disp.lines_)
+    [('train', 'task_0'), ('train', 'task_1'), ('valid', 'task_0'), ('valid', 'task_1')]
+    """
+
+    def __init__(self, *, train_curves, valid_curves, metric):
+        self.train_curves = train_curves
+        self.valid_curves = valid_curves
+        self.metric = metric
+
+    def plot(self, ax=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TrainingCurveDisplay
+        """
+        ax = _new_axes(ax)
+        self.lines_ = {}
+        for split, curves in (
+            ("train", self.train_curves),
+            ("valid", self.valid_curves),
+        ):
+            if curves is None:
+                continue
+            for i, task in enumerate(curves.columns):
+                (self.lines_[split, task],) = ax.plot(
+                    curves.index,
+                    curves[task],
+                    color=f"C{i}",
+                    linestyle=_SPLIT_STYLES[split],
+                    label=f"{task} ({split})",
+                )
+        ax.set(xlabel="epoch", ylabel=_METRIC_LABELS[self.metric])
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, metric="loss", tasks=None, ax=None):
+        """Plot the training curves of a fitted estimator.
+
+        Parameters
+        ----------
+        estimator : MultiTaskHealthRegressor or Pipeline ending in one
+            Fitted estimator; its ``history_`` holds the curves.
+        metric : {"loss", "r2"}, default="loss"
+            Loss on standardised targets, or R².
+        tasks : str or list of str, default=None
+            Target names to draw; ``None`` draws every task.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TrainingCurveDisplay
+        """
+        history, target_names = _fitted_history(estimator)
+        return cls.from_history(
+            history, target_names, metric=metric, tasks=tasks, ax=ax
+        )
+
+    @classmethod
+    def from_history(cls, history, target_names, *, metric="loss", tasks=None, ax=None):
+        """Plot the training curves recorded in a skorch history.
+
+        Parameters
+        ----------
+        history : skorch.History or list of dict
+            One dict per epoch with keys ``train_<metric>_<target>`` and, for
+            validation curves, ``valid_<metric>_<target>``.
+        target_names : sequence of str
+            The targets the history was recorded for.
+        metric : {"loss", "r2"}, default="loss"
+            Loss on standardised targets, or R².
+        tasks : str or list of str, default=None
+            Target names to draw; ``None`` draws every task.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TrainingCurveDisplay
+        """
+        if metric not in _METRIC_LABELS:
+            raise ValueError(
+                f"metric must be one of {sorted(_METRIC_LABELS)}; got {metric!r}."
+            )
+        tasks = _select_tasks(tasks, target_names)
+        epochs = _epochs(history)
+        curves = {}
+        for split in _SPLIT_STYLES:
+            keys = [f"{split}_{metric}_{task}" for task in tasks]
+            recorded = [any(key in entry for entry in history) for key in keys]
+            if not any(recorded):
+                curves[split] = None
+                continue
+            if not all(recorded):
+                missing = [
+                    key for key, ok in zip(keys, recorded, strict=True) if not ok
+                ]
+                raise ValueError(
+                    f"The history has no {missing}: target_names must be the "
+                    "targets the history was recorded for."
+                )
+            values = [[entry.get(key, np.nan) for key in keys] for entry in history]
+            curves[split] = pd.DataFrame(values, index=epochs, columns=tasks)
+        if curves["train"] is None and curves["valid"] is None:
+            raise ValueError(
+                f"The history has no per-task {metric!r} values (keys "
+                f"'train_{metric}_<target>'): MultiTaskHealthRegressor.fit records "
+                "them every epoch, and the 'valid_' ones with early_stopping=True."
+            )
+        display = cls(
+            train_curves=curves["train"], valid_curves=curves["valid"], metric=metric
+        )
+        return display.plot(ax=ax)
+
+
+class TaskWeightDisplay:
+    """The weight of each task in the training objective, by epoch.
+
+    Create one with :meth:`from_estimator` or :meth:`from_history`.
+
+    Parameters
+    ----------
+    weights : pandas.DataFrame
+        One column per task, indexed by epoch (from 1): the weights used in
+        that epoch (``NaN`` where not recorded).
+
+    Attributes
+    ----------
+    lines_ : dict of task -> matplotlib Line2D
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.plot import TaskWeightDisplay
+    >>> X, Y = make_regression(n_samples=100, n_features=5, n_targets=2,
+    ...                        random_state=0)
+    >>> reg = MultiTaskHealthRegressor(task_weighting="dwa", n_iter_no_change=2,
+    ...                                tol=0.1, random_state=0).fit(X, Y)
+    >>> disp = TaskWeightDisplay.from_estimator(reg)
+    >>> disp.weights.shape == (reg.n_iter_, 2)
+    True
+    """
+
+    def __init__(self, *, weights):
+        self.weights = weights
+
+    def plot(self, ax=None):
+        """Draw one line per task.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TaskWeightDisplay
+        """
+        ax = _new_axes(ax)
+        self.lines_ = {}
+        for task in self.weights.columns:
+            (self.lines_[task],) = ax.plot(
+                self.weights.index, self.weights[task], label=task
+            )
+        ax.set(xlabel="epoch", ylabel="task weight")
+        ax.legend()
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Plot the task weights a fitted estimator trained with.
+
+        Parameters
+        ----------
+        estimator : MultiTaskHealthRegressor or Pipeline ending in one
+            Fitted estimator; its ``history_`` holds the weights.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TaskWeightDisplay
+        """
+        history, target_names = _fitted_history(estimator)
+        return cls.from_history(history, target_names, ax=ax)
+
+    @classmethod
+    def from_history(cls, history, target_names, *, ax=None):
+        """Plot the task weights recorded in a skorch history.
+
+        Parameters
+        ----------
+        history : skorch.History or list of dict
+            One dict per epoch with key ``task_weights``: one weight per task.
+        target_names : sequence of str
+            The targets the history was recorded for.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : TaskWeightDisplay
+        """
+        target_names = [str(name) for name in target_names]
+        epochs = _epochs(history)
+        rows = [entry.get("task_weights") for entry in history]
+        if all(row is None for row in rows):
+            raise ValueError(
+                "The history has no 'task_weights': MultiTaskHealthRegressor.fit "
+                "records the weights its task_weighting gives every epoch."
+            )
+        nan_row = [np.nan] * len(target_names)
+        rows = [nan_row if row is None else list(row) for row in rows]
+        if any(len(row) != len(target_names) for row in rows):
+            raise ValueError(
+                f"task_weights in the history do not have one weight per target "
+                f"({len(target_names)}: {target_names})."
+            )
+        weights = pd.DataFrame(rows, index=epochs, columns=target_names, dtype=float)
+        return cls(weights=weights).plot(ax=ax)
+
+
+class TaskPredictionErrorDisplay:
+    """Predicted against observed values, one panel per task.
+
+    Rows whose label is ``NaN`` (not measured) are left out of their task's
+    panel. Each title gives the task's R² on all the data given (before
+    subsampling). Create one with :meth:`from_estimator` or
+    :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape (n_samples, n_tasks)
+        Observed values, ``NaN`` where missing.
+    y_pred : ndarray of shape (n_samples, n_tasks)
+        Predicted values.
+    target_names : list of str
+        One name per task (panel titles).
+    r2 : ndarray of shape (n_tasks,)
+        R² of each task, shown in the titles.
+
+    Attributes
+    ----------
+    scatters_ : ndarray of matplotlib PathCollection
+        The points of each task.
+    lines_ : ndarray of matplotlib Line2D
+        Each panel's reference line (the identity line, or zero residual).
+    axes_ : ndarray of matplotlib Axes of shape (n_tasks,)
+        One panel per task, in task order.
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    sklearn.metrics.PredictionErrorDisplay : The single-output version.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhealth.plot import TaskPredictionErrorDisplay
+    >>> y_true = np.array([[1.0, 10.0], [2.0, np.nan], [3.0, 30.0]])
+    >>> y_pred = np.array([[1.0, 12.0], [2.0, 20.0], [4.0, 30.0]])
+    >>> disp = TaskPredictionErrorDisplay.from_predictions(
+    ...     y_true, y_pred, target_names=["sbp", "hdl"])
+    >>> [ax.get_title() for ax in disp.axes_]
+    ['sbp (R² = 0.50)', 'hdl (R² = 0.98)']
+    """
+
+    def __init__(self, *, y_true, y_pred, target_names, r2):
+        self.y_true = y_true
+        self.y_pred = y_pred
+        self.target_names = target_names
+        self.r2 = r2
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        kind="actual_vs_predicted",
+        n_cols=3,
+        scatter_kwargs=None,
+        line_kwargs=None,
+    ):
+        """Draw one panel per task.
+
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task; ``None`` makes a figure with a grid of panels.
+        kind : {"actual_vs_predicted", "residual_vs_predicted"}, \
+                default="actual_vs_predicted"
+            Observed (y-axis) against predicted (x-axis) values with the
+            identity line, or residuals (observed - predicted) against
+            predicted values with the zero line.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        scatter_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.scatter``.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the reference line.
+
+        Returns
+        -------
+        display : TaskPredictionErrorDisplay
+        """
+        if kind not in _PREDICTION_KINDS:
+            raise ValueError(f"kind must be one of {_PREDICTION_KINDS}; got {kind!r}.")
+        if not isinstance(n_cols, Integral) or n_cols < 1:
+            raise ValueError(f"n_cols must be a positive integer; got {n_cols!r}.")
+        n_tasks = len(self.target_names)
+        axes = self._panels(ax, n_tasks, n_cols)
+        default_scatter = {"alpha": 0.5, "s": 12}
+        default_line = {"color": "black", "alpha": 0.7, "linestyle": "--"}
+        scatter_kwargs = _validate_style_kwargs(default_scatter, scatter_kwargs or {})
+        line_kwargs = _validate_style_kwargs(default_line, line_kwargs or {})
+        scatters, lines = [], []
+        for t, ax in enumerate(axes):
+            observed = ~np.isnan(self.y_true[:, t])
+            y_true, y_pred = self.y_true[observed, t], self.y_pred[observed, t]
+            if kind == "actual_vs_predicted":
+                y_axis, ylabel = y_true, "observed"
+                both = np.concatenate([y_true, y_pred])
+                low, high = (both.min(), both.max()) if len(both) else (0, 1)
+                (line,) = ax.plot([low, high], [low, high], **line_kwargs)
+                ax.set_aspect("equal", adjustable="datalim")
+            else:
+                y_axis, ylabel = y_true - y_pred, "residual (observed - predicted)"
+                low, high = (y_pred.min(), y_pred.max()) if len(y_pred) else (0, 1)
+                (line,) = ax.plot([low, high], [0, 0], **line_kwargs)
+            scatters.append(ax.scatter(y_pred, y_axis, **scatter_kwargs))
+            lines.append(line)
+            ax.set(
+                xlabel="predicted",
+                ylabel=ylabel,
+                title=f"{self.target_names[t]} (R² = {self.r2[t]:.2f})",
+            )
+        self.scatters_ = np.asarray(scatters, dtype=object)
+        self.lines_ = np.asarray(lines, dtype=object)
+        self.axes_ = axes
+        self.figure_ = axes[0].figure
+        return self
+
+    @staticmethod
+    def _panels(ax, n_tasks, n_cols):
+        if ax is not None:
+            axes = np.asarray(ax, dtype=object).ravel()
+            if len(axes) != n_tasks:
+                raise ValueError(
+                    f"ax must hold one Axes per task ({n_tasks}); got {len(axes)}."
+                )
+            return axes
+        n_cols = min(n_cols, n_tasks)
+        n_rows = math.ceil(n_tasks / n_cols)
+        _, grid = _pyplot().subplots(
+            n_rows,
+            n_cols,
+            figsize=(4 * n_cols, 4 * n_rows),
+            squeeze=False,
+            layout="constrained",
+        )
+        for unused in grid.ravel()[n_tasks:]:
+            unused.remove()
+        return grid.ravel()[:n_tasks]
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        kind="actual_vs_predicted",
+        subsample=1_000,
+        random_state=None,
+        n_cols=3,
+        ax=None,
+        scatter_kwargs=None,
+        line_kwargs=None,
+    ):
+        """Plot the prediction errors of a fitted estimator on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted multi-output regressor (or a Pipeline ending in one).
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Observed values, ``NaN`` where missing.
+        kind : {"actual_vs_predicted", "residual_vs_predicted"}, \
+                default="actual_vs_predicted"
+            See :meth:`plot`.
+        subsample : float, int or None, default=1000
+            Rows shown: a number, a share in (0, 1), or ``None`` for all.
+        random_state : int, RandomState instance or None, default=None
+            Draws the subsample.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task; ``None`` makes a new figure.
+        scatter_kwargs, line_kwargs : dict, default=None
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskPredictionErrorDisplay
+        """
+        check_is_fitted(estimator)
+        final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        target_names = (
+            None if hasattr(y, "columns") else getattr(final, "target_names_", None)
+        )
+        return cls.from_predictions(
+            y,
+            estimator.predict(X),
+            target_names=target_names,
+            kind=kind,
+            subsample=subsample,
+            random_state=random_state,
+            n_cols=n_cols,
+            ax=ax,
+            scatter_kwargs=scatter_kwargs,
+            line_kwargs=line_kwargs,
+        )
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_pred,
+        *,
+        target_names=None,
+        kind="actual_vs_predicted",
+        subsample=1_000,
+        random_state=None,
+        n_cols=3,
+        ax=None,
+        scatter_kwargs=None,
+        line_kwargs=None,
+    ):
+        """Plot the prediction errors given observed and predicted values.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Observed values, ``NaN`` where missing.
+        y_pred : array-like of the same shape
+            Predicted values.
+        target_names : sequence of str, default=None
+            Panel titles; default the columns of ``y_true`` when it is a
+            DataFrame, else ``task_0``, ``task_1``, ...
+        kind : {"actual_vs_predicted", "residual_vs_predicted"}, \
+                default="actual_vs_predicted"
+            See :meth:`plot`.
+        subsample : float, int or None, default=1000
+            Rows shown: a number, a share in (0, 1), or ``None`` for all.
+        random_state : int, RandomState instance or None, default=None
+            Draws the subsample.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task; ``None`` makes a new figure.
+        scatter_kwargs, line_kwargs : dict, default=None
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskPredictionErrorDisplay
+        """
+        scores = task_scores(y_true, y_pred, target_names=target_names)
+        y_true, y_pred = _as_2d(y_true, "y_true"), _as_2d(y_pred, "y_pred")
+        rows = _subsample(len(y_true), subsample, random_state)
+        display = cls(
+            y_true=y_true[rows],
+            y_pred=y_pred[rows],
+            target_names=[str(name) for name in scores.index],
+            r2=scores["r2"].to_numpy(),
+        )
+        return display.plot(
+            ax=ax,
+            kind=kind,
+            n_cols=n_cols,
+            scatter_kwargs=scatter_kwargs,
+            line_kwargs=line_kwargs,
+        )
+
+
+def _subsample(n_samples, subsample, random_state):
+    """Sorted row indices to show (without replacement)."""
+    if subsample is None:
+        return np.arange(n_samples)
+    if isinstance(subsample, Integral) and subsample > 0:
+        size = subsample
+    elif isinstance(subsample, Real) and 0 < subsample < 1:
+        size = int(n_samples * subsample)
+    else:
+        raise ValueError(
+            "subsample must be a positive int, a float in (0, 1) or None; got "
+            f"{subsample!r}."
+        )
+    if size >= n_samples:
+        return np.arange(n_samples)
+    rng = check_random_state(random_state)
+    return np.sort(rng.choice(n_samples, size=size, replace=False))

@@ -1,0 +1,133 @@
+import copy
+import io
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from tqdm import tqdm
+
+from skhealth import MultiTaskHealthRegressor
+from skhealth.callbacks import ProgressBar
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    Y = X[:, :2] @ rng.normal(size=(2, 2)) + 0.1 * rng.normal(size=(60, 2))
+    return X, Y
+
+
+def fit_with_bar(data, bar, **params):
+    """Fit a small estimator with ``bar``; return it and the bar that ran."""
+    reg = MultiTaskHealthRegressor(
+        hidden_layer_sizes=8, batch_size=20, random_state=0, callbacks=[bar], **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(*data)
+    return reg, dict(reg.net_.callbacks_)["ProgressBar"]
+
+
+def shown(file):
+    return ProgressBar(file=file, disable=False)
+
+
+def test_bar_counts_the_epochs_out_of_max_iter(data):
+    reg, bar = fit_with_bar(data, shown(io.StringIO()), max_iter=4)
+    assert (bar.pbar_.n, bar.pbar_.total) == (4, 4)
+    assert reg.n_iter_ == 4
+
+
+def test_bar_ends_full_at_the_epochs_trained_when_stopping_early(data):
+    reg, bar = fit_with_bar(
+        data, shown(io.StringIO()), max_iter=50, n_iter_no_change=2, tol=10.0
+    )
+    assert reg.n_iter_ == 3
+    assert (bar.pbar_.n, bar.pbar_.total) == (3, 3)
+
+
+def test_bar_writes_to_the_given_stream(data):
+    log = io.StringIO()
+    fit_with_bar(data, shown(log), max_iter=4)
+    assert "4/4" in log.getvalue()
+
+
+def test_bar_writes_to_an_open_file(data, tmp_path):
+    with open(tmp_path / "log.txt", "w") as log:
+        fit_with_bar(data, shown(log), max_iter=2)
+    assert "2/2" in (tmp_path / "log.txt").read_text()
+
+
+def test_bar_shows_the_latest_loss_and_validation_r2(data):
+    reg, bar = fit_with_bar(data, shown(io.StringIO()), max_iter=3, early_stopping=True)
+    last = reg.history_[-1]
+    assert bar.pbar_.postfix == (
+        f"train_loss={tqdm.format_num(last['train_loss'])}, "
+        f"valid_r2={tqdm.format_num(last['valid_r2'])}"
+    )
+
+
+def test_bars_are_closed_when_training_ends(data):
+    log = io.StringIO()
+    bar = ProgressBar(batches=True, file=log, disable=False)
+    _, bar = fit_with_bar(data, bar, max_iter=2)
+    # tqdm marks a bar disabled once closed; these were created enabled.
+    assert bar.pbar_.disable
+    assert bar.batch_pbar_.disable
+    assert log.getvalue().endswith("\n")
+
+
+def test_batch_bar_counts_each_epochs_training_batches(data):
+    bar = ProgressBar(batches=True, file=io.StringIO(), disable=False)
+    _, bar = fit_with_bar(data, bar, max_iter=2, early_stopping=True)
+    # 54 training rows (10% held out) in batches of 20
+    assert (bar.batch_pbar_.n, bar.batch_pbar_.total) == (3, 3)
+
+
+def test_no_batch_bar_by_default(data):
+    _, bar = fit_with_bar(data, shown(io.StringIO()), max_iter=1)
+    assert bar.batch_pbar_ is None
+
+
+def test_bar_is_silent_on_a_stream_that_is_not_a_terminal(data):
+    log = io.StringIO()
+    fit_with_bar(data, ProgressBar(file=log), max_iter=2)
+    assert log.getvalue() == ""
+
+
+def test_warm_start_counts_only_the_new_epochs(data):
+    reg, _ = fit_with_bar(data, shown(io.StringIO()), max_iter=3, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.set_params(max_iter=2).fit(*data)
+    bar = dict(reg.net_.callbacks_)["ProgressBar"]
+    assert (bar.pbar_.n, bar.pbar_.total) == (2, 2)
+    assert reg.n_iter_ == 5
+
+
+def test_partial_fit_shows_its_single_epoch(data):
+    reg = MultiTaskHealthRegressor(callbacks=[shown(io.StringIO())]).partial_fit(*data)
+    bar = dict(reg.net_.callbacks_)["ProgressBar"]
+    assert (bar.pbar_.n, bar.pbar_.total) == (1, 1)
+
+
+@pytest.mark.parametrize("duplicate", [copy.deepcopy, clone])
+def test_copies_share_the_stream_and_the_settings(duplicate):
+    log = io.StringIO()
+    bar = ProgressBar(batches=True, postfix_keys=("valid_loss",), file=log)
+    twin = duplicate(bar)
+    assert twin is not bar
+    assert twin.file is log
+    assert twin.get_params() == bar.get_params()
+
+
+def test_fitted_estimator_with_a_bar_pickles(data):
+    reg, _ = fit_with_bar(data, shown(io.StringIO()), max_iter=2)
+    restored = pickle.loads(pickle.dumps(reg))
+    assert_array_equal(restored.predict(data[0]), reg.predict(data[0]))
+    assert dict(restored.net_.callbacks_)["ProgressBar"].pbar_ is None

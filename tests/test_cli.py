@@ -1,0 +1,474 @@
+"""The ``skhealth`` command line: what each command writes, and how it fails."""
+
+import hashlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+import skhealth
+from skhealth import MultiTaskHealthRegressor
+from skhealth.cli import main
+from skhealth.metrics import task_scores
+
+TARGETS = ["systolic_bp", "hdl", "hba1c"]
+FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
+
+
+@pytest.fixture
+def data_path(health_frame, tmp_path):
+    """A CSV with an id column, five features and three targets."""
+    X, Y = health_frame
+    Y.loc[:9, "hdl"] = np.nan  # ten labels not measured
+    ids = pd.DataFrame({"patient_id": [f"p{i:03d}" for i in range(len(X))]})
+    path = tmp_path / "health.csv"
+    pd.concat([ids, X, Y], axis=1).to_csv(path, index=False)
+    return path
+
+
+def fit_args(data_path, model_path, *extra):
+    targets = [arg for target in TARGETS for arg in ("--target", target)]
+    return [
+        "fit",
+        str(data_path),
+        *targets,
+        "--id-column",
+        "patient_id",
+        "--param",
+        "max_iter=5",
+        *extra,
+        "-o",
+        str(model_path),
+    ]
+
+
+@pytest.fixture
+def model_path(data_path, tmp_path, capsys):
+    path = tmp_path / "model.skh"
+    assert main(fit_args(data_path, path, "--quiet")) == 0
+    capsys.readouterr()
+    return path
+
+
+def run(capsys, *args):
+    """``(exit status, stdout, stderr)`` of ``skhealth ARGS``."""
+    status = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def error_of(capsys, *args):
+    """``(exit status, message)`` of ``skhealth ARGS``, which must print one
+    ``skhealth: error: message`` line on stderr and nothing on stdout."""
+    status, out, err = run(capsys, *args)
+    assert out == ""
+    assert err.startswith("skhealth: error: ")
+    assert err.count("\n") == 1
+    return status, err.removeprefix("skhealth: error: ").rstrip("\n")
+
+
+# ------------------------------------------------------------------- help
+@pytest.mark.slow  # a fresh interpreter imports torch
+def test_python_m_skhealth_prints_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "skhealth", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: skhealth ")
+    for command in ("demo", "fit", "predict", "evaluate", "info"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "fit", "predict", "evaluate", "info"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: skhealth {command} ")
+
+
+def test_a_command_is_required(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: COMMAND" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------- fit
+def test_fit_saves_a_pipeline_on_the_feature_columns(model_path):
+    model = skhealth.load(model_path)
+    assert list(model.feature_names_in_) == FEATURES
+    assert list(model[-1].target_names_) == TARGETS
+    assert model[-1].max_iter == 5
+
+
+def test_fit_prints_the_saved_models_scores_on_held_out_rows(
+    data_path, tmp_path, capsys
+):
+    path = tmp_path / "m.skh"
+    status, out, _ = run(capsys, *fit_args(data_path, path))
+    # the held-out rows are a fixed 20%: those of train_test_split(random_state=0)
+    _, held_out = train_test_split(
+        pd.read_csv(data_path), test_size=0.2, random_state=0
+    )
+    prediction = skhealth.load(path).predict(held_out[FEATURES])
+    scores = task_scores(held_out[TARGETS], prediction)
+    assert status == 0
+    assert out.startswith(
+        "Fitted on 240 rows, 5 features, 3 targets: 5 epochs\n\n"
+        "Validation scores (60 held-out rows):\n"
+    )
+    assert out.endswith(
+        f"mean R2: {scores['r2'].mean():.3f}\n\nSaved the model to {path}\n"
+    )
+
+
+def test_fit_quiet_prints_nothing(data_path, tmp_path, capsys):
+    status, out, _ = run(capsys, *fit_args(data_path, tmp_path / "m.skh", "-q"))
+    assert (status, out) == (0, "")
+
+
+def test_fit_without_validation_uses_every_row(data_path, tmp_path, capsys):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "--validation-fraction", "0")
+    status, out, _ = run(capsys, *args)
+    assert status == 0
+    assert "Fitted on 300 rows" in out
+    assert "Validation" not in out
+
+
+def test_fit_drop_removes_feature_columns(data_path, tmp_path, capsys):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "-q", "--drop", "steps", "--drop", "sex")
+    assert main(args) == 0
+    assert list(skhealth.load(path).feature_names_in_) == [
+        "age",
+        "smoker",
+        "sleep_hours",
+    ]
+
+
+def test_fit_params_are_python_literals_or_strings(data_path, tmp_path):
+    path = tmp_path / "m.skh"
+    params = [
+        "hidden_layer_sizes=8,4",
+        "early_stopping=True",
+        "activation=tanh",
+        "learning_rate_init=1e-2",
+        "random_state=7",
+    ]
+    args = fit_args(data_path, path, "-q", *(f"--param={p}" for p in params))
+    assert main(args) == 0
+    estimator = skhealth.load(path)[-1]
+    assert estimator.hidden_layer_sizes == (8, 4)
+    assert estimator.early_stopping is True
+    assert estimator.activation == "tanh"
+    assert estimator.learning_rate_init == 0.01
+    assert estimator.random_state == 7
+
+
+def test_fit_reports_convergence_as_a_one_line_warning(data_path, tmp_path, capsys):
+    _, _, err = run(capsys, *fit_args(data_path, tmp_path / "m.skh"))
+    assert err == (
+        "skhealth: warning: Maximum iterations (5) reached and the optimization "
+        "hasn't converged yet.\n"
+    )
+
+
+# ---------------------------------------------------------------- predict
+def test_predict_writes_the_loaded_models_predictions(
+    data_path, model_path, tmp_path, capsys
+):
+    output = tmp_path / "pred.csv"
+    status, out, err = run(
+        capsys,
+        "predict",
+        model_path,
+        data_path,
+        "--id-column",
+        "patient_id",
+        "-o",
+        output,
+    )
+    assert (status, out, err) == (0, "", "")
+    data = pd.read_csv(data_path)
+    pred = pd.read_csv(output)
+    assert list(pred.columns) == ["patient_id", *TARGETS]
+    assert pred["patient_id"].tolist() == data["patient_id"].tolist()
+    expected = skhealth.load(model_path).predict(data[FEATURES])
+    np.testing.assert_array_equal(pred[TARGETS].to_numpy(), expected)
+
+
+def test_predict_writes_csv_to_stdout_by_default(data_path, model_path, capsys):
+    status, out, _ = run(capsys, "predict", model_path, data_path)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == ",".join(TARGETS)
+    assert len(lines) == 1 + 300
+
+
+def test_predict_names_the_missing_feature_columns(
+    data_path, model_path, tmp_path, capsys
+):
+    partial = tmp_path / "partial.csv"
+    pd.read_csv(data_path).drop(columns=["sex", "steps"]).to_csv(partial, index=False)
+    status, message = error_of(capsys, "predict", model_path, partial)
+    assert status == 1
+    assert message == f"{partial} lacks 2 feature column(s) of the model: sex, steps"
+
+
+def test_predict_unknown_id_column_is_a_usage_error(data_path, model_path, capsys):
+    args = ["predict", model_path, data_path, "--id-column", "patient"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        f"--id-column: {data_path} has no column 'patient'; did you mean 'patient_id'?"
+    )
+
+
+# --------------------------------------------------------------- evaluate
+def _expected_scores(model_path, data_path):
+    data = pd.read_csv(data_path)
+    model = skhealth.load(model_path)
+    return task_scores(data[TARGETS], model.predict(data[FEATURES]))
+
+
+def test_evaluate_csv_gives_the_per_task_scores(data_path, model_path, capsys):
+    status, out, _ = run(capsys, "evaluate", model_path, data_path, "--format", "csv")
+    assert status == 0
+    scores = pd.read_csv(io.StringIO(out), index_col="task")
+    expected = _expected_scores(model_path, data_path)
+    pd.testing.assert_frame_equal(scores, expected, check_exact=True)
+    assert scores.loc["hdl", "n_observed"] == 290
+
+
+def test_evaluate_json_maps_tasks_to_scores(data_path, model_path, capsys):
+    status, out, _ = run(capsys, "evaluate", model_path, data_path, "--format", "json")
+    assert status == 0
+    scores = json.loads(out)
+    expected = _expected_scores(model_path, data_path)
+    assert list(scores) == TARGETS
+    assert scores["hdl"] == expected.loc["hdl"].to_dict()
+
+
+def test_evaluate_table_ends_with_the_mean_r2(data_path, model_path, capsys):
+    status, out, _ = run(capsys, "evaluate", model_path, data_path)
+    assert status == 0
+    mean_r2 = _expected_scores(model_path, data_path)["r2"].mean()
+    assert out.splitlines()[0].split() == ["r2", "mae", "rmse", "n_observed"]
+    assert out.splitlines()[-1] == f"mean R2: {mean_r2:.3f}"
+
+
+def test_evaluate_names_the_missing_target_columns(
+    data_path, model_path, tmp_path, capsys
+):
+    unlabelled = tmp_path / "unlabelled.csv"
+    data = pd.read_csv(data_path).drop(columns=["hdl", "hba1c"])
+    data.to_csv(unlabelled, index=False)
+    status, message = error_of(capsys, "evaluate", model_path, unlabelled)
+    assert status == 1
+    assert message == (
+        f"{unlabelled} lacks 2 target column(s) of the model: hdl, hba1c"
+    )
+
+
+# ------------------------------------------------------------------- info
+def test_info_describes_the_model(model_path, capsys):
+    status, out, _ = run(capsys, "info", model_path)
+    lines = out.splitlines()
+    assert status == 0
+    assert lines[0] == (
+        "model: Pipeline(preprocess: ColumnTransformer, "
+        "regressor: MultiTaskHealthRegressor)"
+    )
+    assert lines[1].startswith(f"saved with: skhealth {skhealth.__version__}, torch ")
+    assert lines[2:6] == [
+        "epochs trained: 5",
+        "targets (3): systolic_bp, hdl, hba1c",
+        "features (5): age, sex, smoker, sleep_hours, steps",
+        "parameters of MultiTaskHealthRegressor:",
+    ]
+    assert "  max_iter = 5" in lines[6:]
+    assert len(lines[6:]) == len(MultiTaskHealthRegressor().get_params())
+
+
+# ------------------------------------------------------------------ errors
+def test_missing_data_file_is_a_runtime_error(tmp_path, capsys):
+    missing = tmp_path / "missing.csv"
+    status, message = error_of(capsys, *fit_args(missing, tmp_path / "m.skh"))
+    assert status == 1
+    assert message == f"{missing}: No such file"
+
+
+def test_missing_model_file_is_a_runtime_error(data_path, tmp_path, capsys):
+    missing = tmp_path / "missing.skh"
+    status, message = error_of(capsys, "predict", missing, data_path)
+    assert status == 1
+    assert message == f"{missing}: No such file or directory"
+
+
+def test_fit_into_a_missing_directory_fails_before_fitting(data_path, tmp_path, capsys):
+    missing = tmp_path / "missing"
+    status, message = error_of(capsys, *fit_args(data_path, missing / "m.skh"))
+    assert status == 1
+    assert message == f"{missing}: No such directory"
+
+
+def test_unknown_output_file_type_is_a_usage_error(
+    data_path, model_path, tmp_path, capsys
+):
+    output = tmp_path / "pred.txt"
+    args = ["predict", model_path, data_path, "-o", output]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == f"{output}: unknown file type; use a .csv or .parquet file"
+
+
+def test_unknown_target_column_is_a_usage_error(data_path, tmp_path, capsys):
+    args = ["fit", data_path, "--target", "ldl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == f"--target: {data_path} has no column 'ldl'; did you mean 'hdl'?"
+
+
+def test_non_numeric_target_is_a_usage_error(data_path, tmp_path, capsys):
+    args = ["fit", data_path, "--target", "sex", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    dtype = pd.read_csv(data_path)["sex"].dtype
+    assert status == 2
+    assert message == f"--target sex: the column is not numeric (dtype {dtype})"
+
+
+def test_unknown_param_lists_the_valid_ones(data_path, tmp_path, capsys):
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", "epochs=5")
+    status, message = error_of(capsys, *args)
+    valid = sorted(set(MultiTaskHealthRegressor().get_params()) - {"callbacks"})
+    assert status == 2
+    assert message == (
+        "--param epochs: MultiTaskHealthRegressor has no such parameter; use one of "
+        + ", ".join(valid)
+    )
+
+
+def test_param_without_a_value_is_a_usage_error(data_path, tmp_path, capsys):
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", "max_iter")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--param 'max_iter': expected name=value, such as --param max_iter=50"
+    )
+
+
+def test_invalid_param_value_is_a_usage_error(data_path, tmp_path, capsys):
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", "max_iter=0")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--param: The 'max_iter' parameter of MultiTaskHealthRegressor must be an "
+        "int in the range [1, inf). Got 0 instead."
+    )
+
+
+def test_unknown_file_type_is_a_usage_error(tmp_path, capsys):
+    data = tmp_path / "health.xlsx"
+    data.write_bytes(b"")
+    args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == f"{data}: unknown file type; use a .csv or .parquet file"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed"
+)
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path, capsys):
+    data = tmp_path / "health.parquet"
+    data.write_bytes(b"PAR1")
+    args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    assert status == 1
+    assert message == f"{data}: Parquet files need pyarrow: pip install pyarrow"
+
+
+def test_a_file_that_is_no_model_is_a_runtime_error(data_path, tmp_path, capsys):
+    not_a_model = tmp_path / "not-a-model.skh"
+    not_a_model.write_bytes(b"not a model")
+    status, message = error_of(capsys, "predict", not_a_model, data_path)
+    assert status == 1
+    assert message.startswith(f"{not_a_model} is not a skhealth model file")
+
+
+def rewrite_metadata(model_path, edit, *, checksum):
+    """Edit a model file's metadata.json, with or without fixing its checksum."""
+    with zipfile.ZipFile(model_path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(members["metadata.json"])
+    edit(metadata)
+    if checksum:
+        del metadata["metadata_sha256"]
+        canonical = json.dumps(metadata, sort_keys=True, separators=(",", ":"))
+        metadata["metadata_sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
+    members["metadata.json"] = json.dumps(metadata).encode()
+    with zipfile.ZipFile(model_path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_a_tampered_model_file_is_a_runtime_error(model_path, data_path, capsys):
+    def more_epochs(metadata):
+        metadata["attributes"]["n_iter_"] = 500
+
+    rewrite_metadata(model_path, more_epochs, checksum=False)
+    status, message = error_of(capsys, "info", model_path)
+    assert status == 1
+    assert message.startswith(f"{model_path} was modified or damaged")
+
+
+def test_a_model_file_from_a_newer_skhealth_is_a_runtime_error(
+    model_path, data_path, capsys
+):
+    def newer_format(metadata):
+        metadata["format_version"] += 1
+
+    rewrite_metadata(model_path, newer_format, checksum=True)
+    status, message = error_of(capsys, "evaluate", model_path, data_path)
+    assert status == 1
+    assert message.startswith(f"{model_path} was written by skhealth format version")
+    assert message.endswith("upgrade skhealth.")
+
+
+# -------------------------------------------------------------------- demo
+@pytest.mark.slow
+def test_demo_prints_held_out_scores_and_writes_model_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    status, out, _ = run(capsys, "demo", "--max-iter", "3", "--output-dir", tmp_path)
+    assert status == 0
+    assert "3 epochs" in out
+    assert "Held-out scores (1316 rows):" in out
+    for target in ("systolic_bp", "hba1c", "bmi"):
+        assert target in out
+    assert (tmp_path / "nhanes-learning-curves.png").stat().st_size > 0
+    model = skhealth.load(tmp_path / "nhanes.skh")
+    assert model[-1].n_iter_ == 3
+
+
+@pytest.mark.slow
+def test_demo_without_matplotlib_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    status, out, _ = run(capsys, "demo", "--max-iter", "1", "--output-dir", tmp_path)
+    assert status == 0
+    assert (
+        "No learning-curve plot: matplotlib is not installed "
+        "(pip install 'skhealth[plot]')." in out
+    )
+    assert not (tmp_path / "nhanes-learning-curves.png").exists()

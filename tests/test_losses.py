@@ -1,0 +1,72 @@
+"""The masked per-task losses, against the same losses computed by hand."""
+
+import numpy as np
+import pytest
+import torch
+
+from skhealth.losses import LOSSES, MaskedMultiTaskLoss
+
+_BY_HAND = {
+    "squared_error": lambda r: r**2,
+    "absolute_error": np.abs,
+    "huber": lambda r: np.where(np.abs(r) <= 1, 0.5 * r**2, np.abs(r) - 0.5),
+}
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.RandomState(0)
+    y_pred = rng.normal(size=(12, 3)).astype(np.float32)
+    y_true = (y_pred + 2 * rng.normal(size=(12, 3))).astype(np.float32)
+    y_true[rng.rand(12, 3) < 0.4] = np.nan
+    y_true[:, 2] = np.nan  # a task without any label in this batch
+    weight = rng.uniform(0.5, 2.0, size=12).astype(np.float32)
+    return y_pred, y_true, weight
+
+
+def _by_hand(kind, y_pred, y_true, weight):
+    losses = []
+    for t in range(y_true.shape[1]):
+        observed = ~np.isnan(y_true[:, t])
+        if not observed.any():
+            losses.append(0.0)
+            continue
+        residual = y_pred[observed, t] - y_true[observed, t]
+        w = weight[observed]
+        losses.append(float((w * _BY_HAND[kind](residual)).sum() / w.sum()))
+    return losses
+
+
+@pytest.mark.parametrize("kind", sorted(LOSSES))
+def test_masked_loss_equals_the_weighted_loss_on_observed_labels(kind, batch):
+    y_pred, y_true, weight = batch
+    loss = MaskedMultiTaskLoss([kind] * 3)(
+        torch.from_numpy(y_pred), torch.from_numpy(y_true), torch.from_numpy(weight)
+    )
+    np.testing.assert_allclose(
+        loss.numpy(), _by_hand(kind, y_pred, y_true, weight), rtol=1e-6
+    )
+
+
+def test_each_task_gets_its_own_loss(batch):
+    y_pred, y_true, weight = batch
+    kinds = ["huber", "absolute_error", "squared_error"]
+    loss = MaskedMultiTaskLoss(kinds)(
+        torch.from_numpy(y_pred), torch.from_numpy(y_true), torch.from_numpy(weight)
+    )
+    expected = [
+        _by_hand(kind, y_pred, y_true, weight)[t] for t, kind in enumerate(kinds)
+    ]
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-6)
+
+
+def test_missing_labels_give_no_gradient_and_no_nan(batch):
+    y_pred, y_true, weight = batch
+    pred = torch.from_numpy(y_pred).requires_grad_()
+    loss = MaskedMultiTaskLoss(["squared_error"] * 3)(
+        pred, torch.from_numpy(y_true), torch.from_numpy(weight)
+    )
+    loss.sum().backward()
+    assert torch.isfinite(pred.grad).all()
+    assert (pred.grad[np.isnan(y_true)] == 0).all()
+    assert (pred.grad[~np.isnan(y_true)] != 0).all()

@@ -1,0 +1,541 @@
+"""skhealth.save / skhealth.load: model files that hold data only."""
+
+import copy
+import hashlib
+import json
+import pickle
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import safetensors.torch
+import skops.io
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.callbacks import Callback
+
+import skhealth
+from skhealth import ModelFileError, MultiTaskHealthRegressor
+from skhealth.architectures import HardSharing, MMoE
+from skhealth.weighting import Uncertainty
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def fast(**params):
+    """A small, quick configuration: persistence does not need a good model."""
+    defaults = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    return MultiTaskHealthRegressor(**{**defaults, **params})
+
+
+def health_pipeline(**params):
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(sparse_output=False), ["sex", "smoker"]),
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+        ]
+    )
+    return Pipeline([("preprocess", preprocess), ("regressor", fast(**params))])
+
+
+class _CustomArchitecture(HardSharing):
+    pass
+
+
+class _CustomTransformer(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
+
+
+def _comparable(params):
+    """get_params() with estimator-valued parameters as (class, their params)."""
+    return {
+        key: (type(value), value.get_params())
+        if hasattr(value, "get_params")
+        else value
+        for key, value in params.items()
+    }
+
+
+def _round_trip(model, tmp_path, **load_params):
+    path = tmp_path / "model.skh"
+    skhealth.save(model, path)
+    return skhealth.load(path, **load_params)
+
+
+@pytest.fixture
+def model_file(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast().fit(X, Y)
+    path = tmp_path / "model.skh"
+    reg.save(path)
+    return reg, path, X
+
+
+# Rewriting a file as someone editing it would: members replaced, and the
+# metadata's checksums recomputed ("sealed") or left as they were.
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _write(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
+    members = {**_members(path), **(replace or {})}
+    metadata = json.loads(members["metadata.json"])
+    digest = metadata.pop("metadata_sha256")
+    if edit_metadata is not None:
+        edit_metadata(metadata)
+    if seal:
+        for name in metadata["members"]:
+            metadata["members"][name] = hashlib.sha256(members[name]).hexdigest()
+        canonical = json.dumps(metadata, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+    metadata["metadata_sha256"] = digest
+    members["metadata.json"] = json.dumps(metadata).encode()
+    _write(path, members)
+
+
+# -------------------------------------------------------------- round trips
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"early_stopping": True},
+        {"architecture": "mmoe"},
+        {"architecture": MMoE(n_experts=2), "head_layer_sizes": (8,)},
+        {"task_weighting": "uncertainty"},
+        {"task_weighting": "dwa", "dropout": 0.2},
+        {
+            "task_weighting": [1.0, 2.0, 3.0],
+            "loss": ["huber", "squared_error", "huber"],
+        },
+    ],
+    ids=[
+        "default",
+        "early_stopping",
+        "mmoe",
+        "mmoe_instance",
+        "uncertainty",
+        "dwa",
+        "fixed_weights",
+    ],
+)
+def test_round_trip_predictions_are_bit_identical(regression_data, tmp_path, params):
+    X, Y = regression_data
+    reg = fast(**params).fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    assert type(loaded) is MultiTaskHealthRegressor
+    assert np.array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_round_trip_of_one_dimensional_y_predicts_one_dimension(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    reg = fast().fit(X, Y[:, 0])
+    prediction = _round_trip(reg, tmp_path).predict(X)
+    assert prediction.shape == (240,)
+    assert np.array_equal(prediction, reg.predict(X))
+
+
+def test_pipeline_round_trip_predictions_are_bit_identical(health_frame, tmp_path):
+    X, Y = health_frame
+    model = health_pipeline().fit(X, Y)
+    loaded = _round_trip(model, tmp_path)
+    assert type(loaded) is Pipeline
+    assert [name for name, _ in loaded.steps] == ["preprocess", "regressor"]
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_uncertainty_weights_learned_in_the_criterion_are_restored(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    reg = fast(task_weighting="uncertainty").fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    saved = reg.net_.criterion_.state_dict()
+    restored = loaded.net_.criterion_.state_dict()
+    assert saved.keys() == restored.keys() == {"weighting.log_variance"}
+    assert torch.equal(
+        restored["weighting.log_variance"], saved["weighting.log_variance"]
+    )
+    assert np.array_equal(loaded.task_weights_, reg.task_weights_)
+
+
+def test_learned_attributes_and_history_are_restored(regression_data, tmp_path):
+    X, Y = regression_data
+    X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    reg = fast(early_stopping=True, batch_size=50).fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    for name in [
+        "n_features_in_",
+        "feature_names_in_",
+        "n_tasks_",
+        "target_names_",
+        "n_iter_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+        "task_weights_",
+        "_y_1d",
+        "_seed",
+    ]:
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(reg, name))
+        assert type(getattr(loaded, name)) is type(getattr(reg, name)), name
+    for name in ["mean_", "scale_", "var_", "n_samples_seen_"]:
+        np.testing.assert_array_equal(
+            getattr(loaded._target_scaler, name), getattr(reg._target_scaler, name)
+        )
+    assert loaded.target_names_.tolist() == ["sbp", "chol", "sleep"]
+    assert loaded.net_.batch_size == 50
+    assert list(loaded.history_) == list(reg.history_)
+
+
+def test_auto_batch_size_is_the_one_training_used(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast().fit(X[:90], Y[:90])
+    assert _round_trip(reg, tmp_path).net_.batch_size == 90
+
+
+def test_get_params_and_clone_are_identical(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast(
+        hidden_layer_sizes=(16, 8),
+        architecture=MMoE(n_experts=3),
+        task_weighting=Uncertainty(),
+        loss=("huber", "absolute_error", "squared_error"),
+        alpha=np.float64(1e-3),
+        batch_size=np.int64(64),
+    ).fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    assert _comparable(loaded.get_params()) == _comparable(reg.get_params())
+    assert {k: type(v) for k, v in loaded.get_params().items()} == {
+        k: type(v) for k, v in reg.get_params().items()
+    }
+    assert _comparable(clone(loaded).get_params()) == _comparable(
+        clone(reg).get_params()
+    )
+
+
+def test_partial_fit_after_load_continues_exactly_as_without_saving(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    reg = fast(task_weighting="dwa").fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    continued = copy.deepcopy(reg).partial_fit(X, Y)
+    loaded.partial_fit(X, Y)
+    assert loaded.n_iter_ == reg.n_iter_ + 1
+    assert np.array_equal(loaded.predict(X), continued.predict(X))
+
+
+def test_warm_start_fit_after_load_continues_from_the_saved_weights(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    reg = fast(warm_start=True).fit(X, Y)
+    loaded = _round_trip(reg, tmp_path)
+    continued = copy.deepcopy(reg).fit(X, Y)
+    loaded.fit(X, Y)
+    assert loaded.n_iter_ == 10
+    assert np.array_equal(loaded.predict(X), continued.predict(X))
+
+
+def test_loaded_model_pickles_like_any_estimator(model_file):
+    reg, path, X = model_file
+    loaded = skhealth.load(path)
+    assert np.array_equal(pickle.loads(pickle.dumps(loaded)).predict(X), reg.predict(X))
+
+
+def test_loading_never_unpickles(health_frame, tmp_path, monkeypatch):
+    X, Y = health_frame
+    model = health_pipeline().fit(X, Y)
+    path = tmp_path / "model.skh"
+    skhealth.save(model, path)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load unpickled something")
+
+    for name in ["load", "loads", "Unpickler"]:
+        monkeypatch.setattr(pickle, name, forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    assert np.array_equal(skhealth.load(path).predict(X), model.predict(X))
+
+
+def test_the_same_model_gives_the_same_file(model_file, tmp_path):
+    reg, path, _ = model_file
+    again = tmp_path / "again.skh"
+    reg.save(again)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_file_holds_metadata_weights_and_preprocessing_as_data(health_frame, tmp_path):
+    X, Y = health_frame
+    path = tmp_path / "model.skh"
+    skhealth.save(health_pipeline().fit(X, Y), path)
+    members = _members(path)
+    assert set(members) == {
+        "metadata.json",
+        "weights.safetensors",
+        "preprocessing.skops",
+    }
+    metadata = json.loads(members["metadata.json"])
+    assert metadata["format"] == "skhealth-model"
+    assert metadata["format_version"] == 1
+    assert set(metadata["versions"]) == {
+        "skhealth",
+        "torch",
+        "scikit-learn",
+        "skorch",
+        "numpy",
+    }
+    assert metadata["estimator"]["params"]["architecture"] == "hard"
+    weights = safetensors.torch.load(members["weights.safetensors"])
+    assert {key.split(".")[0] for key in weights} == {
+        "module",
+        "criterion",
+        "optimizer",
+    }
+    assert skops.io.get_untrusted_types(data=members["preprocessing.skops"]) == [
+        "numpy.dtype",
+        "sklearn.compose._column_transformer.make_column_selector",
+    ]
+
+
+def test_registered_classes_are_stored_by_name(regression_data, tmp_path):
+    X, Y = regression_data
+    path = tmp_path / "model.skh"
+    fast(architecture=MMoE(n_experts=2)).fit(X, Y).save(path)
+    params = json.loads(_members(path)["metadata.json"])["estimator"]["params"]
+    assert params["architecture"] == {"class": "mmoe", "params": {"n_experts": 2}}
+
+
+@pytest.mark.gpu
+def test_cuda_model_round_trips_and_loads_onto_the_cpu(
+    regression_data, tmp_path, cuda_device
+):
+    X, Y = regression_data
+    reg = fast(device=cuda_device).fit(X, Y)
+    assert np.array_equal(_round_trip(reg, tmp_path).predict(X), reg.predict(X))
+    on_cpu = skhealth.load(tmp_path / "model.skh", device="cpu")
+    assert on_cpu.device == "cpu"
+    assert next(on_cpu.net_.module_.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(on_cpu.predict(X), reg.predict(X), rtol=1e-4)
+
+
+def test_cuda_model_without_cuda_asks_for_a_device(model_file):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    reg, path, X = model_file
+    _rewrite(path, lambda m: m["estimator"]["params"].update(device="cuda"))
+    with pytest.raises(ValueError, match=r"saved with device='cuda'.*device='cpu'"):
+        skhealth.load(path)
+    loaded = skhealth.load(path, device="cpu")
+    assert loaded.device == "cpu"
+    assert np.array_equal(loaded.predict(X), reg.predict(X))
+
+
+# ------------------------------------------------------------ saving refuses
+def test_unfitted_estimator_is_not_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        skhealth.save(fast(), tmp_path / "model.skh")
+    assert not (tmp_path / "model.skh").exists()
+
+
+def test_unfitted_pipeline_is_not_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        skhealth.save(health_pipeline(), tmp_path / "model.skh")
+
+
+def test_other_objects_are_not_saved(tmp_path):
+    with pytest.raises(TypeError, match=r"got StandardScaler"):
+        skhealth.save(StandardScaler(), tmp_path / "model.skh")
+    with pytest.raises(TypeError, match=r"got Pipeline ending in StandardScaler"):
+        skhealth.save(make_pipeline(StandardScaler()), tmp_path / "model.skh")
+
+
+def test_custom_architecture_class_is_refused(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast(architecture=_CustomArchitecture()).fit(X, Y)
+    with pytest.raises(ValueError, match=r"not one of skhealth's own classes.*pickle"):
+        reg.save(tmp_path / "model.skh")
+    assert not (tmp_path / "model.skh").exists()
+
+
+def test_callbacks_are_refused(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast(callbacks=[Callback()]).fit(X, Y)
+    with pytest.raises(ValueError, match=r"callbacks=\[.*set_params.*pickle"):
+        reg.save(tmp_path / "model.skh")
+
+
+def test_random_state_instance_is_refused(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast(random_state=np.random.RandomState(0)).fit(X, Y)
+    with pytest.raises(ValueError, match=r"random_state=RandomState"):
+        reg.save(tmp_path / "model.skh")
+
+
+def test_custom_preprocessing_class_is_refused(regression_data, tmp_path):
+    X, Y = regression_data
+    model = make_pipeline(_CustomTransformer(), fast()).fit(X, Y)
+    with pytest.raises(ValueError, match=r"_CustomTransformer.*pickle"):
+        skhealth.save(model, tmp_path / "model.skh")
+
+
+# ----------------------------------------------------------- loading refuses
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        skhealth.load(tmp_path / "absent.skh")
+
+
+def test_file_that_is_not_a_zip_archive_is_refused(tmp_path):
+    path = tmp_path / "random.skh"
+    path.write_bytes(np.random.RandomState(0).bytes(2000))
+    with pytest.raises(
+        ModelFileError, match=re.escape(f"{path} is not a skhealth model file")
+    ):
+        skhealth.load(path)
+
+
+def test_truncated_file_is_refused(model_file):
+    _, path, _ = model_file
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ModelFileError, match=r"not a zip archive, or it is truncated"):
+        skhealth.load(path)
+
+
+def test_flipped_bytes_in_the_archive_are_detected(model_file):
+    _, path, _ = model_file
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("weights.safetensors")
+    # the member's data follow its 30-byte local header, name and extra field
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data = bytearray(path.read_bytes())
+    for offset in range(start + 20, start + 30):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"weights.safetensors is corrupt"):
+        skhealth.load(path)
+
+
+def test_modified_member_is_detected_by_its_checksum(model_file):
+    _, path, _ = model_file
+    weights = safetensors.torch.load(_members(path)["weights.safetensors"])
+    weights["module.heads.0.weight"] = weights["module.heads.0.weight"] + 1
+    _rewrite(
+        path,
+        seal=False,
+        replace={"weights.safetensors": safetensors.torch.save(weights)},
+    )
+    with pytest.raises(
+        ModelFileError, match=r"weights.safetensors does not match the SHA-256"
+    ):
+        skhealth.load(path)
+
+
+def test_edited_metadata_is_detected_by_its_checksum(model_file):
+    _, path, _ = model_file
+    _rewrite(path, lambda m: m["attributes"].update(n_iter_=500), seal=False)
+    with pytest.raises(
+        ModelFileError, match=r"metadata.json does not match its SHA-256"
+    ):
+        skhealth.load(path)
+
+
+def test_metadata_that_is_not_json_is_refused(model_file):
+    _, path, _ = model_file
+    members = _members(path)
+    members["metadata.json"] = members["metadata.json"][:-10]
+    _write(path, members)
+    with pytest.raises(ModelFileError, match=r"metadata.json is not valid JSON"):
+        skhealth.load(path)
+
+
+@pytest.mark.parametrize("member", ["metadata.json", "weights.safetensors"])
+def test_missing_member_is_refused(model_file, member):
+    _, path, _ = model_file
+    members = _members(path)
+    del members[member]
+    _write(path, members)
+    with pytest.raises(ModelFileError, match=f"damaged: it lacks {member}"):
+        skhealth.load(path)
+
+
+def test_unknown_format_is_refused(model_file):
+    _, path, _ = model_file
+    _rewrite(path, lambda m: m.update(format="someone-else"))
+    with pytest.raises(ModelFileError, match=r"not a skhealth model file"):
+        skhealth.load(path)
+
+
+def test_newer_format_version_asks_for_an_upgrade(model_file):
+    _, path, _ = model_file
+    _rewrite(path, lambda m: m.update(format_version=3))
+    message = (
+        f"{path} was written by skhealth format version 3; this skhealth reads up "
+        "to 1: upgrade skhealth."
+    )
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        skhealth.load(path)
+
+
+def test_parameters_unknown_to_this_version_ask_for_an_upgrade(model_file):
+    _, path, _ = model_file
+    _rewrite(path, lambda m: m["estimator"]["params"].update(new_option=1))
+    with pytest.raises(ModelFileError, match=r"does not know.*new_option.*upgrade"):
+        skhealth.load(path)
+
+
+def test_weights_that_do_not_fit_the_network_are_refused(model_file):
+    _, path, _ = model_file
+    _rewrite(
+        path,
+        lambda m: m["estimator"]["params"].update(hidden_layer_sizes={"tuple": [17]}),
+    )
+    with pytest.raises(ModelFileError, match=r"module weights .* do not fit"):
+        skhealth.load(path)
+
+
+def test_weights_of_another_network_are_refused(model_file, regression_data):
+    _, path, _ = model_file
+    X, Y = regression_data
+    other = fast(architecture="mmoe").fit(X, Y)
+    tensors = {
+        f"module.{key}": value for key, value in other.net_.module_.state_dict().items()
+    }
+    _rewrite(path, replace={"weights.safetensors": safetensors.torch.save(tensors)})
+    with pytest.raises(ModelFileError, match=r"missing: .*unexpected: .*experts"):
+        skhealth.load(path)
+
+
+def test_preprocessing_needing_untrusted_types_is_refused(health_frame, tmp_path):
+    X, Y = health_frame
+    path = tmp_path / "model.skh"
+    skhealth.save(health_pipeline().fit(X, Y), path)
+    forged = make_pipeline(_CustomTransformer(), "passthrough")
+    _rewrite(path, replace={"preprocessing.skops": skops.io.dumps(forged)})
+    with pytest.raises(ModelFileError, match=r"does not trust: .*_CustomTransformer"):
+        skhealth.load(path)

@@ -1,0 +1,431 @@
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.history import History
+
+from skhealth import MultiTaskHealthRegressor
+from skhealth.metrics import task_scores
+from skhealth.plot import (
+    TaskPredictionErrorDisplay,
+    TaskWeightDisplay,
+    TrainingCurveDisplay,
+)
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+TARGETS = ["sbp", "hdl"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def make_history(n_epochs=3, splits=("train", "valid"), targets=TARGETS):
+    """A skorch History with per-task loss and R² (value = epoch + task/10)."""
+    history = History()
+    for epoch in range(1, n_epochs + 1):
+        history.new_epoch()
+        history.record("epoch", epoch)
+        for split in splits:
+            for t, target in enumerate(targets):
+                history.record(f"{split}_loss_{target}", epoch + t / 10)
+                history.record(f"{split}_r2_{target}", -(epoch + t / 10))
+        history.record("task_weights", [epoch / 10, 1 - epoch / 10])
+    return history
+
+
+def legend_labels(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A small estimator with validation curves, its data, and an unfitted copy."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    Y = X[:, :3] @ rng.normal(size=(3, 3)) + 0.1 * rng.normal(size=(80, 3))
+    Y[rng.rand(80) < 0.2, 1] = np.nan
+    reg = MultiTaskHealthRegressor(
+        hidden_layer_sizes=8, early_stopping=True, max_iter=4, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, Y)
+    return reg, X, Y
+
+
+# ----------------------------------------------------------- training curves
+def test_training_curves_draw_each_task_and_split_from_the_history():
+    history = make_history()
+    disp = TrainingCurveDisplay.from_history(history, TARGETS)
+    assert sorted(disp.lines_) == [
+        ("train", "hdl"),
+        ("train", "sbp"),
+        ("valid", "hdl"),
+        ("valid", "sbp"),
+    ]
+    for (split, target), line in disp.lines_.items():
+        assert_array_equal(line.get_xdata(), [1, 2, 3])
+        assert_array_equal(line.get_ydata(), history[:, f"{split}_loss_{target}"])
+
+
+def test_training_curves_keep_the_plotted_data():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
+    assert disp.metric == "loss"
+    assert list(disp.train_curves.columns) == TARGETS
+    assert list(disp.train_curves.index) == [1, 2, 3]
+    assert_array_equal(disp.valid_curves["hdl"], [1.1, 2.1, 3.1])
+
+
+def test_training_curves_label_axes_and_legend():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
+    assert disp.ax_.get_xlabel() == "epoch"
+    assert disp.ax_.get_ylabel() == "loss (standardised)"
+    assert legend_labels(disp.ax_) == [
+        "sbp (train)",
+        "hdl (train)",
+        "sbp (valid)",
+        "hdl (valid)",
+    ]
+    assert disp.figure_ is disp.ax_.figure
+
+
+def test_training_curves_style_train_solid_and_valid_dashed_per_task_colour():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
+    assert disp.lines_["train", "sbp"].get_linestyle() == "-"
+    assert disp.lines_["valid", "sbp"].get_linestyle() == "--"
+    assert (
+        disp.lines_["train", "hdl"].get_color()
+        == disp.lines_["valid", "hdl"].get_color()
+    )
+    assert (
+        disp.lines_["train", "sbp"].get_color()
+        != disp.lines_["train", "hdl"].get_color()
+    )
+
+
+def test_r2_metric_reads_the_r2_keys():
+    history = make_history()
+    disp = TrainingCurveDisplay.from_history(history, TARGETS, metric="r2")
+    assert disp.ax_.get_ylabel() == "R²"
+    assert_array_equal(
+        disp.lines_["valid", "sbp"].get_ydata(), history[:, "valid_r2_sbp"]
+    )
+
+
+def test_absent_validation_split_is_not_drawn():
+    disp = TrainingCurveDisplay.from_history(make_history(splits=("train",)), TARGETS)
+    assert disp.valid_curves is None
+    assert sorted(disp.lines_) == [("train", "hdl"), ("train", "sbp")]
+    assert legend_labels(disp.ax_) == ["sbp (train)", "hdl (train)"]
+
+
+def test_epochs_without_a_value_are_gaps():
+    history = make_history(n_epochs=2, splits=("train",))
+    history.new_epoch()
+    history.record("train_loss_sbp", 9.0)
+    history.record("train_loss_hdl", 8.0)
+    history[0]["valid_loss_sbp"], history[0]["valid_loss_hdl"] = 5.0, 6.0
+    disp = TrainingCurveDisplay.from_history(history, TARGETS)
+    assert_array_equal(disp.lines_["valid", "sbp"].get_ydata(), [5.0, np.nan, np.nan])
+    assert_array_equal(disp.lines_["train", "sbp"].get_ydata(), [1.0, 2.0, 9.0])
+
+
+def test_tasks_selects_the_lines():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS, tasks="hdl")
+    assert sorted(disp.lines_) == [("train", "hdl"), ("valid", "hdl")]
+
+
+def test_curves_draw_on_the_given_axes():
+    _, ax = plt.subplots()
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS, ax=ax)
+    assert disp.ax_ is ax
+    assert len(ax.get_lines()) == 4
+
+
+def test_unknown_metric_is_rejected_naming_the_options():
+    with pytest.raises(ValueError, match=r"metric must be one of \['loss', 'r2'\]"):
+        TrainingCurveDisplay.from_history(make_history(), TARGETS, metric="mae")
+
+
+def test_unknown_task_is_rejected_naming_the_targets():
+    with pytest.raises(ValueError, match=r"\['sbp', 'hdl'\]; got \['bmi'\]"):
+        TrainingCurveDisplay.from_history(make_history(), TARGETS, tasks=["bmi"])
+
+
+def test_history_without_per_task_values_names_the_setting_recording_them():
+    history = History()
+    history.new_epoch()
+    history.record("train_loss", 1.0)
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        TrainingCurveDisplay.from_history(history, TARGETS)
+
+
+def test_target_names_the_history_lacks_are_named():
+    with pytest.raises(ValueError, match="'train_loss_bmi'"):
+        TrainingCurveDisplay.from_history(make_history(), [*TARGETS, "bmi"])
+
+
+def test_history_must_be_a_list_of_epochs():
+    with pytest.raises(ValueError, match="one dict per epoch"):
+        TrainingCurveDisplay.from_history({"train_loss_sbp": [1.0]}, ["sbp"])
+
+
+def test_training_curves_from_estimator_plot_its_history(fitted):
+    reg, _, _ = fitted
+    disp = TrainingCurveDisplay.from_estimator(reg, metric="r2")
+    assert len(disp.lines_) == 2 * reg.n_tasks_
+    for (split, target), line in disp.lines_.items():
+        assert_array_equal(line.get_xdata(), np.arange(1, reg.n_iter_ + 1))
+        assert_allclose(line.get_ydata(), reg.history_[:, f"{split}_r2_{target}"])
+
+
+def test_training_curves_from_a_pipeline_plot_its_regressor(fitted):
+    reg, X, Y = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe = make_pipeline(StandardScaler(), clone(reg)).fit(X, Y)
+    disp = TrainingCurveDisplay.from_estimator(pipe, tasks="task_0")
+    assert_allclose(
+        disp.lines_["train", "task_0"].get_ydata(),
+        pipe[-1].history_[:, "train_loss_task_0"],
+    )
+
+
+@pytest.mark.parametrize("display", [TrainingCurveDisplay, TaskWeightDisplay])
+def test_history_displays_need_a_fitted_estimator(display):
+    with pytest.raises(NotFittedError):
+        display.from_estimator(MultiTaskHealthRegressor())
+
+
+@pytest.mark.parametrize("display", [TrainingCurveDisplay, TaskWeightDisplay])
+def test_history_displays_reject_estimators_without_history(display):
+    ridge = Ridge().fit(np.eye(3), np.eye(3))
+    with pytest.raises(ValueError, match=r"has no training history.*got Ridge"):
+        display.from_estimator(ridge)
+
+
+def test_missing_matplotlib_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    disp = TrainingCurveDisplay(
+        train_curves=pd.DataFrame({"sbp": [1.0]}), valid_curves=None, metric="loss"
+    )
+    with pytest.raises(ImportError, match=r"pip install 'skhealth\[plot\]'"):
+        disp.plot()
+
+
+# -------------------------------------------------------------- task weights
+def test_task_weights_draw_one_line_per_task_from_the_history():
+    history = make_history()
+    disp = TaskWeightDisplay.from_history(history, TARGETS)
+    assert list(disp.lines_) == TARGETS
+    assert_array_equal(disp.lines_["sbp"].get_xdata(), [1, 2, 3])
+    assert_allclose(disp.lines_["sbp"].get_ydata(), [0.1, 0.2, 0.3])
+    assert_allclose(disp.lines_["hdl"].get_ydata(), [0.9, 0.8, 0.7])
+    assert_allclose(disp.weights.to_numpy(), history[:, "task_weights"])
+
+
+def test_task_weights_label_axes_and_legend():
+    disp = TaskWeightDisplay.from_history(make_history(), TARGETS)
+    assert (disp.ax_.get_xlabel(), disp.ax_.get_ylabel()) == ("epoch", "task weight")
+    assert legend_labels(disp.ax_) == TARGETS
+
+
+def test_history_without_task_weights_names_the_setting():
+    history = History()
+    history.new_epoch()
+    history.record("train_loss", 1.0)
+    with pytest.raises(ValueError, match="task_weighting"):
+        TaskWeightDisplay.from_history(history, TARGETS)
+
+
+def test_task_weights_need_one_weight_per_target():
+    with pytest.raises(ValueError, match="one weight per target"):
+        TaskWeightDisplay.from_history(make_history(), [*TARGETS, "bmi"])
+
+
+def test_task_weights_from_estimator_plot_its_history(fitted):
+    reg, _, _ = fitted
+    disp = TaskWeightDisplay.from_estimator(reg)
+    assert list(disp.lines_) == list(reg.target_names_)
+    assert_allclose(disp.weights.to_numpy(), reg.history_[:, "task_weights"])
+
+
+# ---------------------------------------------------------- prediction error
+@pytest.fixture
+def predictions():
+    rng = np.random.RandomState(0)
+    y_pred = rng.normal(size=(30, 4))
+    y_true = y_pred + 0.3 * rng.normal(size=(30, 4))
+    y_true[[2, 5, 7], 1] = np.nan
+    return y_true, y_pred
+
+
+def test_prediction_error_draws_one_panel_per_task(predictions):
+    disp = TaskPredictionErrorDisplay.from_predictions(*predictions, n_cols=3)
+    assert len(disp.axes_) == 4
+    assert disp.figure_.axes == list(disp.axes_)
+    assert [ax.get_subplotspec().colspan.start for ax in disp.axes_] == [0, 1, 2, 0]
+
+
+def test_prediction_error_titles_give_each_tasks_r2(predictions):
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, target_names=["a", "b", "c", "d"]
+    )
+    r2 = task_scores(*predictions)["r2"].to_numpy()
+    assert [ax.get_title() for ax in disp.axes_] == [
+        f"{name} (R² = {score:.2f})" for name, score in zip("abcd", r2, strict=True)
+    ]
+
+
+def test_prediction_error_scatters_the_observed_rows(predictions):
+    y_true, y_pred = predictions
+    disp = TaskPredictionErrorDisplay.from_predictions(y_true, y_pred)
+    observed = ~np.isnan(y_true[:, 1])
+    assert_allclose(
+        disp.scatters_[1].get_offsets(),
+        np.column_stack([y_pred[observed, 1], y_true[observed, 1]]),
+    )
+    assert len(disp.scatters_[0].get_offsets()) == 30
+
+
+def test_task_without_observed_rows_gets_an_empty_panel(predictions):
+    y_true, y_pred = predictions
+    y_true[:, 2] = np.nan
+    disp = TaskPredictionErrorDisplay.from_predictions(y_true, y_pred)
+    assert len(disp.scatters_[2].get_offsets()) == 0
+    assert disp.axes_[2].get_title() == "task_2 (R² = nan)"
+
+
+def test_actual_vs_predicted_draws_the_identity_over_the_data(predictions):
+    y_true, y_pred = predictions
+    disp = TaskPredictionErrorDisplay.from_predictions(y_true, y_pred)
+    both = np.concatenate([y_true[:, 0], y_pred[:, 0]])
+    assert_allclose(disp.lines_[0].get_xdata(), [both.min(), both.max()])
+    assert_allclose(disp.lines_[0].get_ydata(), [both.min(), both.max()])
+    assert (disp.axes_[0].get_xlabel(), disp.axes_[0].get_ylabel()) == (
+        "predicted",
+        "observed",
+    )
+
+
+def test_residual_vs_predicted_scatters_residuals_around_zero(predictions):
+    y_true, y_pred = predictions
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        y_true, y_pred, kind="residual_vs_predicted"
+    )
+    observed = ~np.isnan(y_true[:, 1])
+    assert_allclose(
+        disp.scatters_[1].get_offsets(),
+        np.column_stack(
+            [y_pred[observed, 1], y_true[observed, 1] - y_pred[observed, 1]]
+        ),
+    )
+    assert_allclose(disp.lines_[1].get_ydata(), [0, 0])
+    assert disp.axes_[1].get_ylabel() == "residual (observed - predicted)"
+
+
+def test_target_names_default_to_dataframe_columns(predictions):
+    y_true, y_pred = predictions
+    frame = pd.DataFrame(y_true, columns=["sbp", "hdl", "bmi", "hba1c"])
+    disp = TaskPredictionErrorDisplay.from_predictions(frame, y_pred)
+    assert disp.target_names == ["sbp", "hdl", "bmi", "hba1c"]
+
+
+def test_one_dimensional_targets_give_one_panel(predictions):
+    y_true, y_pred = predictions
+    disp = TaskPredictionErrorDisplay.from_predictions(y_true[:, 0], y_pred[:, 0])
+    assert len(disp.figure_.axes) == 1
+    assert disp.target_names == ["task_0"]
+
+
+@pytest.mark.parametrize(("subsample", "n_shown"), [(10, 10), (0.5, 15), (None, 30)])
+def test_subsample_limits_the_rows_shown(predictions, subsample, n_shown):
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, subsample=subsample, random_state=0
+    )
+    assert len(disp.y_true) == n_shown
+    assert len(np.unique(disp.y_pred[:, 0])) == n_shown  # drawn without replacement
+
+
+def test_subsample_is_reproducible_with_random_state(predictions):
+    first, second = (
+        TaskPredictionErrorDisplay.from_predictions(
+            *predictions, subsample=10, random_state=3
+        )
+        for _ in range(2)
+    )
+    assert_array_equal(first.y_pred, second.y_pred)
+
+
+def test_r2_in_titles_is_on_all_rows_not_the_subsample(predictions):
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, subsample=5, random_state=0
+    )
+    assert_allclose(disp.r2, task_scores(*predictions)["r2"])
+
+
+@pytest.mark.parametrize("subsample", [0, -3, 1.0, 1.5])
+def test_invalid_subsample_is_rejected(predictions, subsample):
+    with pytest.raises(ValueError, match="subsample must be"):
+        TaskPredictionErrorDisplay.from_predictions(*predictions, subsample=subsample)
+
+
+def test_unknown_kind_is_rejected_naming_the_options(predictions):
+    with pytest.raises(ValueError, match="'actual_vs_predicted', 'residual_vs"):
+        TaskPredictionErrorDisplay.from_predictions(*predictions, kind="residuals")
+
+
+def test_n_cols_must_be_positive(predictions):
+    with pytest.raises(ValueError, match="n_cols must be a positive integer"):
+        TaskPredictionErrorDisplay.from_predictions(*predictions, n_cols=0)
+
+
+def test_prediction_error_draws_on_the_given_axes(predictions):
+    _, grid = plt.subplots(2, 2)
+    disp = TaskPredictionErrorDisplay.from_predictions(*predictions, ax=grid)
+    assert list(disp.axes_) == list(grid.ravel())
+
+
+def test_given_axes_must_match_the_tasks(predictions):
+    _, grid = plt.subplots(1, 3)
+    with pytest.raises(ValueError, match=r"one Axes per task \(4\); got 3"):
+        TaskPredictionErrorDisplay.from_predictions(*predictions, ax=grid)
+
+
+def test_style_kwargs_accept_matplotlib_aliases(predictions):
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, line_kwargs={"c": "red"}, scatter_kwargs={"alpha": 0.2}
+    )
+    assert disp.lines_[0].get_color() == "red"
+    assert disp.scatters_[0].get_alpha() == 0.2
+
+
+def test_prediction_error_from_estimator_uses_its_predictions(fitted):
+    reg, X, Y = fitted
+    disp = TaskPredictionErrorDisplay.from_estimator(reg, X, Y)
+    observed = ~np.isnan(Y[:, 1])
+    assert_allclose(
+        disp.scatters_[1].get_offsets(),
+        np.column_stack([reg.predict(X)[observed, 1], Y[observed, 1]]),
+    )
+    assert disp.target_names == list(reg.target_names_)
+
+
+def test_prediction_error_needs_a_fitted_estimator(fitted):
+    _, X, Y = fitted
+    with pytest.raises(NotFittedError):
+        TaskPredictionErrorDisplay.from_estimator(MultiTaskHealthRegressor(), X, Y)
