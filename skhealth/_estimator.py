@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
 from .architectures import ARCHITECTURES, Architecture, NetworkSpec, get_architecture
 from .callbacks import PlateauStopping, TaskMetrics
-from .losses import LOSSES, MaskedMultiTaskLoss
+from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
 from .metrics import task_scores
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
@@ -470,11 +470,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         return kinds
 
     def _make_dataset(self, X, Y, sample_weight, device, holdout):
-        def tensors(*arrays):
-            return [_as_tensor(a, device) for a in arrays]
+        def dataset(X, Y, sample_weight, holdout=None):
+            X, Y, sample_weight = (_as_tensor(a, device) for a in (X, Y, sample_weight))
+            return TaskDataset(X, *label_weights(Y, sample_weight), holdout=holdout)
 
         if not holdout:
-            return TaskDataset(*tensors(X, Y, sample_weight))
+            return dataset(X, Y, sample_weight)
         X, X_val, Y, Y_val, w, w_val = train_test_split(
             X,
             Y,
@@ -489,9 +490,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "every task. Increase validation_fraction or the size of the data, or "
                 "set early_stopping=False."
             )
-        return TaskDataset(
-            *tensors(X, Y, w), holdout=TaskDataset(*tensors(X_val, Y_val, w_val))
-        )
+        return dataset(X, Y, w, holdout=dataset(X_val, Y_val, w_val))
 
     def _make_net(self, n_features, n_samples, device):
         spec = NetworkSpec(
@@ -601,7 +600,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Float64 predictions in the units of ``y``; 1-D when ``y`` was 1-D.
         """
         check_is_fitted(self)
-        X = _validate_X(self, X, reset=False, dtype=np.float32, order="C")
+        X = self._validate_X_predict(X)
         device = torch.device(self.net_.device)
         Y = self.net_.forward(TaskDataset(_as_tensor(X, device))).numpy()
         Y = (
@@ -609,6 +608,25 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             + self._target_scaler.mean_
         )
         return Y.ravel() if self._y_1d else Y
+
+    def _validate_X_predict(self, X):
+        # validate_data's generic path (dataframe detection, dtype and name
+        # checks) costs more than the network's forward pass on a few rows:
+        # a plain 2-D float array of the fitted width that is all finite is
+        # checked here directly; anything else, and any failure, goes through
+        # validate_data and its error messages.
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype.kind == "f"
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            X32 = np.ascontiguousarray(X, dtype=np.float32)
+            if np.isfinite(X32).all():
+                return X32
+        return _validate_X(self, X, reset=False, dtype=np.float32, order="C")
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the R² on observed labels.

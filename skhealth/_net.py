@@ -14,21 +14,22 @@ from skorch import NeuralNet
 
 
 class TaskDataset(torch.utils.data.Dataset):
-    """Inputs, standardised targets (``NaN`` = missing) and sample weights.
+    """Inputs, standardised targets and per-label weights.
 
     Parameters
     ----------
     X : tensor of shape (n_samples, n_features)
     y : tensor of shape (n_samples, n_tasks), default=None
-        ``None`` for prediction.
-    sample_weight : tensor of shape (n_samples,), default=None
-        Required when ``y`` is given.
+        Finite targets (see :func:`skhealth.losses.label_weights`); ``None``
+        for prediction.
+    weight : tensor of shape (n_samples, n_tasks), default=None
+        Per-label weights, 0 for a missing label; ``None`` weighs all labels 1.
     holdout : TaskDataset, default=None
         Validation data scored after every epoch (see :func:`use_holdout`).
     """
 
-    def __init__(self, X, y=None, sample_weight=None, holdout=None):
-        self.X, self.y, self.sample_weight, self.holdout = X, y, sample_weight, holdout
+    def __init__(self, X, y=None, weight=None, holdout=None):
+        self.X, self.y, self.weight, self.holdout = X, y, weight, holdout
 
     def __len__(self):
         return self.X.shape[0]
@@ -37,10 +38,11 @@ class TaskDataset(torch.utils.data.Dataset):
         return self.batch(index)
 
     def batch(self, index):
-        """``(X, (y, sample_weight))`` rows at ``index`` (``(X, None)`` without y)."""
+        """``(X, (y, weight))`` rows at ``index`` (``(X, None)`` without y)."""
         if self.y is None:
             return self.X[index], None
-        return self.X[index], (self.y[index], self.sample_weight[index])
+        weight = None if self.weight is None else self.weight[index]
+        return self.X[index], (self.y[index], weight)
 
 
 def use_holdout(dataset, y=None, **fit_params):
@@ -88,7 +90,7 @@ class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
     The criterion (:class:`skhealth.losses.MaskedMultiTaskLoss`) gets the batch's
-    sample weights; its task weighting turns the per-task losses into the
+    label weights; its task weighting turns the per-task losses into the
     objective and runs the backward pass (gradient-based strategies act on the
     module's shared parameters there). The weights in force during each epoch
     are recorded in the history as ``task_weights``. Prediction runs under
@@ -97,9 +99,9 @@ class MultiTaskNet(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        X, (y, sample_weight) = batch
+        X, (y, weight) = batch
         y_pred = self.infer(X, **fit_params)
-        task_losses = self.criterion_(y_pred, y, sample_weight)
+        task_losses = self.criterion_(y_pred, y, weight)
         loss = self.criterion_.weighting.backward(task_losses, self.module_)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -110,16 +112,20 @@ class MultiTaskNet(NeuralNet):
         X = batch[0]
         n_rows = len(X)
         if n_rows % _ROW_BLOCK:
-            X = torch.cat([X, X.new_zeros(-n_rows % _ROW_BLOCK, *X.shape[1:])])
+            X = torch.nn.functional.pad(X, (0, 0, 0, -n_rows % _ROW_BLOCK))
         with torch.inference_mode():
             self._set_training(False)
             return self.infer(X)[:n_rows]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, sample_weight = y_true
-        return self.criterion_.weighting.objective(
-            self.criterion_(y_pred, y, sample_weight)
-        )
+        y, weight = y_true
+        return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
+
+    def _set_training(self, training=True):
+        # skorch sets the mode of every submodule at every batch; once the
+        # top-level modules are in the requested mode, so is the rest.
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
 
     def on_epoch_end(self, net, **kwargs):
         weighting = self.criterion_.weighting

@@ -12,18 +12,18 @@ from tqdm import tqdm
 __all__ = ["PlateauStopping", "ProgressBar", "TaskMetrics"]
 
 
-def _task_r2(y_pred, y_true, sample_weight):
-    """Per-task R² on observed labels, with :func:`sklearn.metrics.r2_score`'s
-    conventions (``NaN`` under two labels; 1 or 0 for a constant task)."""
-    observed = ~torch.isnan(y_true)
-    weight = observed * sample_weight.unsqueeze(1)
-    y_true = torch.where(observed, y_true, 0.0)
+def _task_r2(y_pred, y_true, weight):
+    """Per-task R² of labels with positive weight (``weight=None``: all, weighing
+    1), with :func:`sklearn.metrics.r2_score`'s conventions (``NaN`` under two
+    labels; 1 or 0 for a constant task)."""
+    if weight is None:
+        weight = torch.ones_like(y_true)
     total = weight.sum(dim=0)
     mean = (weight * y_true).sum(dim=0) / total
     sst = (weight * (y_true - mean) ** 2).sum(dim=0)
     sse = (weight * (y_true - y_pred) ** 2).sum(dim=0)
     r2 = torch.where(sst > 0, 1 - sse / sst, (sse == 0).to(sse.dtype))
-    return torch.where(observed.sum(dim=0) >= 2, r2, torch.nan)
+    return torch.where((weight > 0).sum(dim=0) >= 2, r2, torch.nan)
 
 
 class TaskMetrics(Callback):
@@ -50,19 +50,19 @@ class TaskMetrics(Callback):
         self.batches_ = {True: [], False: []}
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        y, sample_weight = batch[1]
-        self.batches_[training].append((y_pred.detach(), y, sample_weight))
+        self.batches_[training].append((y_pred.detach(), *batch[1]))
 
     def on_epoch_end(self, net, **kwargs):
         for training, prefix in ((True, "train"), (False, "valid")):
             if not self.batches_[training]:
                 continue
-            y_pred, y, sample_weight = (
-                torch.cat(part) for part in zip(*self.batches_[training], strict=True)
+            y_pred, y, weight = (
+                None if part[0] is None else torch.cat(part)
+                for part in zip(*self.batches_[training], strict=True)
             )
             with torch.no_grad():
-                losses = net.criterion_(y_pred, y, sample_weight).tolist()
-                r2 = _task_r2(y_pred, y, sample_weight).tolist()
+                losses = net.criterion_(y_pred, y, weight).tolist()
+                r2 = _task_r2(y_pred, y, weight).tolist()
             for name, loss, score in zip(self.target_names, losses, r2, strict=True):
                 net.history.record(f"{prefix}_loss_{name}", loss)
                 net.history.record(f"{prefix}_r2_{name}", score)

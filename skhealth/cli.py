@@ -388,9 +388,9 @@ def _make_parser():
         "demo",
         help="fit the NHANES 2017-2018 data set and show held-out scores",
         description=(
-            "Fit MultiTaskHealthRegressor (with early stopping) on 75%% of the "
+            "Fit MultiTaskHealthRegressor (with early stopping) on 75% of the "
             "NHANES 2017-2018 data that ships with skhealth, print per-task scores "
-            "on the other 25%%, save the model and plot its learning curves."
+            "on the other 25%, save the model and plot its learning curves."
         ),
     )
     demo.add_argument(

@@ -4,6 +4,11 @@
 (sample-)weighted mean of the element-wise loss over that task's *observed*
 entries in the batch; a task with no observed entry in a batch gets a loss of
 exactly 0 and no gradient from that batch.
+
+The mask is applied as weights: :func:`label_weights` turns ``NaN``-coded
+targets into finite targets and per-label weights (0 where missing) once,
+before training, so a training step pays for no masking at all when every label
+is observed and the sample weights are uniform.
 """
 
 import torch
@@ -12,7 +17,7 @@ from torch.nn import functional as F
 
 from .weighting import Equal
 
-__all__ = ["LOSSES", "MaskedMultiTaskLoss"]
+__all__ = ["LOSSES", "MaskedMultiTaskLoss", "label_weights"]
 
 
 def _squared_error(pred, true):
@@ -36,6 +41,45 @@ LOSSES = {
 }
 
 
+def label_weights(y, sample_weight=None):
+    """Split ``NaN``-coded targets into finite targets and per-label weights.
+
+    Parameters
+    ----------
+    y : tensor of shape (n_samples, n_tasks)
+        Targets, ``NaN`` where a label is missing.
+    sample_weight : tensor of shape (n_samples,), default=None
+
+    Returns
+    -------
+    y : tensor of shape (n_samples, n_tasks)
+        The targets with missing labels set to 0 (``y`` itself when none is).
+    weight : tensor of shape (n_samples, n_tasks) or None
+        Each label's weight: its row's sample weight, 0 where missing. ``None``
+        when every label is observed and the sample weights are all equal (the
+        per-task weighted means are then plain means).
+
+    Examples
+    --------
+    >>> import torch
+    >>> y, weight = label_weights(torch.tensor([[1.0, float("nan")], [3.0, 2.0]]))
+    >>> y
+    tensor([[1., 0.],
+            [3., 2.]])
+    >>> weight
+    tensor([[1., 0.],
+            [1., 1.]])
+    """
+    observed = ~torch.isnan(y)
+    uniform = sample_weight is None or bool((sample_weight == sample_weight[0]).all())
+    if uniform and observed.all():
+        return y, None
+    weight = observed.to(y.dtype)
+    if not uniform:
+        weight = weight * sample_weight.unsqueeze(1)
+    return torch.where(observed, y, 0.0), weight
+
+
 class MaskedMultiTaskLoss(nn.Module):
     """The multi-task criterion: masked per-task losses and their weighting.
 
@@ -55,8 +99,8 @@ class MaskedMultiTaskLoss(nn.Module):
     --------
     >>> import torch
     >>> loss = MaskedMultiTaskLoss(["squared_error", "absolute_error"])
-    >>> y_true = torch.tensor([[1.0, float("nan")], [3.0, 2.0]])
-    >>> loss(torch.zeros(2, 2), y_true)
+    >>> y_true, weight = label_weights(torch.tensor([[1.0, float("nan")], [3.0, 2.0]]))
+    >>> loss(torch.zeros(2, 2), y_true, weight)
     tensor([5., 2.])
     """
 
@@ -70,30 +114,29 @@ class MaskedMultiTaskLoss(nn.Module):
             for kind in dict.fromkeys(self.losses)
         ]
 
-    def forward(self, y_pred, y_true, sample_weight=None):
+    def forward(self, y_pred, y_true, weight=None):
         """Return a ``(n_tasks,)`` tensor of per-task losses.
 
         Parameters
         ----------
         y_pred : tensor of shape (n_samples, n_tasks)
         y_true : tensor of shape (n_samples, n_tasks)
-            ``NaN`` marks a missing label.
-        sample_weight : tensor of shape (n_samples,), default=None
+            Finite targets (see :func:`label_weights`).
+        weight : tensor of shape (n_samples, n_tasks), default=None
+            Per-label weights, 0 for a missing label; ``None`` weighs every
+            label 1.
         """
-        observed = ~torch.isnan(y_true)
-        # Replace missing labels by the prediction itself: the element-wise loss
-        # there is 0 with 0 gradient, and no NaN ever enters autograd.
-        y_true = torch.where(observed, y_true, y_pred.detach())
-        weight = observed.to(y_pred.dtype)
-        if sample_weight is not None:
-            weight = weight * sample_weight.unsqueeze(1)
         if len(self._groups) == 1:
             elementwise = self._groups[0][0](y_pred, y_true)
         else:
             elementwise = torch.empty_like(y_pred)
             for fn, cols in self._groups:
                 elementwise[:, cols] = fn(y_pred[:, cols], y_true[:, cols])
-        total_weight = weight.sum(dim=0)
-        return (elementwise * weight).sum(dim=0) / total_weight.clamp_min(
-            torch.finfo(total_weight.dtype).tiny
+        if weight is None:
+            return elementwise.mean(dim=0)
+        # A missing label's element-wise loss is finite (its target is 0) and
+        # weighs 0, so it adds neither to the loss nor to the gradient.
+        total = weight.sum(dim=0)
+        return (elementwise * weight).sum(dim=0) / total.clamp_min(
+            torch.finfo(total.dtype).tiny
         )

@@ -151,6 +151,31 @@ def test_wrong_feature_count_at_predict_is_a_value_error(regression_data):
 
 
 @pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (np.nan, "Input X contains NaN"),
+        (np.inf, "Input X contains infinity"),
+        (1e39, "Input X contains infinity or a value too large for dtype"),
+    ],
+)
+def test_non_finite_X_at_predict_is_a_value_error(regression_data, value, message):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    X_bad = X[:3].copy()
+    X_bad[1, 2] = value
+    with pytest.raises(ValueError, match=message):
+        reg.predict(X_bad)
+
+
+def test_array_without_names_after_fitting_on_a_dataframe_warns(health_frame):
+    X, Y = health_frame
+    X = pd.get_dummies(X, dtype=float).fillna(0.0)
+    reg = fast(max_iter=2).fit(X, Y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        reg.predict(X.to_numpy())
+
+
+@pytest.mark.parametrize(
     ("y_bad", "message"),
     [
         (lambda Y: np.where(Y > 500, np.inf, Y), "Input y contains infinity"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skhealth.losses import LOSSES, MaskedMultiTaskLoss
+from skhealth.losses import LOSSES, MaskedMultiTaskLoss, label_weights
 
 _BY_HAND = {
     "squared_error": lambda r: r**2,
@@ -41,7 +41,8 @@ def _by_hand(kind, y_pred, y_true, weight):
 def test_masked_loss_equals_the_weighted_loss_on_observed_labels(kind, batch):
     y_pred, y_true, weight = batch
     loss = MaskedMultiTaskLoss([kind] * 3)(
-        torch.from_numpy(y_pred), torch.from_numpy(y_true), torch.from_numpy(weight)
+        torch.from_numpy(y_pred),
+        *label_weights(torch.from_numpy(y_true), torch.from_numpy(weight)),
     )
     np.testing.assert_allclose(
         loss.numpy(), _by_hand(kind, y_pred, y_true, weight), rtol=1e-6
@@ -52,7 +53,8 @@ def test_each_task_gets_its_own_loss(batch):
     y_pred, y_true, weight = batch
     kinds = ["huber", "absolute_error", "squared_error"]
     loss = MaskedMultiTaskLoss(kinds)(
-        torch.from_numpy(y_pred), torch.from_numpy(y_true), torch.from_numpy(weight)
+        torch.from_numpy(y_pred),
+        *label_weights(torch.from_numpy(y_true), torch.from_numpy(weight)),
     )
     expected = [
         _by_hand(kind, y_pred, y_true, weight)[t] for t, kind in enumerate(kinds)
@@ -64,9 +66,24 @@ def test_missing_labels_give_no_gradient_and_no_nan(batch):
     y_pred, y_true, weight = batch
     pred = torch.from_numpy(y_pred).requires_grad_()
     loss = MaskedMultiTaskLoss(["squared_error"] * 3)(
-        pred, torch.from_numpy(y_true), torch.from_numpy(weight)
+        pred, *label_weights(torch.from_numpy(y_true), torch.from_numpy(weight))
     )
     loss.sum().backward()
     assert torch.isfinite(pred.grad).all()
     assert (pred.grad[np.isnan(y_true)] == 0).all()
     assert (pred.grad[~np.isnan(y_true)] != 0).all()
+
+
+def test_complete_labels_with_uniform_weights_need_no_weights():
+    y = torch.randn(5, 2)
+    y_out, weight = label_weights(y, torch.full((5,), 3.0))
+    assert y_out is y
+    assert weight is None
+
+
+def test_unweighted_loss_equals_the_loss_with_unit_weights(batch):
+    y_pred, y_true, _ = batch
+    y_true = np.nan_to_num(y_true)
+    loss = MaskedMultiTaskLoss(["huber"] * 3)
+    pred, true = torch.from_numpy(y_pred), torch.from_numpy(y_true)
+    torch.testing.assert_close(loss(pred, true), loss(pred, true, torch.ones(12, 3)))

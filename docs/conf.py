@@ -1,0 +1,100 @@
+"""Sphinx configuration of skhealth's documentation.
+
+Build it from the repository root with ``pip install -e ".[docs]"`` and
+``sphinx-build -W -b html docs docs/_build/html``. The build needs no network:
+intersphinx is off, so references to scikit-learn, skorch or PyTorch objects
+render as plain code rather than links.
+"""
+
+import contextlib
+import io
+import os
+import shutil
+from pathlib import Path
+from unittest import mock
+
+import skhealth
+from skhealth.cli import main as cli_main
+
+project = "skhealth"
+author = "the skhealth developers"
+copyright = "skhealth developers, BSD-3-Clause licence"
+version = release = skhealth.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build"]
+default_role = "literal"
+
+# API pages: one generated page per public class and function (docs/gen_modules).
+# Generated afresh at every build, so that no page of a removed object lingers.
+shutil.rmtree(Path(__file__).parent / "gen_modules", ignore_errors=True)
+autosummary_generate = True
+# set_{fit,partial_fit,score}_request are scikit-learn's metadata-routing
+# methods, generated on every estimator; their docstrings point into
+# scikit-learn's own documentation.
+autodoc_default_options = {
+    "members": True,
+    "exclude-members": "set_fit_request, set_partial_fit_request, set_score_request",
+}
+autodoc_typehints = "none"
+# numpydoc renders the Parameters/Attributes sections; autodoc lists methods.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# The gallery renders every script in examples/. Only scripts named plot_*.py
+# (sphinx-gallery's default pattern) are executed at build time, so they must
+# stay quick; the others are shown with their code and run by the test suite
+# (tests/test_project.py) instead of the docs build.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "doc_module": ("skhealth",),
+    "reference_url": {"skhealth": None},
+    "backreferences_dir": "gen_modules/backreferences",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_memory": False,
+    "write_computation_times": False,
+}
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"skhealth {release}"
+html_theme_options = {
+    "secondary_sidebar_items": ["page-toc"],
+    "show_prev_next": False,
+}
+html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["skhealth.css"]
+
+
+CLI_COMMANDS = ("demo", "fit", "predict", "evaluate", "info")
+
+
+def write_cli_help(app):
+    """Write ``skhealth [COMMAND] --help`` to gen_modules/cli/, for the CLI page.
+
+    The page includes these files, so it always shows the options the code has.
+    """
+    folder = Path(app.srcdir) / "gen_modules" / "cli"
+    folder.mkdir(parents=True, exist_ok=True)
+    # argparse wraps at $COLUMNS; NO_COLOR keeps escape codes out of the text.
+    with mock.patch.dict(os.environ, {"COLUMNS": "76", "NO_COLOR": "1"}):
+        for command in ("skhealth", *CLI_COMMANDS):
+            args = ["--help"] if command == "skhealth" else [command, "--help"]
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+                cli_main(args)
+            (folder / f"{command}.txt").write_text(text.getvalue(), encoding="utf-8")
+
+
+def setup(app):
+    app.connect("builder-inited", write_cli_help)
