@@ -144,8 +144,12 @@ class Estimator:
 
 
 def make_skhealth(epochs):
+    # the hand loop's work: one network, no dropout, no validation split
     return MultiTaskHealthRegressor(
         hidden_layer_sizes=HIDDEN,
+        n_members=1,
+        dropout=0.0,
+        early_stopping=False,
         batch_size=BATCH_SIZE,
         learning_rate_init=LR,
         max_iter=epochs,

@@ -22,13 +22,23 @@ from sklearn.utils.validation import (
 )
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
-from .architectures import ARCHITECTURES, Architecture, NetworkSpec, get_architecture
+from .architectures import (
+    ARCHITECTURES,
+    Architecture,
+    NetworkSpec,
+    build_ensemble,
+    get_architecture,
+)
 from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
 from .metrics import task_scores
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
 __all__ = ["MultiTaskHealthRegressor"]
+
+# With early_stopping="auto", hold out data when there are at least this many
+# rows: below it, a validation split of 10 % is too small to stop on reliably.
+_AUTO_EARLY_STOPPING_ROWS = 1000
 
 
 def _layer_sizes(value, name):
@@ -117,7 +127,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_layer_sizes : int or array-like of int, default=(128, 64)
+    hidden_layer_sizes : int or array-like of int, default=(64, 64)
         Sizes of the shared hidden layers (the trunk).
     head_layer_sizes : int or array-like of int, default=()
         Sizes of each task head's own hidden layers; ``()`` gives linear heads.
@@ -127,8 +137,15 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         :class:`~skhealth.architectures.Architecture` instance.
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Activation after every hidden layer.
-    dropout : float in [0, 1), default=0.0
+    dropout : float in [0, 1), default=0.1
         Dropout probability after every hidden layer.
+    n_members : int, default=5
+        Number of networks trained side by side, from different random
+        initialisations and dropout masks, each on its own loss; the estimator
+        predicts their mean (a deep ensemble). Averaging cancels much of the
+        variance of a network fitted to noisy health data, at ``n_members``
+        times the cost; 1 trains a single network. The members share the
+        minibatches and stop together, on the ensemble's validation R².
     loss : str or list of str, default="squared_error"
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
@@ -164,10 +181,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         When fitted already, ``fit`` continues from the current weights instead
         of starting again.
-    early_stopping : bool, default=False
+    early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the training data, stop when its R²
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
-        the weights of the best epoch.
+        the weights of the best epoch. ``"auto"`` does so when the first fit has
+        at least 1000 rows (as HistGradientBoostingRegressor decides on its size);
+        below that a 10 % split is too small to stop on reliably.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -193,6 +212,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     target_names_ : ndarray of shape (`n_tasks_`,)
         Column names of ``y`` when it is a DataFrame (or the name of a Series),
         else ``task_0``, ``task_1``, ...
+    do_early_stopping_ : bool
+        Whether early stopping is used (``early_stopping`` resolved).
     n_iter_ : int
         Number of epochs trained so far.
     loss_curve_ : list of float
@@ -238,6 +259,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "architecture": [StrOptions(set(ARCHITECTURES)), Architecture],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "n_members": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES)), list, tuple],
         "task_weighting": [
             StrOptions(set(WEIGHTINGS)),
@@ -257,7 +279,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
@@ -266,12 +288,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(128, 64),
+        hidden_layer_sizes=(64, 64),
         *,
         head_layer_sizes=(),
         architecture="hard",
         activation="relu",
-        dropout=0.0,
+        dropout=0.1,
+        n_members=5,
         loss="squared_error",
         task_weighting="equal",
         alpha=1e-4,
@@ -283,7 +306,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         tol=1e-4,
         verbose=0,
         warm_start=False,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="cpu",
@@ -294,6 +317,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self.architecture = architecture
         self.activation = activation
         self.dropout = dropout
+        self.n_members = n_members
         self.loss = loss
         self.task_weighting = task_weighting
         self.alpha = alpha
@@ -383,6 +407,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if not keep.all():
             X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
         if reset:
+            self.do_early_stopping_ = (
+                len(X) >= _AUTO_EARLY_STOPPING_ROWS
+                if self.early_stopping == "auto"
+                else self.early_stopping
+            )
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
             self.target_names_ = self._target_names(y, self.n_tasks_)
@@ -401,7 +430,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Y,
             sample_weight,
             device,
-            holdout=self.early_stopping if holdout is None else holdout,
+            holdout=self.do_early_stopping_ if holdout is None else holdout,
         )
         n_before = 0 if reset else len(self.net_.history)
         with _torch_seed(self._seed + n_before, device):
@@ -507,7 +536,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         batch_size = (
             min(200, n_samples) if self.batch_size == "auto" else self.batch_size
         )
-        if self.early_stopping:
+        if self.do_early_stopping_:
             monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
         else:
             monitor = dict(monitor="train_loss", lower_is_better=True, load_best=False)
@@ -525,7 +554,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             *copy.deepcopy(self.callbacks or []),
         ]
         weighting = get_weighting(self.task_weighting, self.target_names_)
-        module = architecture.build(spec)
+        module = build_ensemble(architecture, spec, self.n_members)
         if weighting.uses_shared_gradients:
             _check_shared_parameters(module, self.task_weighting)
         return MultiTaskNet(
@@ -570,7 +599,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = len(history)
         self.task_weights_ = np.asarray(history[-1, "task_weights"])
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if self.early_stopping:
+        if self.do_early_stopping_:
             self.validation_scores_ = [
                 e["valid_r2"] for e in history if "valid_r2" in e
             ]

@@ -77,6 +77,7 @@ _ATTRIBUTES = (
     "target_names_",
     "_y_1d",
     "_seed",
+    "do_early_stopping_",
     "n_iter_",
     "loss_curve_",
     "best_loss_",

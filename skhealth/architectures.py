@@ -28,6 +28,7 @@ __all__ = [
     "MMoE",
     "MultiTaskModule",
     "NetworkSpec",
+    "build_ensemble",
     "get_architecture",
 ]
 
@@ -527,3 +528,53 @@ def get_architecture(architecture):
         f"{sorted(ARCHITECTURES)} or an instance of "
         "skhealth.architectures.Architecture."
     )
+
+
+class _Ensemble(MultiTaskModule):
+    """Members built by one architecture, computed side by side.
+
+    In training mode the output is ``(n_members, n_samples, n_tasks)``, so that
+    each member is trained on its own loss (the criterion averages the members'
+    losses); in evaluation mode it is the members' mean prediction.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, X):
+        if self.training:
+            return torch.stack([member(X) for member in self.members])
+        # Summed one member at a time, not reduced over a stacked axis, so that
+        # a row's prediction does not depend on how many rows come with it.
+        out = self.members[0](X)
+        for member in self.members[1:]:
+            out = out + member(X)
+        return out / len(self.members)
+
+    def shared_parameters(self):
+        for member in self.members:
+            yield from member.shared_parameters()
+
+
+def build_ensemble(architecture, spec, n_members):
+    """Build ``n_members`` modules of ``architecture`` for ``spec``, as one.
+
+    One member is returned as it is; more are wrapped in a module that trains
+    them side by side and predicts their mean.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skhealth.architectures import HardSharing, NetworkSpec, build_ensemble
+    >>> spec = NetworkSpec(n_features=5, n_tasks=3, hidden_layer_sizes=(16,),
+    ...                    head_layer_sizes=(), activation="relu", dropout=0.0)
+    >>> ensemble = build_ensemble(HardSharing(), spec, n_members=4)
+    >>> ensemble(torch.zeros(2, 5)).shape  # training mode: one output per member
+    torch.Size([4, 2, 3])
+    >>> ensemble.eval()(torch.zeros(2, 5)).shape
+    torch.Size([2, 3])
+    """
+    if n_members == 1:
+        return architecture.build(spec)
+    return _Ensemble([architecture.build(spec) for _ in range(n_members)])

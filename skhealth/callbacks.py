@@ -56,12 +56,15 @@ class TaskMetrics(Callback):
         for training, prefix in ((True, "train"), (False, "valid")):
             if not self.batches_[training]:
                 continue
+            # rows are the second-last axis (an ensemble's members the first)
             y_pred, y, weight = (
-                None if part[0] is None else torch.cat(part)
+                None if part[0] is None else torch.cat(part, dim=-2)
                 for part in zip(*self.batches_[training], strict=True)
             )
             with torch.no_grad():
                 losses = net.criterion_(y_pred, y, weight).tolist()
+                if y_pred.dim() == 3:  # score the ensemble's mean prediction
+                    y_pred = y_pred.mean(dim=0)
                 r2 = _task_r2(y_pred, y, weight).tolist()
             for name, loss, score in zip(self.target_names, losses, r2, strict=True):
                 net.history.record(f"{prefix}_loss_{name}", loss)

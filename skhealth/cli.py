@@ -207,7 +207,7 @@ def _demo(args):
         X, Y, test_size=0.25, random_state=_SPLIT_SEED
     )
     estimator = MultiTaskHealthRegressor(
-        early_stopping=True, max_iter=args.max_iter, random_state=args.random_state
+        max_iter=args.max_iter, random_state=args.random_state
     )
     model = _fit(_make_model(X_train, estimator), X_train, Y_train, progress=True)
     stopped = " (stopped early)" if estimator.n_iter_ < args.max_iter else ""

@@ -120,23 +120,29 @@ class MaskedMultiTaskLoss(nn.Module):
         Parameters
         ----------
         y_pred : tensor of shape (n_samples, n_tasks)
+            Or ``(n_members, n_samples, n_tasks)`` for an ensemble in training:
+            the result is then the mean of the members' losses.
         y_true : tensor of shape (n_samples, n_tasks)
             Finite targets (see :func:`label_weights`).
         weight : tensor of shape (n_samples, n_tasks), default=None
             Per-label weights, 0 for a missing label; ``None`` weighs every
             label 1.
         """
+        y_true = y_true.expand_as(y_pred)  # a view, for an ensemble's members
         if len(self._groups) == 1:
             elementwise = self._groups[0][0](y_pred, y_true)
         else:
             elementwise = torch.empty_like(y_pred)
             for fn, cols in self._groups:
-                elementwise[:, cols] = fn(y_pred[:, cols], y_true[:, cols])
+                elementwise[..., cols] = fn(y_pred[..., cols], y_true[..., cols])
         if weight is None:
-            return elementwise.mean(dim=0)
-        # A missing label's element-wise loss is finite (its target is 0) and
-        # weighs 0, so it adds neither to the loss nor to the gradient.
-        total = weight.sum(dim=0)
-        return (elementwise * weight).sum(dim=0) / total.clamp_min(
-            torch.finfo(total.dtype).tiny
-        )
+            losses = elementwise.mean(dim=-2)
+        else:
+            # A missing label's element-wise loss is finite (its target is 0)
+            # and weighs 0, so it adds neither to the loss nor to the gradient.
+            total = weight.sum(dim=0)
+            losses = (elementwise * weight).sum(dim=-2) / total.clamp_min(
+                torch.finfo(total.dtype).tiny
+            )
+        # the members of an ensemble, along a leading axis, weigh equally
+        return losses if losses.dim() == 1 else losses.mean(dim=0)

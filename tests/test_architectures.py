@@ -18,6 +18,7 @@ from skhealth.architectures import (
     MMoE,
     NetworkSpec,
     TaskLinear,
+    build_ensemble,
     get_architecture,
 )
 
@@ -258,6 +259,38 @@ def test_hierarchical_bad_task_depths_raise_from_fit():
     reg = MultiTaskHealthRegressor(architecture=Hierarchical(task_depths=[1, 1]))
     with pytest.raises(ValueError, match=re.escape("gives 2 depths for 3 tasks")):
         reg.fit(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+# --------------------------------------------------------------- ensembles
+def test_ensemble_of_one_is_the_architectures_own_module():
+    module = build_ensemble(HardSharing(), make_spec(), n_members=1)
+    assert type(module) is type(build(HardSharing()))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURE_CASES)
+def test_ensemble_outputs_each_member_in_training_and_their_mean_in_eval(
+    architecture,
+):
+    torch.manual_seed(0)
+    ensemble = build_ensemble(architecture, make_spec(), n_members=3)
+    X = inputs()
+    with torch.no_grad():
+        each = torch.stack([member(X) for member in ensemble.members])
+        assert_close(ensemble(X), each)
+        ensemble.eval()
+        assert_close(ensemble(X), each.mean(dim=0))
+
+
+def test_ensemble_members_start_from_different_weights():
+    torch.manual_seed(0)
+    first, second = build_ensemble(HardSharing(), make_spec(), n_members=2).members
+    assert not torch.equal(first(inputs()), second(inputs()))
+
+
+def test_ensemble_shares_the_parameters_its_members_share():
+    ensemble = build_ensemble(MMoE(), make_spec(), n_members=2)
+    expected = [p for m in ensemble.members for p in m.shared_parameters()]
+    assert list(ensemble.shared_parameters()) == expected
 
 
 # ------------------------------------------------------------ the estimator

@@ -45,3 +45,13 @@ def test_speed_benchmark_prints_a_row_per_method(tmp_path):
     row_names = [line[:24].rstrip() for line in stdout.splitlines()]
     for name in methods:
         assert name in row_names
+
+
+@pytest.mark.slow
+def test_accuracy_benchmark_prints_a_row_per_model(tmp_path):
+    stdout = _run("accuracy.py", cwd=tmp_path)
+    labels = runpy.run_path(str(BENCHMARKS / "accuracy.py"))["LABELS"]
+    skipped = {"catboost"} if "catboost is not installed" in stdout else set()
+    row_names = {line.split("  ")[0] for line in stdout.splitlines()}
+    for name, label in labels.items():
+        assert (label in row_names) is (name not in skipped)

@@ -204,6 +204,8 @@ def test_bad_y_is_a_value_error(regression_data, y_bad, message):
         ({"device": "tpu"}, r"device='tpu' is not a valid torch device"),
         ({"learning_rate_init": 0.0}, r"'learning_rate_init' parameter"),
         ({"dropout": 1.0}, r"'dropout' parameter"),
+        ({"n_members": 0}, r"'n_members' parameter"),
+        ({"early_stopping": "yes"}, r"'early_stopping' parameter"),
     ],
 )
 def test_bad_parameters_are_value_errors_at_fit(regression_data, params, message):
@@ -284,8 +286,9 @@ def test_integer_sample_weight_equals_repeating_rows_to_float32_precision():
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(40, 4)), rng.normal(size=40)
     weights = rng.randint(1, 4, size=40)
-    # One full batch per epoch and no shuffling: both fits see the same sums.
-    params = dict(batch_size=200, shuffle=False)
+    # One full batch per epoch, no shuffling and no dropout: both fits see the
+    # same sums.
+    params = dict(batch_size=200, shuffle=False, dropout=0.0, n_members=1)
     np.testing.assert_allclose(
         fast(**params).fit(X, y, sample_weight=weights).predict(X),
         fast(**params).fit(np.repeat(X, weights, 0), np.repeat(y, weights)).predict(X),
@@ -476,6 +479,38 @@ def test_per_task_training_losses_average_to_the_equal_weighted_loss(
     for epoch in reg.history_:
         per_task = [epoch[f"train_loss_task_{t}"] for t in range(3)]
         assert np.mean(per_task) == pytest.approx(epoch["train_loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("early_stopping", "n_samples", "expected"),
+    [
+        ("auto", 999, False),
+        ("auto", 1000, True),
+        (True, 240, True),
+        (False, 1000, False),
+    ],
+)
+def test_early_stopping_auto_holds_out_data_from_1000_rows(
+    early_stopping, n_samples, expected
+):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(n_samples, 3)), rng.normal(size=n_samples)
+    reg = fast(early_stopping=early_stopping, max_iter=2, n_members=1).fit(X, y)
+    assert reg.do_early_stopping_ is expected
+    assert ("valid_r2" in reg.history_[-1]) is expected
+
+
+def test_ensemble_predicts_the_mean_of_its_members(regression_data):
+    X, Y = regression_data
+    reg = fast(n_members=3, max_iter=5).fit(X, Y)
+    predicted = reg.predict(X)  # leaves the members in evaluation mode
+    scale, mean = reg._target_scaler.scale_, reg._target_scaler.mean_
+    with torch.no_grad():
+        X32 = torch.as_tensor(X, dtype=torch.float32)
+        each = [m(X32).numpy() * scale + mean for m in reg.net_.module_.members]
+    assert len(each) == 3
+    assert not np.allclose(each[0], each[1])
+    np.testing.assert_allclose(predicted, np.mean(each, axis=0), rtol=1e-5)
 
 
 def test_early_stopping_with_too_little_validation_data_is_a_value_error():

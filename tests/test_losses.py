@@ -87,3 +87,15 @@ def test_unweighted_loss_equals_the_loss_with_unit_weights(batch):
     loss = MaskedMultiTaskLoss(["huber"] * 3)
     pred, true = torch.from_numpy(y_pred), torch.from_numpy(y_true)
     torch.testing.assert_close(loss(pred, true), loss(pred, true, torch.ones(12, 3)))
+
+
+@pytest.mark.parametrize("kinds", [["huber"] * 3, ["huber", "absolute_error", "huber"]])
+def test_ensemble_loss_is_the_mean_of_its_members_losses(batch, kinds):
+    y_pred, y_true, weight = batch
+    members = np.stack([y_pred, 2 * y_pred, y_pred - 1])
+    targets = label_weights(torch.from_numpy(y_true), torch.from_numpy(weight))
+    loss = MaskedMultiTaskLoss(kinds)
+    expected = torch.stack([loss(torch.from_numpy(m), *targets) for m in members])
+    torch.testing.assert_close(
+        loss(torch.from_numpy(members), *targets), expected.mean(dim=0)
+    )
