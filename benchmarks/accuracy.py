@@ -25,8 +25,11 @@ the multi-output models on every row (``NaN`` left out of the loss), except
 MLPRegressor (complete rows only). Every model is scored on the same test rows'
 observed labels. The table gives, per model, the mean over folds of each
 task's R² (:func:`skhealth.metrics.task_scores`), their mean over tasks, the
-standard deviation of that mean across folds, and the mean fit time per fold
-(preprocessing included). Torch, BLAS and the tree models use one thread.
+standard deviation of that mean across folds, its difference to the default
+estimator's on the same folds (``vs default``, the mean over folds, and
+``gap sd``, its standard deviation over folds; the gap's standard error is
+``gap sd / sqrt(folds)``), and the mean fit time per fold (preprocessing
+included). Torch, BLAS and the tree models use one thread.
 
 Run from the repository root::
 
@@ -242,6 +245,11 @@ def main():
         row = dict(zip(Y.columns, per_fold.mean(axis=0), strict=True))
         row["mean"] = per_fold.mean()
         row["fold sd"] = per_fold.mean(axis=1).std(ddof=1)
+        if "skhealth-default" in r2:
+            # paired by fold: the folds' difficulty cancels out
+            gap = per_fold.mean(axis=1) - np.mean(r2["skhealth-default"], axis=1)
+            row["vs default"] = gap.mean()
+            row["gap sd"] = gap.std(ddof=1)
         row["fit s"] = np.mean(seconds[name])
         rows[LABELS[name]] = row
     table = pd.DataFrame.from_dict(rows, orient="index")

@@ -159,7 +159,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         :class:`~skhealth.weighting.TaskWeighting` instance.
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), applied as
-        Adam weight decay.
+        Adam weight decay: each step adds ``alpha * weight`` to the gradient.
+        MLPRegressor divides its penalty by the batch size, so the same value is
+        about ``batch_size`` times stronger here; 1e-2 already underfits.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)`` as in MLPRegressor.
     learning_rate_init : float, default=1e-3
@@ -573,7 +575,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,
-            iterator_valid=BatchIterator,
             train_split=use_holdout,
             callbacks=callbacks,
             # skorch tabulates every epoch even when silent: drop the table then
@@ -733,6 +734,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         from ._persistence import save  # _persistence imports this module
 
         save(self, path)
+
+    def __sklearn_is_fitted__(self):
+        # check_is_fitted would otherwise scan every attribute's name, at every
+        # predict: a noticeable part of a one-row prediction
+        return hasattr(self, "net_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

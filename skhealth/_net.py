@@ -108,18 +108,27 @@ class MultiTaskNet(NeuralNet):
     def evaluation_step(self, batch, training=False):
         if training:
             return super().evaluation_step(batch, training=True)
-        self.check_is_fitted()
+        # The estimator checked that it is fitted, and X is one tensor: the
+        # module is called directly, skipping infer's checks for other inputs.
         X = batch[0]
         n_rows = len(X)
         if n_rows % _ROW_BLOCK:
             X = torch.nn.functional.pad(X, (0, 0, 0, -n_rows % _ROW_BLOCK))
         with torch.inference_mode():
             self._set_training(False)
-            return self.infer(X)[:n_rows]
+            return self.module_(X)[:n_rows]
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            return super().get_iterator(dataset, training=True)
+        # Validation and prediction: batches in order. skorch would gather the
+        # iterator's parameters by scanning the net's attributes, at every
+        # predict: a noticeable part of a one-row prediction.
+        return BatchIterator(dataset, self.batch_size)
 
     def _set_training(self, training=True):
         # skorch sets the mode of every submodule at every batch; once the

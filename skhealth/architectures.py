@@ -146,6 +146,23 @@ def _by_sample(heads_output):
     return heads_output.squeeze(-1).T
 
 
+class _BySample(nn.Module):
+    def forward(self, heads_output):
+        return _by_sample(heads_output)
+
+
+def _shared_input_heads(spec, n_tasks, width):
+    """Heads for tasks that all read the same ``(n_samples, width)`` input.
+
+    Maps it to ``(n_samples, n_tasks)``. Linear heads on a shared input are one
+    linear layer with an output per task: a single ``nn.Linear``, the cheapest
+    form (a one-row prediction is mostly per-module overhead).
+    """
+    if not spec.head_layer_sizes:
+        return nn.Linear(width, n_tasks)
+    return nn.Sequential(*_heads(spec, n_tasks, width), _BySample())
+
+
 class _HardSharingModule(MultiTaskModule):
     def __init__(self, spec):
         super().__init__()
@@ -154,10 +171,10 @@ class _HardSharingModule(MultiTaskModule):
             trunk += [nn.Linear(width, size), *spec.nonlinearity()]
             width = size
         self.trunk = nn.Sequential(*trunk)
-        self.heads = _heads(spec, spec.n_tasks, width)
+        self.heads = _shared_input_heads(spec, spec.n_tasks, width)
 
     def forward(self, X):
-        return _by_sample(self.heads(self.trunk(X)))
+        return self.heads(self.trunk(X))
 
     def shared_parameters(self):
         return self.trunk.parameters()
@@ -393,7 +410,7 @@ class _HierarchicalModule(MultiTaskModule):
         # and _order puts them back.
         self.depths = sorted(set(task_depths))
         self.heads = nn.ModuleList(
-            _heads(spec, task_depths.count(depth), widths[depth])
+            _shared_input_heads(spec, task_depths.count(depth), widths[depth])
             for depth in self.depths
         )
         grouped = sorted(range(spec.n_tasks), key=task_depths.__getitem__)
@@ -409,7 +426,7 @@ class _HierarchicalModule(MultiTaskModule):
         grouped = [
             head(readouts[d]) for d, head in zip(self.depths, self.heads, strict=True)
         ]
-        return _by_sample(torch.cat(grouped)[self._order])
+        return torch.cat(grouped, dim=1)[:, self._order]
 
     def shared_parameters(self):
         # Only the layers up to the lowest read-out feed every task.

@@ -161,6 +161,13 @@ def test_mmoe_gates_sum_to_one_per_sample_and_task():
     assert_close(weights.sum(-1), torch.ones(3, 64))
 
 
+def test_hard_sharing_linear_heads_are_one_linear_layer_with_an_output_per_task():
+    module = build(HardSharing(), make_spec(head_layer_sizes=()))
+    assert isinstance(module.heads, nn.Linear)
+    assert module.heads.out_features == 3
+    assert_close(module(inputs()), module.heads(module.trunk(inputs())))
+
+
 def test_mmoe_with_one_expert_is_hard_sharing():
     hard, mmoe = build(HardSharing()), build(MMoE(n_experts=1), seed=1)
     linears = [layer for layer in hard.trunk if isinstance(layer, nn.Linear)]
@@ -216,20 +223,22 @@ def test_hierarchical_task_at_depth_one_ignores_the_layers_above():
 def test_hierarchical_dict_leaves_unlisted_tasks_at_the_top():
     module = build(Hierarchical(task_depths={2: 1}))
     assert module.depths == [1, 2]
-    assert [head[-1].weight.shape[0] for head in module.heads] == [1, 2]
+    assert [head[-2].weight.shape[0] for head in module.heads] == [1, 2]
 
 
 def test_hierarchical_outputs_come_back_in_task_order():
     module = build(Hierarchical(task_depths=[2, 1, 2]))
     low, top = module.heads  # task 1 at depth 1; tasks 0 and 2 at depth 2
     first = module.trunk[0](inputs())
-    low_out, top_out = low(first)[:, :, 0], top(module.trunk[1](first))[:, :, 0]
-    expected = torch.stack([top_out[0], low_out[0], top_out[1]], dim=1)
+    low_out, top_out = low(first), top(module.trunk[1](first))
+    expected = torch.stack([top_out[:, 0], low_out[:, 0], top_out[:, 1]], dim=1)
     assert_close(module(inputs()), expected, rtol=0, atol=0)
 
 
-def test_hierarchical_at_the_top_is_hard_sharing():
-    hierarchical, hard = build(Hierarchical()), build(HardSharing())
+@pytest.mark.parametrize("head_layer_sizes", [(), (4,)])
+def test_hierarchical_at_the_top_is_hard_sharing(head_layer_sizes):
+    spec = make_spec(head_layer_sizes=head_layer_sizes)
+    hierarchical, hard = build(Hierarchical(), spec), build(HardSharing(), spec)
     assert_close(hierarchical(inputs()), hard(inputs()), rtol=0, atol=0)
 
 
