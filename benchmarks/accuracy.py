@@ -65,12 +65,13 @@ from skhealth import MultiTaskHealthRegressor
 from skhealth.datasets import load_nhanes
 from skhealth.metrics import task_scores
 
-# The best configuration found on NHANES (see benchmarks/README.md).
-TUNED = dict(
-    hidden_layer_sizes=(64, 64),
-    dropout=0.1,
-    early_stopping=True,
-)
+# The best of 15 configurations tried by 5-fold CV on NHANES with the folds of
+# seed 1 (the table uses seed 0 by default): n_members 10, dropout 0.2, 64-64 or
+# 128-128 or 256 units, alpha 1e-3 or 1e-2, batches of 64, learning rate 3e-4,
+# patience 20, Huber loss, 32-unit heads, MMoE, uncertainty weighting. All but
+# alpha=1e-2 (0.040) came within 0.007 of the default's 0.160 mean R², the best
+# 0.001 above it: the defaults sit on a plateau.
+TUNED = dict(n_members=10)
 
 
 class PerTask(RegressorMixin, BaseEstimator):

@@ -122,6 +122,13 @@ class MultiTaskNet(NeuralNet):
         y, weight = y_true
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
 
+    def forward(self, X, training=False, device="cpu"):
+        if training or not isinstance(X, TaskDataset) or len(X) > self.batch_size:
+            return super().forward(X, training=training, device=device)
+        # Data that fit in one batch (one person being served, say) go straight
+        # to the evaluation step, without the batch loop and concatenation.
+        return self.evaluation_step(X.batch(slice(None))).to(device)
+
     def get_iterator(self, dataset, training=False):
         if training:
             return super().get_iterator(dataset, training=True)

@@ -1,11 +1,13 @@
 """MultiTaskHealthRegressor inside scikit-learn's composition tools."""
 
+import os
 import pickle
 import warnings
 
 import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
@@ -15,6 +17,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.callbacks import Callback
 
 from skhealth import MultiTaskHealthRegressor
 
@@ -81,6 +84,23 @@ def test_grid_search_over_estimator_and_pipeline_parameters_in_parallel(health_f
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.predict(X).shape == (300, 3)
     assert search.best_params_ in search.cv_results_["params"]
+
+
+class _RecordThreads(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("torch_threads", torch.get_num_threads())
+
+
+def test_parallel_search_workers_do_not_oversubscribe_the_cores(regression_data):
+    X, Y = regression_data
+    reg = MultiTaskHealthRegressor(
+        hidden_layer_sizes=(8,), n_members=1, max_iter=2, callbacks=[_RecordThreads()]
+    )
+    result = cross_validate(reg, X, Y, cv=2, n_jobs=2, return_estimator=True)
+    # joblib's workers each get their share of the cores, and torch keeps to it
+    share = max(1, os.cpu_count() // 2)
+    for fitted in result["estimator"]:
+        assert set(fitted.history_[:, "torch_threads"]) <= set(range(1, share + 1))
 
 
 def test_cross_validate_with_overall_and_per_task_scoring(health_frame):
