@@ -127,7 +127,7 @@ class MultiTaskNet(NeuralNet):
             return super().forward(X, training=training, device=device)
         # Data that fit in one batch (one person being served, say) go straight
         # to the evaluation step, without the batch loop and concatenation.
-        return self.evaluation_step(X.batch(slice(None))).to(device)
+        return self.evaluation_step((X.X, None)).to(device)
 
     def get_iterator(self, dataset, training=False):
         if training:
