@@ -63,6 +63,12 @@ def _resolve_device(device):
             f"device={device!r} but CUDA is not available on this machine; use "
             "device='cpu' or device='auto'."
         )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ValueError(
+            f"device={device!r} but this machine has {count} CUDA device(s), "
+            f"cuda:0 to cuda:{count - 1}."
+        )
     if resolved.type not in ("cpu", "cuda"):
         raise ValueError(
             f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'."

@@ -221,6 +221,14 @@ def test_cuda_without_a_gpu_is_a_clear_error(regression_data):
         fast(device="cuda").fit(X, Y)
 
 
+def test_cuda_index_beyond_the_devices_is_a_clear_error(regression_data, monkeypatch):
+    X, Y = regression_data
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"has 2 CUDA device\(s\), cuda:0 to cuda:1"):
+        fast(device="cuda:2").fit(X, Y)
+
+
 def test_auto_device_trains_where_it_can(regression_data):
     X, Y = regression_data
     reg = fast(device="auto").fit(X, Y)

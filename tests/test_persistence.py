@@ -125,6 +125,10 @@ def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
         {"architecture": MMoE(n_experts=2), "head_layer_sizes": (8,)},
         {"task_weighting": "uncertainty"},
         {"task_weighting": "dwa", "dropout": 0.2},
+        {"task_weighting": "gradnorm"},
+        {"task_weighting": "pcgrad"},
+        {"architecture": "cross_stitch"},
+        {"architecture": "hierarchical", "n_members": 1},
         {
             "task_weighting": [1.0, 2.0, 3.0],
             "loss": ["huber", "squared_error", "huber"],
@@ -137,6 +141,10 @@ def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
         "mmoe_instance",
         "uncertainty",
         "dwa",
+        "gradnorm",
+        "pcgrad",
+        "cross_stitch",
+        "hierarchical_single_member",
         "fixed_weights",
     ],
 )
