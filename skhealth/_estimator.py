@@ -572,12 +572,19 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             criterion__weighting=weighting,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
-            # L2 on the network's weights only, as MLPRegressor's alpha
-            optimizer__param_groups=[
-                ("*.bias", {"weight_decay": 0.0}),
-                ("weighting.*", {"weight_decay": 0.0}),
-            ],
             optimizer__weight_decay=self.alpha,
+            # L2 on the network's weights only, as MLPRegressor's alpha (with
+            # alpha=0, one group: Adam makes one pass over it per step)
+            **(
+                {
+                    "optimizer__param_groups": [
+                        ("*.bias", {"weight_decay": 0.0}),
+                        ("weighting.*", {"weight_decay": 0.0}),
+                    ]
+                }
+                if self.alpha
+                else {}
+            ),
             batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,

@@ -280,6 +280,29 @@ def test_predictions_do_not_depend_on_the_other_rows_predicted(regression_data):
     np.testing.assert_array_equal(alone, together)
 
 
+# ----------------------------------------------------------------- optimiser
+def _decay_by_parameter(reg):
+    decay = {
+        id(p): group["weight_decay"]
+        for group in reg.net_.optimizer_.param_groups
+        for p in group["params"]
+    }
+    return {name: decay[id(p)] for name, p in reg.net_.module_.named_parameters()}
+
+
+def test_alpha_decays_the_weights_and_not_the_biases(regression_data):
+    X, Y = regression_data
+    reg = fast(alpha=1e-3, n_members=1, max_iter=1).fit(X, Y)
+    for name, decay in _decay_by_parameter(reg).items():
+        assert decay == (0.0 if name.endswith("bias") else 1e-3), name
+
+
+def test_without_alpha_the_optimizer_has_one_group(regression_data):
+    X, Y = regression_data
+    reg = fast(alpha=0.0, max_iter=1).fit(X, Y)
+    assert len(reg.net_.optimizer_.param_groups) == 1
+
+
 # ------------------------------------------------------------ sample weights
 def test_zero_sample_weight_equals_removing_the_rows(regression_data):
     X, Y = regression_data
