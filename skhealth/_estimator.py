@@ -85,7 +85,7 @@ def _validate_X(estimator, X, **kwargs):
     return validate_data(estimator, X, **kwargs)
 
 
-def _check_shared_parameters(module, task_weighting):
+def _check_shared_parameters(module, architecture, task_weighting):
     try:
         shared = [p for p in module.shared_parameters() if p.dim() > 1]
     except NotImplementedError:
@@ -93,9 +93,9 @@ def _check_shared_parameters(module, task_weighting):
     if not shared:
         raise ValueError(
             f"task_weighting={task_weighting!r} acts on the gradients of the "
-            f"parameters all tasks share, but this {type(module).__name__} reports "
-            "no shared weight matrix (shared_parameters()). Give the network shared "
-            "hidden layers or use another task_weighting."
+            f"parameters all tasks share, but the {type(architecture).__name__} "
+            "network reports no shared weight matrix (shared_parameters()). Give "
+            "the network shared hidden layers or use another task_weighting."
         )
 
 
@@ -151,7 +151,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         predicts their mean (a deep ensemble). Averaging cancels much of the
         variance of a network fitted to noisy health data, at ``n_members``
         times the cost; 1 trains a single network. The members share the
-        minibatches and stop together, on the ensemble's validation R².
+        minibatches and stop together, on the ensemble's validation R². The
+        task weightings that act on gradients see the ensemble as one network:
+        ``"pcgrad"`` projects the members' gradients together, and
+        ``"gradnorm"`` balances the gradient norms of the last member's last
+        shared layer (members are alike, so one stands for all).
     loss : str or list of str, default="squared_error"
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
@@ -193,8 +197,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Hold out ``validation_fraction`` of the training data, stop when its R²
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
         the weights of the best epoch. ``"auto"`` does so when the first fit has
-        at least 1000 rows (as HistGradientBoostingRegressor decides on its size);
-        below that a 10 % split is too small to stop on reliably.
+        at least 1000 rows of positive weight (as HistGradientBoostingRegressor
+        decides on its size); below that a 10 % split is too small to stop on
+        reliably. ``partial_fit`` never stops early.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -221,17 +226,18 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Column names of ``y`` when it is a DataFrame (or the name of a Series),
         else ``task_0``, ``task_1``, ...
     do_early_stopping_ : bool
-        Whether early stopping is used (``early_stopping`` resolved).
+        Whether early stopping is used (``early_stopping`` resolved at the first
+        fit).
     n_iter_ : int
         Number of epochs trained so far.
     loss_curve_ : list of float
         Training loss (mean over tasks, on standardised targets) per epoch.
     best_loss_ : float or None
-        Lowest training loss reached; ``None`` with ``early_stopping``.
+        Lowest training loss reached; ``None`` with early stopping.
     validation_scores_ : list of float or None
-        Validation R² per epoch with ``early_stopping``; else ``None``.
+        Validation R² per epoch with early stopping; else ``None``.
     best_validation_score_ : float or None
-        Best validation R²; ``None`` without ``early_stopping``.
+        Best validation R²; ``None`` without early stopping.
     task_weights_ : ndarray of shape (`n_tasks_`,)
         The task weights at the end of training (see ``task_weighting``).
     history_ : skorch.History
@@ -415,7 +421,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if not keep.all():
             X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
         if reset:
-            self.do_early_stopping_ = (
+            # partial_fit never holds data out, so never stops early (as in
+            # MLPRegressor); "auto" counts the rows of positive weight
+            self.do_early_stopping_ = holdout is not False and (
                 len(X) >= _AUTO_EARLY_STOPPING_ROWS
                 if self.early_stopping == "auto"
                 else self.early_stopping
@@ -564,7 +572,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         weighting = get_weighting(self.task_weighting, self.target_names_)
         module = build_ensemble(architecture, spec, self.n_members)
         if weighting.uses_shared_gradients:
-            _check_shared_parameters(module, self.task_weighting)
+            _check_shared_parameters(module, architecture, self.task_weighting)
         return MultiTaskNet(
             module=module,
             criterion=MaskedMultiTaskLoss,
@@ -572,19 +580,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             criterion__weighting=weighting,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
+            # L2 on the network's weights only, as MLPRegressor's alpha
+            optimizer__param_groups=[
+                ("*.bias", {"weight_decay": 0.0}),
+                ("weighting.*", {"weight_decay": 0.0}),
+            ],
             optimizer__weight_decay=self.alpha,
-            # L2 on the network's weights only, as MLPRegressor's alpha (with
-            # alpha=0, one group: Adam makes one pass over it per step)
-            **(
-                {
-                    "optimizer__param_groups": [
-                        ("*.bias", {"weight_decay": 0.0}),
-                        ("weighting.*", {"weight_decay": 0.0}),
-                    ]
-                }
-                if self.alpha
-                else {}
-            ),
             batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=self.shuffle,

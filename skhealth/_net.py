@@ -103,7 +103,17 @@ class MultiTaskNet(NeuralNet):
         y_pred = self.infer(X, **fit_params)
         task_losses = self.criterion_(y_pred, y, weight)
         loss = self.criterion_.weighting.backward(task_losses, self.module_)
-        return {"loss": loss, "y_pred": y_pred}
+        # skorch hands the step's results to the callbacks' on_batch_end
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses.detach()}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        X, (y, weight) = batch
+        with torch.no_grad():
+            y_pred = self.infer(X, **fit_params)
+            task_losses = self.criterion_(y_pred, y, weight)
+            loss = self.criterion_.weighting.objective(task_losses)
+        return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}
 
     def evaluation_step(self, batch, training=False):
         if training:

@@ -12,30 +12,60 @@ from tqdm import tqdm
 __all__ = ["PlateauStopping", "ProgressBar", "TaskMetrics"]
 
 
-def _task_r2(y_pred, y_true, weight):
-    """Per-task R² of labels with positive weight (``weight=None``: all, weighing
-    1), with :func:`sklearn.metrics.r2_score`'s conventions (``NaN`` under two
-    labels; 1 or 0 for a constant task)."""
+# Per task, the sums an epoch's loss and R² are computed from, one row each.
+_WEIGHT, _LOSS, _Y, _Y2, _SSE, _COUNT = range(6)
+
+
+def _batch_sums(task_losses, y_pred, y_true, weight):
+    """A batch's sums for :func:`_epoch_scores`, in float64.
+
+    ``weight=None`` weighs every label 1; ``y_pred`` with a leading member axis
+    (an ensemble in training) is scored by the members' mean prediction.
+    """
+    if y_pred.dim() == 3:
+        y_pred = y_pred.mean(dim=0)
     if weight is None:
         weight = torch.ones_like(y_true)
     total = weight.sum(dim=0)
-    mean = (weight * y_true).sum(dim=0) / total
-    sst = (weight * (y_true - mean) ** 2).sum(dim=0)
-    sse = (weight * (y_true - y_pred) ** 2).sum(dim=0)
+    return torch.stack(
+        [
+            total,
+            task_losses * total,  # the loss is a weighted mean over the batch
+            (weight * y_true).sum(dim=0),
+            (weight * y_true**2).sum(dim=0),
+            (weight * (y_true - y_pred) ** 2).sum(dim=0),
+            (weight > 0).sum(dim=0).to(total.dtype),
+        ]
+    ).double()
+
+
+def _epoch_scores(sums):
+    """Per-task loss and R² of an epoch from its summed :func:`_batch_sums`.
+
+    R² follows :func:`sklearn.metrics.r2_score`'s conventions: ``NaN`` under
+    two labels, 1 or 0 for a constant task.
+    """
+    total = sums[_WEIGHT].clamp_min(torch.finfo(sums.dtype).tiny)
+    loss = sums[_LOSS] / total
+    sst = (sums[_Y2] - sums[_Y] ** 2 / total).clamp_min(0)
+    sse = sums[_SSE]
     r2 = torch.where(sst > 0, 1 - sse / sst, (sse == 0).to(sse.dtype))
-    return torch.where((weight > 0).sum(dim=0) >= 2, r2, torch.nan)
+    return loss, torch.where(sums[_COUNT] >= 2, r2, torch.nan)
 
 
 class TaskMetrics(Callback):
     """Record each task's loss and R² per epoch, on training and validation data.
 
-    Uses the predictions the net already makes on every batch (no extra forward
-    pass): training figures are therefore those of the epoch's training-mode
-    predictions (dropout on, weights moving), as Keras reports them. For every
-    target name ``t`` the history gets ``train_loss_t`` and ``train_r2_t``, and
-    with validation data ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2`` (the
-    mean over tasks). Losses are the criterion's, on standardised targets and
-    without task weights; missing labels are left out.
+    Uses the predictions and per-task losses the net already computes on every
+    batch (no extra forward pass), summed over the epoch as it goes, so that
+    memory does not grow with the data: training figures are therefore those
+    of the epoch's training-mode predictions (dropout on, weights moving), as
+    Keras reports them. For every target name ``t`` the history gets
+    ``train_loss_t`` and ``train_r2_t``, and with validation data
+    ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2`` (the mean over tasks).
+    Losses are the criterion's, on standardised targets and without task
+    weights (for an ensemble, the mean of its members' losses); missing labels
+    are left out. R² is that of the prediction (an ensemble's mean).
 
     Parameters
     ----------
@@ -47,31 +77,27 @@ class TaskMetrics(Callback):
         self.target_names = target_names
 
     def on_epoch_begin(self, net, **kwargs):
-        self.batches_ = {True: [], False: []}
+        self.sums_ = {}
 
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        self.batches_[training].append((y_pred.detach(), *batch[1]))
+    def on_batch_end(
+        self, net, batch=None, training=False, y_pred=None, task_losses=None, **kwargs
+    ):
+        y, weight = batch[1]
+        with torch.no_grad():
+            sums = _batch_sums(task_losses.detach(), y_pred.detach(), y, weight)
+        self.sums_[training] = sums + self.sums_.get(training, 0)
 
     def on_epoch_end(self, net, **kwargs):
         for training, prefix in ((True, "train"), (False, "valid")):
-            if not self.batches_[training]:
+            if training not in self.sums_:
                 continue
-            # rows are the second-last axis (an ensemble's members the first)
-            y_pred, y, weight = (
-                None if part[0] is None else torch.cat(part, dim=-2)
-                for part in zip(*self.batches_[training], strict=True)
-            )
-            with torch.no_grad():
-                losses = net.criterion_(y_pred, y, weight).tolist()
-                if y_pred.dim() == 3:  # score the ensemble's mean prediction
-                    y_pred = y_pred.mean(dim=0)
-                r2 = _task_r2(y_pred, y, weight).tolist()
+            losses, r2 = (v.tolist() for v in _epoch_scores(self.sums_[training]))
             for name, loss, score in zip(self.target_names, losses, r2, strict=True):
                 net.history.record(f"{prefix}_loss_{name}", loss)
                 net.history.record(f"{prefix}_r2_{name}", score)
             if not training:
                 net.history.record("valid_r2", float(np.nanmean(r2)))
-        self.batches_ = {True: [], False: []}
+        self.sums_ = {}
 
 
 class PlateauStopping(EarlyStopping):

@@ -1,17 +1,22 @@
 import copy
 import io
 import pickle
+import types
 import warnings
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from skorch.history import History
 from tqdm import tqdm
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth.callbacks import ProgressBar
+from skhealth.callbacks import ProgressBar, TaskMetrics
+from skhealth.losses import MaskedMultiTaskLoss, label_weights
+from skhealth.metrics import task_scores
 
 
 @pytest.fixture
@@ -131,3 +136,38 @@ def test_fitted_estimator_with_a_bar_pickles(data):
     restored = pickle.loads(pickle.dumps(reg))
     assert_array_equal(restored.predict(data[0]), reg.predict(data[0]))
     assert dict(restored.net_.callbacks_)["ProgressBar"].pbar_ is None
+
+
+# --------------------------------------------------------------- TaskMetrics
+@pytest.mark.parametrize("members", [None, 3])
+def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(members):
+    rng = np.random.RandomState(0)
+    y = rng.normal(size=(50, 2))
+    y[rng.rand(50, 2) < 0.3] = np.nan
+    shape = (50, 2) if members is None else (members, 50, 2)
+    y_pred = torch.as_tensor(rng.normal(size=shape) + np.nan_to_num(y))
+    y_true, weight = label_weights(torch.as_tensor(y))
+    criterion = MaskedMultiTaskLoss(["huber", "squared_error"])
+    net = types.SimpleNamespace(history=History())
+    net.history.new_epoch()
+    metrics = TaskMetrics(["a", "b"])
+    metrics.on_epoch_begin(net)
+    for rows in np.array_split(np.arange(50), 3):  # batches of 17, 17, 16
+        part = y_pred[..., rows, :], y_true[rows], weight[rows]
+        metrics.on_batch_end(
+            net,
+            batch=(None, part[1:]),
+            training=False,
+            y_pred=part[0],
+            task_losses=criterion(*part),
+        )
+    metrics.on_epoch_end(net)
+    mean_pred = y_pred if members is None else y_pred.mean(dim=0)
+    expected_r2 = task_scores(y, mean_pred.numpy())["r2"].to_numpy()
+    expected_loss = criterion(y_pred, y_true, weight).numpy()
+    epoch = net.history[-1]
+    np.testing.assert_allclose([epoch["valid_r2_a"], epoch["valid_r2_b"]], expected_r2)
+    np.testing.assert_allclose(
+        [epoch["valid_loss_a"], epoch["valid_loss_b"]], expected_loss, rtol=1e-6
+    )
+    assert epoch["valid_r2"] == pytest.approx(expected_r2.mean())

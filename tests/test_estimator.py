@@ -297,12 +297,6 @@ def test_alpha_decays_the_weights_and_not_the_biases(regression_data):
         assert decay == (0.0 if name.endswith("bias") else 1e-3), name
 
 
-def test_without_alpha_the_optimizer_has_one_group(regression_data):
-    X, Y = regression_data
-    reg = fast(alpha=0.0, max_iter=1).fit(X, Y)
-    assert len(reg.net_.optimizer_.param_groups) == 1
-
-
 # ------------------------------------------------------------ sample weights
 def test_zero_sample_weight_equals_removing_the_rows(regression_data):
     X, Y = regression_data
@@ -530,6 +524,17 @@ def test_early_stopping_auto_holds_out_data_from_1000_rows(
     reg = fast(early_stopping=early_stopping, max_iter=2, n_members=1).fit(X, y)
     assert reg.do_early_stopping_ is expected
     assert ("valid_r2" in reg.history_[-1]) is expected
+
+
+def test_partial_fit_never_stops_early(regression_data):
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(1200, 3)), rng.normal(size=1200)
+    reg = fast(n_members=1)
+    for _ in range(3):
+        reg.partial_fit(X, y)
+    assert reg.do_early_stopping_ is False
+    assert reg.validation_scores_ is None
+    assert reg.best_loss_ == min(reg.loss_curve_)
 
 
 def test_ensemble_predicts_the_mean_of_its_members(regression_data):

@@ -272,7 +272,9 @@ def test_bad_strategy_hyperparameter_is_a_parameter_error(related_tasks):
 @pytest.mark.parametrize("name", ["gradnorm", "pcgrad"])
 def test_gradient_strategies_need_shared_layers(name, related_tasks):
     X, Y = related_tasks[:2]
-    with pytest.raises(ValueError, match="no shared weight matrix"):
+    with pytest.raises(
+        ValueError, match=r"the HardSharing network reports no shared weight matrix"
+    ):
         _fit(name, X, Y, hidden_layer_sizes=())
 
 
