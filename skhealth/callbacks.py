@@ -12,45 +12,38 @@ from tqdm import tqdm
 __all__ = ["PlateauStopping", "ProgressBar", "TaskMetrics"]
 
 
-# Per task, the sums an epoch's loss and R² are computed from, one row each.
-_WEIGHT, _LOSS, _Y, _Y2, _SSE, _COUNT = range(6)
-
-
-def _batch_sums(task_losses, y_pred, y_true, weight):
-    """A batch's sums for :func:`_epoch_scores`, in float64.
-
-    ``weight=None`` weighs every label 1; ``y_pred`` with a leading member axis
-    (an ensemble in training) is scored by the members' mean prediction.
-    """
-    if y_pred.dim() == 3:
-        y_pred = y_pred.mean(dim=0)
+def _target_sums(dataset):
+    """Per task, in float64: the labels' total weight, weighted sum, weighted sum
+    of squares and count (what R² needs of the targets, the same every epoch)."""
+    y, weight = dataset.y, dataset.weight
     if weight is None:
-        weight = torch.ones_like(y_true)
-    total = weight.sum(dim=0)
+        n = torch.full((y.shape[1],), float(len(y)), dtype=torch.float64)
+        return torch.stack(
+            [n, y.sum(0, dtype=n.dtype), y.square().sum(0, dtype=n.dtype), n]
+        )
+    weighted = weight * y
     return torch.stack(
         [
-            total,
-            task_losses * total,  # the loss is a weighted mean over the batch
-            (weight * y_true).sum(dim=0),
-            (weight * y_true**2).sum(dim=0),
-            (weight * (y_true - y_pred) ** 2).sum(dim=0),
-            (weight > 0).sum(dim=0).to(total.dtype),
+            weight.sum(0, dtype=torch.float64),
+            weighted.sum(0, dtype=torch.float64),
+            (weighted * y).sum(0, dtype=torch.float64),
+            (weight > 0).sum(0).double(),
         ]
-    ).double()
+    )
 
 
-def _epoch_scores(sums):
-    """Per-task loss and R² of an epoch from its summed :func:`_batch_sums`.
+def _epoch_scores(target_sums, weighted_losses, sse):
+    """Per-task loss and R² of an epoch, from :func:`_target_sums` and the
+    epoch's sums of batch losses times batch weights and of squared errors.
 
     R² follows :func:`sklearn.metrics.r2_score`'s conventions: ``NaN`` under
     two labels, 1 or 0 for a constant task.
     """
-    total = sums[_WEIGHT].clamp_min(torch.finfo(sums.dtype).tiny)
-    loss = sums[_LOSS] / total
-    sst = (sums[_Y2] - sums[_Y] ** 2 / total).clamp_min(0)
-    sse = sums[_SSE]
+    total, y_sum, y2_sum, count = target_sums
+    total = total.clamp_min(torch.finfo(total.dtype).tiny)
+    sst = (y2_sum - y_sum**2 / total).clamp_min(0)
     r2 = torch.where(sst > 0, 1 - sse / sst, (sse == 0).to(sse.dtype))
-    return loss, torch.where(sums[_COUNT] >= 2, r2, torch.nan)
+    return weighted_losses / total, torch.where(count >= 2, r2, torch.nan)
 
 
 class TaskMetrics(Callback):
@@ -67,6 +60,9 @@ class TaskMetrics(Callback):
     weights (for an ensemble, the mean of its members' losses); missing labels
     are left out. R² is that of the prediction (an ensemble's mean).
 
+    It reads the net's data as a :class:`skhealth._net.TaskDataset` and each
+    step's per-task losses, as skhealth's net provides them.
+
     Parameters
     ----------
     target_names : sequence of str
@@ -76,22 +72,40 @@ class TaskMetrics(Callback):
     def __init__(self, target_names):
         self.target_names = target_names
 
+    def on_train_begin(self, net, X=None, **kwargs):
+        # X is the net's TaskDataset, its validation split in its holdout
+        self.target_sums_ = {True: _target_sums(X)}
+        if X.holdout is not None:
+            self.target_sums_[False] = _target_sums(X.holdout)
+
     def on_epoch_begin(self, net, **kwargs):
         self.sums_ = {}
 
     def on_batch_end(
         self, net, batch=None, training=False, y_pred=None, task_losses=None, **kwargs
     ):
+        # Only what depends on the predictions is summed batch by batch: the
+        # batch's losses times its label weights, and its squared errors.
         y, weight = batch[1]
         with torch.no_grad():
-            sums = _batch_sums(task_losses.detach(), y_pred.detach(), y, weight)
-        self.sums_[training] = sums + self.sums_.get(training, 0)
+            if y_pred.dim() == 3:  # an ensemble is scored by its mean prediction
+                y_pred = y_pred.mean(dim=0)
+            squared = (y - y_pred.detach()).square_()
+            total = len(y) if weight is None else weight.sum(dim=0)
+            if weight is not None:
+                squared.mul_(weight)
+            sums = torch.stack([task_losses.detach() * total, squared.sum(dim=0)])
+        if training in self.sums_:
+            self.sums_[training].add_(sums)
+        else:
+            self.sums_[training] = sums.double()
 
     def on_epoch_end(self, net, **kwargs):
         for training, prefix in ((True, "train"), (False, "valid")):
             if training not in self.sums_:
                 continue
-            losses, r2 = (v.tolist() for v in _epoch_scores(self.sums_[training]))
+            scores = _epoch_scores(self.target_sums_[training], *self.sums_[training])
+            losses, r2 = (v.tolist() for v in scores)
             for name, loss, score in zip(self.target_names, losses, r2, strict=True):
                 net.history.record(f"{prefix}_loss_{name}", loss)
                 net.history.record(f"{prefix}_r2_{name}", score)

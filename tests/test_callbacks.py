@@ -14,6 +14,7 @@ from skorch.history import History
 from tqdm import tqdm
 
 from skhealth import MultiTaskHealthRegressor
+from skhealth._net import TaskDataset
 from skhealth.callbacks import ProgressBar, TaskMetrics
 from skhealth.losses import MaskedMultiTaskLoss, label_weights
 from skhealth.metrics import task_scores
@@ -139,25 +140,33 @@ def test_fitted_estimator_with_a_bar_pickles(data):
 
 
 # --------------------------------------------------------------- TaskMetrics
+@pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("members", [None, 3])
-def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(members):
+def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(
+    members, training
+):
     rng = np.random.RandomState(0)
     y = rng.normal(size=(50, 2))
     y[rng.rand(50, 2) < 0.3] = np.nan
     shape = (50, 2) if members is None else (members, 50, 2)
     y_pred = torch.as_tensor(rng.normal(size=shape) + np.nan_to_num(y))
     y_true, weight = label_weights(torch.as_tensor(y))
+    data = TaskDataset(torch.zeros(50, 1), y_true, weight)
     criterion = MaskedMultiTaskLoss(["huber", "squared_error"])
     net = types.SimpleNamespace(history=History())
     net.history.new_epoch()
     metrics = TaskMetrics(["a", "b"])
+    # scored as the training data, or as the validation split (the holdout)
+    metrics.on_train_begin(
+        net, X=data if training else TaskDataset(data.X, data.y, holdout=data)
+    )
     metrics.on_epoch_begin(net)
     for rows in np.array_split(np.arange(50), 3):  # batches of 17, 17, 16
         part = y_pred[..., rows, :], y_true[rows], weight[rows]
         metrics.on_batch_end(
             net,
             batch=(None, part[1:]),
-            training=False,
+            training=training,
             y_pred=part[0],
             task_losses=criterion(*part),
         )
@@ -165,9 +174,11 @@ def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(members):
     mean_pred = y_pred if members is None else y_pred.mean(dim=0)
     expected_r2 = task_scores(y, mean_pred.numpy())["r2"].to_numpy()
     expected_loss = criterion(y_pred, y_true, weight).numpy()
-    epoch = net.history[-1]
-    np.testing.assert_allclose([epoch["valid_r2_a"], epoch["valid_r2_b"]], expected_r2)
+    epoch, split = net.history[-1], "train" if training else "valid"
     np.testing.assert_allclose(
-        [epoch["valid_loss_a"], epoch["valid_loss_b"]], expected_loss, rtol=1e-6
+        [epoch[f"{split}_r2_a"], epoch[f"{split}_r2_b"]], expected_r2
     )
-    assert epoch["valid_r2"] == pytest.approx(expected_r2.mean())
+    np.testing.assert_allclose(
+        [epoch[f"{split}_loss_a"], epoch[f"{split}_loss_b"]], expected_loss, rtol=1e-6
+    )
+    assert ("valid_r2" in epoch) is not training
