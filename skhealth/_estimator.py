@@ -579,6 +579,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             criterion__losses=self._loss_kinds(self.n_tasks_),
             criterion__weighting=weighting,
             optimizer=torch.optim.Adam,
+            # one kernel per parameter group instead of a dozen small ops per
+            # parameter: on small networks Adam's step is much of the time
+            optimizer__fused=True,
             lr=self.learning_rate_init,
             # L2 on the network's weights only, as MLPRegressor's alpha
             optimizer__param_groups=[
