@@ -86,15 +86,18 @@ class TaskMetrics(Callback):
     ):
         # Only what depends on the predictions is summed batch by batch: the
         # batch's losses times its label weights, and its squared errors.
+        # (the net's steps give detached losses; no_grad covers the predictions)
         y, weight = batch[1]
         with torch.no_grad():
             if y_pred.dim() == 3:  # an ensemble is scored by its mean prediction
                 y_pred = y_pred.mean(dim=0)
-            squared = (y - y_pred.detach()).square_()
-            total = len(y) if weight is None else weight.sum(dim=0)
-            if weight is not None:
+            squared = (y - y_pred).square_()
+            if weight is None:
+                total = len(y)
+            else:
+                total = weight.sum(dim=0)
                 squared.mul_(weight)
-            sums = torch.stack([task_losses.detach() * total, squared.sum(dim=0)])
+            sums = torch.stack([task_losses * total, squared.sum(dim=0)])
         if training in self.sums_:
             self.sums_[training].add_(sums)
         else:
