@@ -115,6 +115,35 @@ def _as_tensor(array, device):
     return torch.from_numpy(array).to(device)
 
 
+# Parameters the network (module, criterion, stopping rule, device) is built
+# from: training continues on, and a model file describes, the network as built.
+_NETWORK_PARAMS = (
+    "hidden_layer_sizes",
+    "head_layer_sizes",
+    "activation",
+    "dropout",
+    "architecture",
+    "n_members",
+    "task_weighting",
+    "loss",
+    "early_stopping",
+    "device",
+)
+
+
+def _comparable(value):
+    """``value`` with estimators as (class, parameters) and arrays as tuples,
+    so that ``==`` compares what they configure."""
+    if hasattr(value, "get_params"):
+        params = value.get_params(deep=False)
+        return type(value), {key: _comparable(item) for key, item in params.items()}
+    if isinstance(value, dict):
+        return {key: _comparable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return tuple(_comparable(item) for item in value)
+    return value
+
+
 class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     """Multi-task neural network regressor: a shared trunk and one head per task.
 
@@ -192,7 +221,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         training loss (and validation R² with ``early_stopping``).
     warm_start : bool, default=False
         When fitted already, ``fit`` continues from the current weights instead
-        of starting again.
+        of starting again. Continued training (this, or ``partial_fit``) uses
+        the current values of ``learning_rate_init``, ``alpha``, ``batch_size``,
+        ``shuffle``, ``tol`` and ``n_iter_no_change``; the parameters the
+        network was built from (its layers, ``activation``, ``dropout``,
+        ``architecture``, ``n_members``, ``task_weighting``, ``loss``,
+        ``early_stopping``, ``device``) must keep the values they had, or it
+        raises a ``ValueError``.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the training data, stop when its R²
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
@@ -399,8 +434,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if not hasattr(self, "net_"):
-            self._validate_params()
+        self._validate_params()
         self._train(
             X,
             y,
@@ -433,11 +467,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self.target_names_ = self._target_names(y, self.n_tasks_)
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
-        elif Y.shape[1] != self.n_tasks_:
-            raise ValueError(
-                f"y has {Y.shape[1]} tasks but the estimator was fitted with "
-                f"{self.n_tasks_}; continuing training needs the same tasks."
-            )
+        else:
+            self._check_network_params("continuing to train (warm_start, partial_fit)")
+            if Y.shape[1] != self.n_tasks_:
+                raise ValueError(
+                    f"y has {Y.shape[1]} tasks but the estimator was fitted with "
+                    f"{self.n_tasks_}; continuing training needs the same tasks."
+                )
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
         device = _resolve_device(self.device)
@@ -454,6 +490,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 self.net_ = self._make_net(
                     X.shape[1], len(dataset), device
                 ).initialize()
+                self._built_with = self._network_params()
+            else:
+                self._apply_training_params(len(dataset))
             self.net_.max_epochs = epochs
             self.net_.partial_fit(dataset)
         self._record_history()
@@ -537,6 +576,46 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
         return dataset(X, Y, w, holdout=dataset(X_val, Y_val, w_val))
 
+    def _batch_size(self, n_samples):
+        return min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+
+    def _network_params(self):
+        return {name: copy.deepcopy(getattr(self, name)) for name in _NETWORK_PARAMS}
+
+    def _check_network_params(self, action):
+        """Raise if a parameter the network was built from has changed since."""
+        for name, built in self._built_with.items():
+            now = getattr(self, name)
+            if self._configuration(name, now) != self._configuration(name, built):
+                raise ValueError(
+                    f"{name}={now!r}, but the network was built with {name}="
+                    f"{built!r}; {action} needs the network as built. Set {name} "
+                    "back, or fit again (warm_start=False) to build a new network."
+                )
+
+    def _configuration(self, name, value):
+        """What a network parameter's value configures, comparable with ``==``:
+        a strategy's name and an instance of its class are the same."""
+        if name == "architecture":
+            value = get_architecture(value)
+        elif name == "task_weighting":
+            value = get_weighting(value, self.target_names_)
+        return _comparable(value)
+
+    def _apply_training_params(self, n_samples):
+        """Continue training with the optimisation parameters as they are now,
+        as MLPRegressor's warm_start does."""
+        net = self.net_
+        net.set_params(lr=self.learning_rate_init)  # every parameter group's
+        # set directly: skorch's set_params would look for a component to re-make
+        net.batch_size = self._batch_size(n_samples)
+        net.iterator_train__shuffle = self.shuffle
+        # skorch puts the parameters no pattern of _make_net's
+        # optimizer__param_groups matched (the decayed weights) in the last group
+        net.optimizer_.param_groups[-1]["weight_decay"] = self.alpha
+        stopper = dict(net.callbacks_)["plateau_stopping"]
+        stopper.patience, stopper.threshold = self.n_iter_no_change, self.tol
+
     def _make_net(self, n_features, n_samples, device):
         spec = NetworkSpec(
             n_features=n_features,
@@ -549,9 +628,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             dropout=self.dropout,
         )
         architecture = get_architecture(self.architecture)
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        )
+        batch_size = self._batch_size(n_samples)
         if self.do_early_stopping_:
             monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
         else:

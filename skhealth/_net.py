@@ -79,13 +79,6 @@ class BatchIterator:
             )
 
 
-# Prediction pads every batch to a multiple of this many rows. BLAS kernels
-# handle a batch's last few rows (past a multiple of their register block) with
-# other code, so a row's float32 prediction could change in its last bit with
-# the number of rows predicted alongside it; padding makes it batch-invariant.
-_ROW_BLOCK = 8
-
-
 class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
@@ -120,13 +113,9 @@ class MultiTaskNet(NeuralNet):
             return super().evaluation_step(batch, training=True)
         # The estimator checked that it is fitted, and X is one tensor: the
         # module is called directly, skipping infer's checks for other inputs.
-        X = batch[0]
-        n_rows = len(X)
-        if n_rows % _ROW_BLOCK:
-            X = torch.nn.functional.pad(X, (0, 0, 0, -n_rows % _ROW_BLOCK))
         with torch.inference_mode():
             self._set_training(False)
-            return self.module_(X)[:n_rows]
+            return self.module_(batch[0])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true

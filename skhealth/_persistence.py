@@ -316,7 +316,10 @@ def save(obj, path):
     sklearn.exceptions.NotFittedError
         When the estimator is not fitted.
     ValueError
-        When the model holds something the format cannot store.
+        When the model holds something the format cannot store, or when a
+        parameter the network is built from (``hidden_layer_sizes``,
+        ``architecture``, ...) was changed after fitting: the file would not
+        describe the network its weights belong to.
 
     See Also
     --------
@@ -341,6 +344,8 @@ def save(obj, path):
     """
     estimator = _final_estimator(obj)
     check_is_fitted(estimator)
+    # the file's parameters rebuild the network its weights must fit
+    estimator._check_network_params("saving")
     params = _encode_params(estimator)
     tensors, optimizer = _net_state(estimator.net_)
     members = {_WEIGHTS: safetensors.torch.save(tensors)}
@@ -578,6 +583,7 @@ def _restore_net(estimator, device, metadata, members, name):
     _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
     net.history = History(saved["history"])
     estimator.net_ = net
+    estimator._built_with = estimator._network_params()
 
 
 def _load_preprocessing(data, name):

@@ -107,13 +107,8 @@ class TaskLinear(nn.Module):
 
     def forward(self, x):
         if x.dim() == 3:
-            # bmm runs products of under 400 multiply-adds (in * out * rows) on a
-            # kernel of its own: when in * out < 50 (predicted batches have 8
-            # rows or more) a row's last bit can depend on the rows alongside.
             return torch.baddbmm(self.bias, x, self.weight)
-        # A shared input meets all tasks' weights side by side in one GEMM: as in
-        # nn.Linear, a row's result does not depend on how many rows are
-        # computed with it (given the padding in skhealth._net), unlike bmm's.
+        # A shared input meets all tasks' weights side by side in one GEMM.
         n_tasks, _, out_features = self.weight.shape
         weight = self.weight.transpose(0, 1).flatten(1)
         out = torch.addmm(self.bias.flatten(), x, weight)
@@ -562,8 +557,7 @@ class _Ensemble(MultiTaskModule):
     def forward(self, X):
         if self.training:
             return torch.stack([member(X) for member in self.members])
-        # Summed one member at a time, not reduced over a stacked axis, so that
-        # a row's prediction does not depend on how many rows come with it.
+        # Summed member by member: no stacked copy of every member's output.
         out = self.members[0](X)
         for member in self.members[1:]:
             out = out + member(X)

@@ -1,9 +1,10 @@
 """scikit-learn's own estimator checks.
 
-One check cannot pass for a float32 network and is listed with its reason:
-sklearn lists its own stochastic-gradient estimators (e.g.
-``MLPRegressor(solver="sgd")``) as expected failures of it too.
-``tests/test_estimator.py`` pins the equivalence it tests at float32 precision.
+Two checks ask for more than a float32 network gives, and are listed with their
+reasons: sklearn lists its own stochastic-gradient estimators (e.g.
+``MLPRegressor(solver="sgd")``) as expected failures of the first too, and the
+second fails for some of sklearn's estimators as well (e.g. ``NuSVC``).
+``tests/test_estimator.py`` pins both equivalences at float32 precision.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -15,6 +16,14 @@ _WEIGHTS_VS_REPEATS = (
     "loss but gradients rounded differently, so predictions agree only to float32 "
     "precision (relative 1e-7, the check's own tolerance). With minibatches, "
     "dropout or a validation split, repeated rows also change the batches drawn."
+)
+
+_ROW_ALONE_VS_IN_A_BATCH = (
+    "Prediction runs in float32, and BLAS computes a lone row with other kernels "
+    "than the rows of a batch: a row's prediction alone and in a batch agree to "
+    "float32 rounding (about 1e-7 relative, which grows through the layers), not "
+    "to the check's absolute 1e-7. Padding every batch to a multiple of 8 rows "
+    "made them bit-identical but cost a one-row predict 1.5 to 6 times its time."
 )
 
 ESTIMATORS = [
@@ -36,7 +45,8 @@ ESTIMATORS = [
 @parametrize_with_checks(
     ESTIMATORS,
     expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_VS_REPEATS
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_VS_REPEATS,
+        "check_methods_subset_invariance": _ROW_ALONE_VS_IN_A_BATCH,
     },
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -259,6 +259,27 @@ def test_partial_fit_after_load_continues_exactly_as_without_saving(
     assert np.array_equal(loaded.predict(X), continued.predict(X))
 
 
+def test_parameters_changed_after_fit_round_trip_and_train_on_alike(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    reg = fast(alpha=0.0).fit(X, Y).set_params(alpha=0.1, learning_rate_init=0.01)
+    loaded = _round_trip(reg, tmp_path)
+    assert loaded.get_params()["alpha"] == 0.1
+    continued = copy.deepcopy(reg).partial_fit(X, Y)
+    loaded.partial_fit(X, Y)
+    assert np.array_equal(loaded.predict(X), continued.predict(X))
+
+
+def test_saving_after_changing_the_network_is_a_value_error(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast().fit(X, Y).set_params(hidden_layer_sizes=(8,))
+    path = tmp_path / "model.skh"
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(8,\).*saving needs"):
+        skhealth.save(reg, path)
+    assert not path.exists()
+
+
 def test_warm_start_fit_after_load_continues_from_the_saved_weights(
     regression_data, tmp_path
 ):

@@ -1,8 +1,8 @@
 """scikit-learn's estimator checks for each architecture and task weighting.
 
 The default (hard sharing, equal weights) is checked in
-``tests/test_estimator_checks.py``, whose docstring explains the one expected
-failure; here every other architecture and weighting strategy runs the checks
+``tests/test_estimator_checks.py``, whose docstring explains the two expected
+failures; here every other architecture and weighting strategy runs the checks
 once, in a small configuration. Its learning rate is raised because the
 checks train on 200 rows, one minibatch: 50 epochs are 50 steps, too few at the
 default rate to reach the R² of 0.5 that ``check_regressors_train`` asks for.
@@ -37,7 +37,10 @@ ESTIMATORS = [
     expected_failed_checks=lambda est: {
         "check_sample_weight_equivalence_on_dense_data": (
             "float32 training (see tests/test_estimator_checks.py)"
-        )
+        ),
+        "check_methods_subset_invariance": (
+            "float32 prediction (see tests/test_estimator_checks.py)"
+        ),
     },
 )
 def test_sklearn_compatible_estimator(estimator, check):
