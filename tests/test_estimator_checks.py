@@ -23,7 +23,7 @@ _ROW_ALONE_VS_IN_A_BATCH = (
     "than the rows of a batch: a row's prediction alone and in a batch agree to "
     "float32 rounding (about 1e-7 relative, which grows through the layers), not "
     "to the check's absolute 1e-7. Padding every batch to a multiple of 8 rows "
-    "made them bit-identical but cost a one-row predict 1.5 to 6 times its time."
+    "made them bit-identical but cost a one-row predict 1.4 to 6 times its time."
 )
 
 ESTIMATORS = [
