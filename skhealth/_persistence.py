@@ -20,8 +20,10 @@ otherwise executes anything from the file. Its members are
 ``preprocessing.skops``
     Only for a :class:`~sklearn.pipeline.Pipeline`: the pipeline with its final
     estimator replaced by ``"passthrough"``, written by :func:`skops.io.dumps`.
-    Loading trusts the types skops trusts by default and those of scikit-learn
-    and NumPy, and refuses a file that needs any other.
+    Loading trusts the types skops trusts by default, scikit-learn's estimators
+    and column selector, and NumPy's dtypes and scalar types, and refuses a
+    file that needs any other type (a function above all: skops would call it
+    with the file's arguments).
 
 What a model file can hold: a fitted :class:`~skhealth.MultiTaskHealthRegressor`
 (or a fitted pipeline ending in one) whose parameters are plain values
@@ -39,6 +41,7 @@ safe to load is that it holds data only.
 
 import copy
 import hashlib
+import importlib
 import json
 import os
 import zipfile
@@ -51,6 +54,8 @@ import sklearn
 import skops.io
 import skorch
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.compose import make_column_selector
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -94,8 +99,11 @@ _REGISTRIES = {
     "task_weighting": {**WEIGHTINGS, "fixed": Fixed},
 }
 
-# Modules whose types a preprocessing member may need beyond skops' defaults.
-_TRUSTED_MODULES = ("sklearn", "numpy")
+# Classes a preprocessing member may need beyond skops' defaults: making one
+# from a file's arguments has no effect beyond the object. Only classes: skops
+# calls what a file names with the file's arguments, and scikit-learn and NumPy
+# also hold functions (and classes such as numpy.memmap) that act on the system.
+_TRUSTED_CLASSES = (BaseEstimator, make_column_selector, np.dtype, np.generic)
 
 
 class ModelFileError(ValueError):
@@ -239,12 +247,25 @@ def _final_estimator(obj):
     return estimator
 
 
+def _is_trusted(type_name):
+    """Whether ``type_name`` is a scikit-learn or NumPy class of _TRUSTED_CLASSES."""
+    module_name, _, attribute = type_name.rpartition(".")
+    if module_name.split(".")[0] not in ("sklearn", "numpy"):
+        return False
+    try:
+        # importing a module of these libraries runs only their own code
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(found, type) and issubclass(found, _TRUSTED_CLASSES)
+
+
 def _untrusted(data):
     """Types the skops ``data`` needs beyond what loading trusts."""
     return [
         type_name
         for type_name in skops.io.get_untrusted_types(data=data)
-        if type_name.split(".")[0] not in _TRUSTED_MODULES
+        if not _is_trusted(type_name)
     ]
 
 
@@ -255,10 +276,9 @@ def _dump_preprocessing(pipeline):
     untrusted = _untrusted(data)
     if untrusted:
         raise ValueError(
-            "The pipeline's preprocessing uses types outside scikit-learn, NumPy "
-            f"and skops' defaults ({', '.join(untrusted)}), which a model file "
-            "cannot hold: loading would have to trust them. Save this model with "
-            "pickle or joblib instead."
+            "The pipeline's preprocessing needs types that loading does not trust "
+            "(only scikit-learn estimators, NumPy dtypes and skops' defaults): "
+            f"{', '.join(untrusted)}. Save this model with pickle or joblib instead."
         )
     return data
 
@@ -590,8 +610,9 @@ def _load_preprocessing(data, name):
     untrusted = _untrusted(data)
     if untrusted:
         raise ModelFileError(
-            f"{name} holds preprocessing of types outside scikit-learn, NumPy and "
-            f"skops' defaults, which skhealth does not trust: {', '.join(untrusted)}."
+            f"{name} holds preprocessing that needs types skhealth does not trust "
+            f"(only scikit-learn estimators, NumPy dtypes and skops' defaults): "
+            f"{', '.join(untrusted)}."
         )
     pipeline = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
     if not isinstance(pipeline, Pipeline) or pipeline.steps[-1][1] != "passthrough":

@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from skorch.callbacks import Callback
 
 import skhealth
@@ -561,11 +561,25 @@ def test_weights_of_another_network_are_refused(model_file, regression_data):
         skhealth.load(path)
 
 
+def test_preprocessing_naming_a_library_function_is_refused(health_frame, tmp_path):
+    # skops would call the function with arguments from the file: a NumPy test
+    # helper, say, that runs a string of Python
+    X, Y = health_frame
+    path = tmp_path / "model.skh"
+    skhealth.save(health_pipeline().fit(X, Y), path)
+    forged = make_pipeline(FunctionTransformer(np.testing.assert_equal), "passthrough")
+    _rewrite(path, replace={"preprocessing.skops": skops.io.dumps(forged)})
+    with pytest.raises(ModelFileError, match=r"does not trust .*: .*assert_equal"):
+        skhealth.load(path)
+
+
 def test_preprocessing_needing_untrusted_types_is_refused(health_frame, tmp_path):
     X, Y = health_frame
     path = tmp_path / "model.skh"
     skhealth.save(health_pipeline().fit(X, Y), path)
     forged = make_pipeline(_CustomTransformer(), "passthrough")
     _rewrite(path, replace={"preprocessing.skops": skops.io.dumps(forged)})
-    with pytest.raises(ModelFileError, match=r"does not trust: .*_CustomTransformer"):
+    with pytest.raises(
+        ModelFileError, match=r"does not trust .*: .*_CustomTransformer"
+    ):
         skhealth.load(path)
