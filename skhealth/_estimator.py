@@ -87,7 +87,7 @@ def _validate_X(estimator, X, **kwargs):
 
 def _check_shared_parameters(module, architecture, task_weighting):
     try:
-        shared = [p for p in module.shared_parameters() if p.dim() > 1]
+        shared = module.last_shared_weights()
     except NotImplementedError:
         shared = []
     if not shared:

@@ -87,6 +87,16 @@ class MultiTaskModule(nn.Module):
         """Parameters that every task's loss depends on."""
         raise NotImplementedError
 
+    def last_shared_weights(self):
+        """Weights of the last layer whose output every task reads.
+
+        :class:`~skhealth.weighting.GradNorm` balances the tasks' gradient
+        norms there. The default is the last parameter of
+        :meth:`shared_parameters` with more than one dimension: override it
+        when that is not the last shared layer's weight matrix.
+        """
+        return [p for p in self.shared_parameters() if p.dim() > 1][-1:]
+
 
 class TaskLinear(nn.Module):
     """``n_tasks`` independent linear layers, evaluated as one batched matmul.
@@ -233,6 +243,11 @@ class _MMoEModule(MultiTaskModule):
     def shared_parameters(self):
         return self.experts.parameters()
 
+    def last_shared_weights(self):
+        # the experts' last layer (TaskLinear's stacked biases are 3-D too)
+        layers = [layer for layer in self.experts if isinstance(layer, TaskLinear)]
+        return [layers[-1].weight]
+
 
 class MMoE(Architecture):
     """Multi-gate mixture of experts (Ma et al., KDD 2018).
@@ -323,6 +338,10 @@ class _CrossStitchModule(MultiTaskModule):
         # left out: its row t only reaches task t, so it is part of the heads.
         yield from self.columns.parameters()
         yield from list(self.stitches)[:-1]
+
+    def last_shared_weights(self):
+        # the columns' last layer: the units come after it in shared_parameters
+        return [self.columns[-1][0].weight]
 
 
 class CrossStitch(Architecture):
@@ -566,6 +585,9 @@ class _Ensemble(MultiTaskModule):
     def shared_parameters(self):
         for member in self.members:
             yield from member.shared_parameters()
+
+    def last_shared_weights(self):
+        return [w for member in self.members for w in member.last_shared_weights()]
 
 
 def build_ensemble(architecture, spec, n_members):

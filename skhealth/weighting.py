@@ -298,8 +298,9 @@ class _GradNormModule(WeightingModule):
             torch.isnan(self._initial_losses) & observed, losses, self._initial_losses
         )
         # Gradient norms of each task's loss on the last shared weight matrix
-        layer = [p for p in _shared(module) if p.dim() > 1][-1]
-        norms = _task_gradients(task_losses, [layer]).norm(dim=1)
+        # (one per member of an ensemble, taken together)
+        weights = [w for w in module.last_shared_weights() if w.requires_grad]
+        norms = _task_gradients(task_losses, weights).norm(dim=1)
         weighted_norms = self.task_weights * norms
         ratios = losses[observed] / self._initial_losses[observed]
         target = (

@@ -112,6 +112,27 @@ def test_shared_parameters_are_a_nonempty_subset_of_parameters(architecture):
     assert shared <= {id(p) for p in module.parameters()}
 
 
+@pytest.mark.parametrize(
+    ("architecture", "name"),
+    [
+        # spec: 5 features, 3 tasks, trunk (16, 8); MMoE's default 4 experts
+        (HardSharing(), "trunk.2.weight"),
+        (MMoE(), "experts.2.weight"),
+        (CrossStitch(), "columns.1.0.weight"),
+        (Hierarchical(task_depths={0: 1}), "trunk.0.0.weight"),
+    ],
+)
+def test_last_shared_weights_are_the_last_shared_layers_weight(architecture, name):
+    module = build(architecture)
+    assert module.last_shared_weights() == [module.get_parameter(name)]
+
+
+def test_ensemble_last_shared_weights_are_its_members():
+    ensemble = build_ensemble(MMoE(), make_spec(), n_members=2)
+    expected = [w for m in ensemble.members for w in m.last_shared_weights()]
+    assert ensemble.last_shared_weights() == expected
+
+
 @pytest.mark.parametrize("architecture", ARCHITECTURE_CASES)
 def test_every_task_depends_on_every_shared_parameter(architecture):
     module = build(architecture)

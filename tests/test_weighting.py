@@ -9,6 +9,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from skhealth import MultiTaskHealthRegressor
+from skhealth.architectures import MultiTaskModule
 from skhealth.datasets import make_health_data
 from skhealth.weighting import (
     DWA,
@@ -24,7 +25,7 @@ from skhealth.weighting import (
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-class _TwoTasks(nn.Module):
+class _TwoTasks(MultiTaskModule):
     """Task t's output is ``scale[t] * (shared @ x) + own[t]``: one shared weight
     matrix, one task-specific parameter per task."""
 
