@@ -31,7 +31,7 @@ from .architectures import (
 )
 from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
-from .metrics import task_scores
+from .metrics import _check_target_columns, task_scores
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
 __all__ = ["MultiTaskHealthRegressor"]
@@ -474,6 +474,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     f"y has {Y.shape[1]} tasks but the estimator was fitted with "
                     f"{self.n_tasks_}; continuing training needs the same tasks."
                 )
+            _check_target_columns(y, self.target_names_)
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
         device = _resolve_device(self.device)
@@ -536,11 +537,16 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         observed = (
             ~np.isnan(Y.reshape(len(Y), -1)) & (sample_weight[:, None] > 0)
         ).sum(0)
-        if (observed == 0).any():
-            t = int(np.flatnonzero(observed == 0)[0])
+        unlabelled = np.flatnonzero(observed == 0)
+        # Building the network needs labels for every task (to standardise it);
+        # continuing, a batch may lack some tasks (their loss is 0), not all.
+        if unlabelled.size and (reset or unlabelled.size == observed.size):
+            t = int(unlabelled[0])
+            name = self._target_names(y, observed.size)[t]
             raise ValueError(
-                f"Input y contains NaN only for task {t} (column {t}): every label is "
-                "missing or has zero weight. Drop that column or provide labels."
+                f"Input y contains NaN only for task {t} ({name!r}, column {t} of "
+                "y): every label is missing or has zero weight. Drop that column or "
+                "provide labels."
             )
         return X, Y, sample_weight
 
@@ -567,6 +573,16 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             test_size=self.validation_fraction,
             random_state=self._seed,
         )
+        unlabelled = np.flatnonzero(np.isnan(Y).all(axis=0))
+        if unlabelled.size:
+            t = int(unlabelled[0])
+            raise ValueError(
+                f"The training set ({len(Y)} rows, after holding out "
+                f"validation_fraction={self.validation_fraction}) has no label for "
+                f"task {t} ({self.target_names_[t]!r}): all of them were held out. "
+                "Lower validation_fraction, provide more labels, or set "
+                "early_stopping=False."
+            )
         if (np.sum(~np.isnan(Y_val), axis=0) < 2).all():
             raise ValueError(
                 f"The validation set ({len(Y_val)} rows, validation_fraction="
@@ -769,8 +785,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         -------
         score : float
         """
-        r2 = task_scores(y, self.predict(X), sample_weight=sample_weight)["r2"]
-        return float(r2.mean())
+        return float(self.score_tasks(X, y, sample_weight=sample_weight)["r2"].mean())
 
     def score_tasks(self, X, y, sample_weight=None):
         """R², MAE, RMSE and the number of observed labels, per task.
@@ -799,6 +814,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ['r2', 'mae', 'rmse', 'n_observed']
         """
         check_is_fitted(self)
+        _check_target_columns(y, self.target_names_)
         return task_scores(
             y,
             self.predict(X),

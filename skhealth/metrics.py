@@ -23,6 +23,20 @@ def _as_2d(y, name):
     return y
 
 
+def _check_target_columns(y, target_names):
+    """Raise when ``y`` is a DataFrame whose columns are not ``target_names``
+    in order (a model fitted without column names has nothing to check)."""
+    names = [str(name) for name in target_names]
+    if not hasattr(y, "columns") or names == [f"task_{t}" for t in range(len(names))]:
+        return
+    columns = [str(column) for column in y.columns]
+    if columns != names:
+        raise ValueError(
+            f"y has the columns {columns}, but the model's tasks are {names}: "
+            f"pass y[{names}], so that each column meets its own task."
+        )
+
+
 def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     """R², MAE, RMSE and the number of observed labels, per task.
 

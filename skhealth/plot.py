@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._plotting import _validate_style_kwargs
 from sklearn.utils.validation import check_is_fitted
 
-from .metrics import _as_2d, task_scores
+from .metrics import _as_2d, _check_target_columns, task_scores
 
 __all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
 
@@ -534,9 +534,11 @@ class TaskPredictionErrorDisplay:
         """
         check_is_fitted(estimator)
         final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-        target_names = (
-            None if hasattr(y, "columns") else getattr(final, "target_names_", None)
-        )
+        target_names = getattr(final, "target_names_", None)
+        if target_names is not None:
+            _check_target_columns(y, target_names)
+        if hasattr(y, "columns"):
+            target_names = None  # y's own, the model's when it has names
         return cls.from_predictions(
             y,
             estimator.predict(X),

@@ -182,7 +182,7 @@ def test_array_without_names_after_fitting_on_a_dataframe_warns(health_frame):
         (lambda Y: np.where(Y > 500, np.inf, Y), "Input y contains infinity"),
         (
             lambda Y: np.column_stack([Y[:, :2], np.full(len(Y), np.nan)]),
-            re.escape("Input y contains NaN only for task 2 (column 2)"),
+            re.escape("Input y contains NaN only for task 2 ('task_2', column 2 of y)"),
         ),
         (lambda Y: Y[:, :, None], "Found array with dim 3"),
         (lambda Y: Y[:-1], "inconsistent numbers of samples"),
@@ -403,6 +403,24 @@ def test_score_tasks_with_other_tasks_is_a_value_error(regression_data):
         reg.score_tasks(X, Y[:, :2])
 
 
+def test_target_columns_in_another_order_are_a_value_error(regression_data):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    reg = fast(max_iter=2, warm_start=True).fit(X, Y)
+    reordered = Y[["chol", "sbp", "sleep"]]
+    message = re.escape("pass y[['sbp', 'chol', 'sleep']]")
+    for method in (reg.score, reg.score_tasks, reg.fit, reg.partial_fit):
+        with pytest.raises(ValueError, match=message):
+            method(X, reordered)
+
+
+def test_unnamed_model_scores_named_columns_by_position(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    named = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    assert reg.score_tasks(X, named).equals(reg.score_tasks(X, Y))
+
+
 def test_score_without_missing_labels_equals_sklearn_r2(regression_data):
     from sklearn.metrics import r2_score
 
@@ -597,6 +615,34 @@ def test_early_stopping_auto_holds_out_data_from_1000_rows(
     assert ("valid_r2" in reg.history_[-1]) is expected
 
 
+def test_partial_fit_on_a_batch_without_labels_for_a_task_trains_the_others(
+    regression_data,
+):
+    X, Y = regression_data
+    reg = fast().partial_fit(X, Y)
+    batch = Y[:20].copy()
+    batch[:, 1] = np.nan
+    before = reg.predict(X)
+    reg.partial_fit(X[:20], batch)
+    assert reg.n_iter_ == 2
+    assert not np.array_equal(reg.predict(X), before)
+
+
+def test_partial_fit_on_a_batch_without_any_label_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast().partial_fit(X, Y)
+    with pytest.raises(ValueError, match="NaN only for task 0"):
+        reg.partial_fit(X[:20], np.full((20, 3), np.nan))
+
+
+def test_unlabelled_task_is_named_after_its_column(regression_data):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    Y["chol"] = np.nan
+    with pytest.raises(ValueError, match=r"task 1 \('chol', column 1 of y\)"):
+        fast().fit(X, Y)
+
+
 def test_partial_fit_never_stops_early(regression_data):
     rng = np.random.RandomState(0)
     X, y = rng.normal(size=(1200, 3)), rng.normal(size=1200)
@@ -625,6 +671,17 @@ def test_early_stopping_with_too_little_validation_data_is_a_value_error():
     X, y = np.random.RandomState(0).normal(size=(10, 2)), np.arange(10.0)
     with pytest.raises(ValueError, match=r"validation set .* fewer than 2 observed"):
         fast(early_stopping=True, validation_fraction=0.1).fit(X, y)
+
+
+def test_held_out_labels_leaving_a_task_none_to_train_on_is_a_value_error():
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+    Y[2:, 1] = np.nan  # task 1 has 2 labels
+    reg = fast(early_stopping=True, validation_fraction=0.5)
+    # seeds whose split holds out both of task 1's labels, and one that does not
+    with pytest.raises(ValueError, match=r"no label for task 1 \('task_1'\)"):
+        reg.set_params(random_state=4).fit(X, Y)
+    reg.set_params(random_state=0).fit(X, Y)
 
 
 # ----------------------------------------------------------------- callbacks

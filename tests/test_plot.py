@@ -1,3 +1,4 @@
+import re
 import sys
 import warnings
 
@@ -423,6 +424,16 @@ def test_prediction_error_from_estimator_uses_its_predictions(fitted):
         np.column_stack([reg.predict(X)[observed, 1], Y[observed, 1]]),
     )
     assert disp.target_names == list(reg.target_names_)
+
+
+def test_prediction_error_with_target_columns_in_another_order_is_a_value_error(
+    fitted,
+):
+    _, X, Y = fitted
+    Y = pd.DataFrame(Y, columns=["a", "b", "c"])
+    reg = MultiTaskHealthRegressor(hidden_layer_sizes=8, max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match=re.escape("pass y[['a', 'b', 'c']]")):
+        TaskPredictionErrorDisplay.from_estimator(reg, X, Y[["c", "a", "b"]])
 
 
 def test_prediction_error_needs_a_fitted_estimator(fitted):
