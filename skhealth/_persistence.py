@@ -129,6 +129,8 @@ def _encode(value, name):
             return {"tuple": [encode(element) for element in item]}
         if isinstance(item, dict) and all(isinstance(key, str) for key in item):
             return {"dict": {key: encode(element) for key, element in item.items()}}
+        if isinstance(item, dict):  # keys JSON objects cannot hold, e.g. task indices
+            return {"items": [[encode(key), encode(item[key])] for key in item]}
         if isinstance(item, np.ndarray) and (
             item.dtype.kind in "biuf"
             or (
@@ -167,6 +169,8 @@ def _decode(data):
         return tuple(_decode(item) for item in data["tuple"])
     if data.keys() == {"dict"}:
         return {key: _decode(item) for key, item in data["dict"].items()}
+    if data.keys() == {"items"}:
+        return {_decode(key): _decode(item) for key, item in data["items"]}
     if data.keys() == {"scalar", "dtype"}:
         return _dtype(data["dtype"]).type(data["scalar"])
     if data.keys() == {"ndarray", "dtype", "shape"}:
@@ -204,15 +208,22 @@ def _encode_instance(value, name, registry):
     }
 
 
-def _decode_params(params):
+def _decode_params(params, name):
     decoded = {}
-    for name, data in params.items():
+    for param, data in params.items():
         if isinstance(data, dict) and data.keys() == {"class", "params"}:
-            cls = _REGISTRIES[name][data["class"]]
+            registry = _REGISTRIES[param]
+            if data["class"] not in registry:
+                raise ModelFileError(
+                    f"{name} needs the {param} {data['class']!r}, which this "
+                    f"skhealth does not have ({', '.join(sorted(registry))}): "
+                    "upgrade skhealth."
+                )
+            cls = registry[data["class"]]
             params = {key: _decode(item) for key, item in data["params"].items()}
-            decoded[name] = cls(**params)
+            decoded[param] = cls(**params)
         else:
-            decoded[name] = _decode(data)
+            decoded[param] = _decode(data)
     return decoded
 
 
@@ -452,6 +463,13 @@ def _read_metadata(archive, name):
         raise ModelFileError(
             f"{name} was modified or damaged: {_METADATA} does not match its SHA-256."
         )
+    versions = metadata.get("versions")
+    if not isinstance(versions, dict) or not all(
+        isinstance(v, str) for v in versions.values()
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: {_METADATA} records no library versions."
+        )
     return metadata
 
 
@@ -512,7 +530,7 @@ def _make_estimator(metadata, name):
             f"parameters this skhealth does not know ({', '.join(sorted(unknown))}): "
             "upgrade skhealth."
         )
-    estimator = MultiTaskHealthRegressor(**_decode_params(params))
+    estimator = MultiTaskHealthRegressor(**_decode_params(params, name))
     for attribute, data in metadata["attributes"].items():
         if attribute in _ATTRIBUTES:
             setattr(estimator, attribute, _decode(data))
@@ -525,6 +543,11 @@ def _make_estimator(metadata, name):
 
 def _load_state(part, tensors, prefix, name):
     """Load ``part``'s state dict from ``tensors`` after checking names and shapes."""
+    part.load_state_dict(_fitting_state(part, tensors, prefix, name))
+
+
+def _fitting_state(part, tensors, prefix, name):
+    """``part``'s state dict from ``tensors``, which must fit it exactly."""
     expected = part.state_dict()
     got = {
         key.removeprefix(f"{prefix}."): tensor
@@ -545,7 +568,7 @@ def _load_state(part, tensors, prefix, name):
             f"unexpected: {sorted(unexpected)}, wrong shape or dtype: "
             f"{sorted(mismatched)})."
         )
-    part.load_state_dict(got)
+    return got
 
 
 def _load_optimizer(optimizer, tensors, saved, name):
@@ -582,13 +605,18 @@ def _load_optimizer(optimizer, tensors, saved, name):
 def _restore_net(estimator, device, metadata, members, name):
     saved = metadata["net"]
     batch_size = _decode(saved["batch_size"])
+    tensors = safetensors.torch.load(members[_WEIGHTS])
+    # The weights must fit the network the parameters describe before it is
+    # built for real: a doctored layer size would otherwise allocate it first.
+    with torch.device("meta"):
+        blueprint = estimator._make_net(estimator.n_features_in_, batch_size, device)
+    _fitting_state(blueprint.module, tensors, "module", name)
     with _torch_seed(estimator._seed, device):
         # _make_net sizes batch_size="auto" from the number of training rows,
         # which the file does not keep; it keeps the size that was used.
         net = estimator._make_net(estimator.n_features_in_, batch_size, device)
         net.batch_size = batch_size
         net.initialize()
-    tensors = safetensors.torch.load(members[_WEIGHTS])
     unexpected = [
         key
         for key in tensors

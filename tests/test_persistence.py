@@ -23,7 +23,7 @@ from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import ModelFileError, MultiTaskHealthRegressor
-from skhealth.architectures import HardSharing, MMoE
+from skhealth.architectures import HardSharing, Hierarchical, MMoE
 from skhealth.weighting import Uncertainty
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -129,6 +129,7 @@ def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
         {"task_weighting": "pcgrad"},
         {"architecture": "cross_stitch"},
         {"architecture": "hierarchical", "n_members": 1},
+        {"hidden_layer_sizes": (16, 8), "architecture": Hierarchical({0: 1})},
         {
             "task_weighting": [1.0, 2.0, 3.0],
             "loss": ["huber", "squared_error", "huber"],
@@ -145,6 +146,7 @@ def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
         "pcgrad",
         "cross_stitch",
         "hierarchical_single_member",
+        "hierarchical_depth_by_task_index",
         "fixed_weights",
     ],
 )
@@ -536,6 +538,35 @@ def test_parameters_unknown_to_this_version_ask_for_an_upgrade(model_file):
     _, path, _ = model_file
     _rewrite(path, lambda m: m["estimator"]["params"].update(new_option=1))
     with pytest.raises(ModelFileError, match=r"does not know.*new_option.*upgrade"):
+        skhealth.load(path)
+
+
+def test_architecture_unknown_to_this_version_asks_for_an_upgrade(model_file):
+    _, path, _ = model_file
+    _rewrite(
+        path,
+        lambda m: m["estimator"]["params"].update(
+            architecture={"class": "transformer", "params": {}}
+        ),
+    )
+    with pytest.raises(ModelFileError, match=r"architecture 'transformer'.*upgrade"):
+        skhealth.load(path)
+
+
+def test_file_without_library_versions_is_refused(model_file):
+    _, path, _ = model_file
+    _rewrite(path, lambda m: m.pop("versions"))
+    with pytest.raises(ModelFileError, match="records no library versions"):
+        skhealth.load(path)
+
+
+def test_layer_sizes_that_do_not_fit_the_weights_are_refused_before_building(
+    model_file,
+):
+    _, path, _ = model_file
+    huge = {"tuple": [10**6, 10**6]}  # 4 TB of float32 weights, if built
+    _rewrite(path, lambda m: m["estimator"]["params"].update(hidden_layer_sizes=huge))
+    with pytest.raises(ModelFileError, match="do not fit the network"):
         skhealth.load(path)
 
 
