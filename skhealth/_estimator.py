@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.callbacks import Callback
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
 from .architectures import (
@@ -46,6 +47,18 @@ def _layer_sizes(value, name):
     if any(not isinstance(s, Integral) or s < 1 for s in sizes):
         raise ValueError(f"{name} must be positive integers; got {value!r}.")
     return tuple(int(s) for s in sizes)
+
+
+def _user_callbacks(callbacks):
+    """A copy of ``callbacks`` (each fit trains with fresh ones), checked."""
+    for item in callbacks or []:
+        pair = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+        if not isinstance(item[1] if pair else item, Callback):
+            raise ValueError(
+                "callbacks must be skorch Callback instances or (name, Callback) "
+                f"pairs; got {item!r}."
+            )
+    return copy.deepcopy(callbacks or [])
 
 
 def _resolve_device(device):
@@ -660,7 +673,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     **monitor,
                 ),
             ),
-            *copy.deepcopy(self.callbacks or []),
+            *_user_callbacks(self.callbacks),
         ]
         weighting = get_weighting(self.task_weighting, self.target_names_)
         module = build_ensemble(architecture, spec, self.n_members)

@@ -397,7 +397,10 @@ class CrossStitch(Architecture):
             [0.0500, 0.0500, 0.9000]])
     """
 
-    _parameter_constraints = {"alpha_self": [Real], "alpha_other": [Real, None]}
+    _parameter_constraints = {
+        "alpha_self": [Interval(Real, None, None, closed="neither")],
+        "alpha_other": [Interval(Real, None, None, closed="neither"), None],
+    }
 
     def __init__(self, alpha_self=0.9, alpha_other=None):
         self.alpha_self = alpha_self

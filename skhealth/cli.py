@@ -184,7 +184,39 @@ def _inputs(model, data, path, exclude=()):
             f"{path} lacks {len(missing)} feature column(s) of the model: "
             f"{', '.join(map(str, missing))}"
         )
-    return data[list(names)]
+    X = data[list(names)]
+    _check_values(model, X, path)
+    return X
+
+
+def _check_values(model, X, path):
+    """Check ``X`` against the preprocessing of a model this command line fitted
+    (see _preprocessing): a numeric column must hold numbers, and a categorical
+    value the encoder never saw, encoded as no category at all, is warned of."""
+    preprocess = model[0] if isinstance(model, Pipeline) else None
+    if not isinstance(preprocess, ColumnTransformer):
+        return
+    steps = {name: (step, cols) for name, step, cols in preprocess.transformers_}
+    for column in steps["numeric"][1] if "numeric" in steps else []:
+        values = X[column]
+        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            raise ValueError(
+                f"{path}: column {column!r} holds {values[bad].iloc[0]!r}, but the "
+                "model was fitted on numbers there."
+            )
+    if "categorical" not in steps or not steps["categorical"][1]:
+        return
+    encoder, columns = steps["categorical"][0][-1], steps["categorical"][1]
+    for column, known in zip(columns, encoder.categories_, strict=True):
+        unseen = sorted(set(X[column].dropna()) - set(known), key=str)
+        if unseen:
+            shown = ", ".join(map(repr, unseen[:5])) + (", ..." if unseen[5:] else "")
+            warnings.warn(
+                f"{path}: column {column!r} holds values the model was not fitted "
+                f"on ({shown}); they count as none of its categories.",
+                stacklevel=2,
+            )
 
 
 def _predict(model, X):

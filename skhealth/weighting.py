@@ -19,6 +19,7 @@ adding it to ``WEIGHTINGS``.
 
 from numbers import Real
 
+import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
@@ -143,7 +144,16 @@ class Fixed(TaskWeighting):
 
     def build(self, n_tasks):
         self._validate_params()
-        weights = torch.as_tensor(self.weights, dtype=torch.float32).flatten()
+        try:
+            weights = np.asarray(self.weights, dtype=np.float32)
+        except (TypeError, ValueError):
+            weights = None
+        if weights is None or weights.ndim != 1:
+            raise ValueError(
+                "task_weighting must be a flat sequence of numbers (or a dict of "
+                f"numbers), one per task; got {self.weights!r}."
+            )
+        weights = torch.from_numpy(weights)
         if len(weights) != n_tasks:
             raise ValueError(
                 f"task_weighting has {len(weights)} weights but y has {n_tasks} "
@@ -468,5 +478,5 @@ def get_weighting(task_weighting, target_names):
                 f"task_weighting names unknown targets {unknown}; the targets are "
                 f"{list(target_names)}."
             )
-        return Fixed([float(task_weighting.get(name, 1.0)) for name in target_names])
+        return Fixed([task_weighting.get(name, 1.0) for name in target_names])
     return Fixed(task_weighting)

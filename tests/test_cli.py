@@ -227,6 +227,38 @@ def test_predict_names_the_missing_feature_columns(
     assert message == f"{partial} lacks 2 feature column(s) of the model: sex, steps"
 
 
+def test_predict_text_in_a_numeric_column_is_an_error(
+    data_path, model_path, tmp_path, capsys
+):
+    edited = tmp_path / "edited.csv"
+    data = pd.read_csv(data_path)
+    data["age"] = data["age"].astype(object)
+    data.loc[3, "age"] = "old"
+    data.to_csv(edited, index=False)
+    status, message = error_of(capsys, "predict", model_path, edited)
+    assert status == 1
+    assert message == (
+        f"{edited}: column 'age' holds 'old', but the model was fitted on numbers "
+        "there."
+    )
+
+
+def test_predict_warns_of_categories_the_model_was_not_fitted_on(
+    data_path, model_path, tmp_path, capsys
+):
+    edited = tmp_path / "edited.csv"
+    data = pd.read_csv(data_path)
+    data.loc[[3, 4], "sex"] = ["x", "unknown"]
+    data.to_csv(edited, index=False)
+    status, out, err = run(capsys, "predict", model_path, edited)
+    assert status == 0
+    assert len(out.splitlines()) == len(data) + 1
+    assert err == (
+        f"skhealth: warning: {edited}: column 'sex' holds values the model was not "
+        "fitted on ('unknown', 'x'); they count as none of its categories.\n"
+    )
+
+
 def test_predict_unknown_id_column_is_a_usage_error(data_path, model_path, capsys):
     args = ["predict", model_path, data_path, "--id-column", "patient"]
     status, message = error_of(capsys, *args)

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth.architectures import ARCHITECTURES, HardSharing, MMoE
+from skhealth.architectures import ARCHITECTURES, CrossStitch, HardSharing, MMoE
 from skhealth.datasets import make_health_data
 from skhealth.metrics import task_scores
 
@@ -207,6 +207,11 @@ def test_bad_y_is_a_value_error(regression_data, y_bad, message):
         ({"dropout": 1.0}, r"'dropout' parameter"),
         ({"n_members": 0}, r"'n_members' parameter"),
         ({"early_stopping": "yes"}, r"'early_stopping' parameter"),
+        ({"callbacks": ["x"]}, r"skorch Callback instances .*; got 'x'"),
+        (
+            {"architecture": CrossStitch(alpha_self=np.nan)},
+            r"'alpha_self' parameter of CrossStitch",
+        ),
     ],
 )
 def test_bad_parameters_are_value_errors_at_fit(regression_data, params, message):

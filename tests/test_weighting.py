@@ -252,6 +252,25 @@ def test_dict_naming_an_unknown_target_is_a_value_error(related_tasks):
         _fit({"ldl": 2.0}, X, Y, max_iter=2)
 
 
+@pytest.mark.parametrize(
+    "weights",
+    [["a", 1, 1], [[1, 2, 3]], [1j, 1, 1], {"task_0": [1, 2]}, {"task_0": "x"}],
+    ids=["string", "nested", "complex", "dict_of_list", "dict_of_string"],
+)
+def test_weights_that_are_not_one_number_per_task_are_a_value_error(
+    weights, related_tasks
+):
+    X, Y = related_tasks[:2]
+    with pytest.raises(ValueError, match=r"flat sequence of numbers .* one per task"):
+        _fit(weights, X, Y, max_iter=2)
+
+
+def test_missing_weight_in_a_dict_is_a_value_error(related_tasks):
+    X, Y = related_tasks[:2]
+    with pytest.raises(ValueError, match="must be finite and non-negative"):
+        _fit({"task_0": None}, X, Y, max_iter=2)
+
+
 def test_unknown_strategy_name_is_a_parameter_error(related_tasks):
     X, Y = related_tasks[:2]
     with pytest.raises(InvalidParameterError, match="task_weighting"):
