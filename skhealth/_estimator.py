@@ -480,6 +480,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self.target_names_ = self._target_names(y, self.n_tasks_)
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
+            overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
+            if overflow.size:
+                t = int(overflow[0])
+                raise ValueError(
+                    f"y's task {t} ({self.target_names_[t]!r}) has values too large "
+                    "to standardise in float64 (its variance overflows): express it "
+                    "in larger units, e.g. divide it by a power of 10."
+                )
         else:
             self._check_network_params("continuing to train (warm_start, partial_fit)")
             if Y.shape[1] != self.n_tasks_:

@@ -335,6 +335,14 @@ def test_integer_sample_weight_equals_repeating_rows_to_float32_precision():
     )
 
 
+def test_targets_too_large_to_standardise_are_a_value_error(regression_data):
+    X, Y = regression_data
+    Y = Y.copy()
+    Y[:, 2] *= 1e200
+    with pytest.raises(ValueError, match=r"task 2 \('task_2'\) has values too large"):
+        fast().fit(X, Y)
+
+
 def test_sample_weight_changes_the_fit(regression_data):
     X, Y = regression_data
     weights = np.where(X[:, 0] > 0, 10.0, 1.0)
