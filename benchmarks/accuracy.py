@@ -7,9 +7,13 @@ the training fold: numeric columns ``SimpleImputer(strategy="median")`` then
 The models are:
 
 * ``skhealth default``: ``MultiTaskHealthRegressor(random_state=seed)``.
-* ``skhealth tuned``: the estimator with the parameters in ``TUNED``.
+* ``skhealth tuned``: the estimator with the parameters in ``TUNED``, the
+  best of a search on other folds of the same data (so slightly optimistic).
+* ``skhealth n_members=1``: the default without its ensemble of 5 networks.
 * ``Ridge per task``: one ``RidgeCV`` per target.
-* ``HGB per task``: one ``HistGradientBoostingRegressor`` per target.
+* ``HGB per task``: one ``HistGradientBoostingRegressor`` per target, with its
+  defaults; ``HGB per task, early stop``: with learning rate 0.05, up to 1000
+  iterations and early stopping on a validation split.
 * ``MLPRegressor``: one scikit-learn MLP for all targets (standardised, with
   early stopping), fitted on the rows whose targets are all observed, since it
   cannot take ``NaN`` targets.
@@ -154,10 +158,24 @@ def make_models(seed, quick):
         "skhealth-tuned": MultiTaskHealthRegressor(
             random_state=seed, **TUNED, **net_iter
         ),
+        # the default without its ensemble: what sharing alone gives
+        "skhealth-single": MultiTaskHealthRegressor(
+            n_members=1, random_state=seed, **net_iter
+        ),
         "ridge": PerTask(RidgeCV()),
         "hgb": PerTask(
             HistGradientBoostingRegressor(
                 random_state=seed, max_iter=20 if quick else 100
+            )
+        ),
+        # boosting regularised as the networks are: a slower rate, and early
+        # stopping on a validation split of each task's rows
+        "hgb-early-stopping": PerTask(
+            HistGradientBoostingRegressor(
+                learning_rate=0.05,
+                max_iter=20 if quick else 1000,
+                early_stopping=True,
+                random_state=seed,
             )
         ),
         "mlp": CompleteRows(
@@ -194,8 +212,10 @@ def make_models(seed, quick):
 LABELS = {
     "skhealth-default": "skhealth default",
     "skhealth-tuned": "skhealth tuned",
+    "skhealth-single": "skhealth n_members=1",
     "ridge": "Ridge per task",
     "hgb": "HGB per task",
+    "hgb-early-stopping": "HGB per task, early stop",
     "mlp": "MLPRegressor (complete rows)",
     "skhealth-per-task": "skhealth per task",
     "catboost": "CatBoost MultiRMSEWithMissingValues",

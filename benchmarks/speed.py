@@ -8,6 +8,8 @@ methods are:
 
 * ``hand loop``: tensors made once, ``torch.randperm`` and slicing, an
   ``nn.Sequential`` of Linear/ReLU, MSE loss and Adam. The 1.0x baseline.
+* ``hand loop, fused Adam``: the same with ``Adam(fused=True)``, the kernel
+  skhealth uses: the difference to it is skhealth's own overhead.
 * ``skhealth``: :class:`skhealth.MultiTaskHealthRegressor`.
 * ``skorch``: skorch's plain ``NeuralNetRegressor`` with its default DataLoader.
 * ``sklearn MLP``: :class:`sklearn.neural_network.MLPRegressor`.
@@ -75,6 +77,8 @@ def make_module():
 class HandLoop:
     """The baseline: a plain PyTorch training loop over whole tensors."""
 
+    fused = False  # PyTorch's default Adam on the CPU
+
     def __init__(self, epochs):
         self.epochs = epochs
 
@@ -87,7 +91,7 @@ class HandLoop:
     def fit(self, X, Y):
         torch.manual_seed(SEED)
         self.module_ = make_module()
-        optimizer = torch.optim.Adam(self.module_.parameters(), lr=LR)
+        optimizer = torch.optim.Adam(self.module_.parameters(), lr=LR, fused=self.fused)
         X, Y = torch.from_numpy(X), torch.from_numpy(Y)
         for _ in range(self.epochs):
             for X_batch, Y_batch in self.batches(X, Y):
@@ -109,6 +113,12 @@ class HandLoop:
                 return self.module_(x)
 
         return forward
+
+
+class HandLoopFused(HandLoop):
+    """The hand loop with Adam's fused kernel, as skhealth uses it."""
+
+    fused = True
 
 
 class HandLoopDataLoader(HandLoop):
@@ -190,6 +200,7 @@ def make_mlp(epochs):
 
 METHODS = {
     "hand loop": HandLoop,
+    "hand loop, fused Adam": HandLoopFused,
     "skhealth": lambda epochs: Estimator(lambda: make_skhealth(epochs)),
     "skorch": lambda epochs: Estimator(lambda: make_skorch(epochs)),
     "sklearn MLP": lambda epochs: Estimator(lambda: make_mlp(epochs)),

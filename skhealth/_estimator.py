@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
@@ -196,8 +197,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         minibatches and stop together, on the ensemble's validation R². The
         task weightings that act on gradients see the ensemble as one network:
         ``"pcgrad"`` projects the members' gradients together, and
-        ``"gradnorm"`` balances the gradient norms of the last member's last
-        shared layer (members are alike, so one stands for all).
+        ``"gradnorm"`` balances the norms of each task's gradient on the
+        members' last shared layers, taken together.
     loss : str or list of str, default="squared_error"
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
@@ -240,7 +241,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         network was built from (its layers, ``activation``, ``dropout``,
         ``architecture``, ``n_members``, ``task_weighting``, ``loss``,
         ``early_stopping``, ``device``) must keep the values they had, or it
-        raises a ``ValueError``.
+        raises a ``ValueError``. ``callbacks`` and ``verbose`` take effect at
+        the next fit from scratch; keep ``validation_fraction`` too, or rows
+        trained on so far move into the validation split.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the training data, stop when its R²
         has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
@@ -279,13 +282,15 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     n_iter_ : int
         Number of epochs trained so far.
     loss_curve_ : list of float
-        Training loss (mean over tasks, on standardised targets) per epoch.
+        Training objective per epoch: the task losses (on standardised
+        targets) combined by ``task_weighting`` (their mean with equal weights).
     best_loss_ : float or None
-        Lowest training loss reached; ``None`` with early stopping.
+        Lowest training objective reached; ``None`` with early stopping.
     validation_scores_ : list of float or None
         Validation R² per epoch with early stopping; else ``None``.
     best_validation_score_ : float or None
-        Best validation R²; ``None`` without early stopping.
+        Best validation R² of the latest ``fit``, whose weights the model keeps;
+        ``None`` without early stopping.
     task_weights_ : ndarray of shape (`n_tasks_`,)
         The task weights at the end of training (see ``task_weighting``).
     history_ : skorch.History
@@ -429,12 +434,27 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
         return self
 
+    def _check_partial_fit(self):
+        # as MLPRegressor's partial_fit is only there for stochastic solvers
+        if self.early_stopping is True:
+            raise AttributeError(
+                "partial_fit does not support early_stopping=True: it trains one "
+                "epoch on the data it is given and holds none out. Use fit, or set "
+                "early_stopping='auto' or False."
+            )
+        return True
+
+    @available_if(_check_partial_fit)
     def partial_fit(self, X, y, sample_weight=None):
         """Train one more epoch on ``X`` and ``y``.
 
         The first call initialises the network and the target standardisation
-        from its data. Later calls continue training; as in MLPRegressor, no
-        data is held out and training never stops early here.
+        from its data. Later calls continue training. As in MLPRegressor, no
+        data is held out and training never stops early here:
+        ``early_stopping="auto"`` means no early stopping for a network built by
+        ``partial_fit``, and with ``early_stopping=True`` the method is not
+        available (an ``AttributeError``, as MLPRegressor's with its ``lbfgs``
+        solver).
 
         Parameters
         ----------
@@ -460,6 +480,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     def _train(self, X, y, sample_weight, *, epochs, reset, holdout=None):
         """Validate data, (re)build the net when ``reset`` and train ``epochs``."""
+        if reset and hasattr(self, "net_"):
+            # Unfitted until the new net is built: a fit failing half-way must
+            # not leave the old net beside new target statistics.
+            del self.net_
         X, Y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
         y_1d, Y = Y.ndim == 1, Y.reshape(len(Y), -1)
         # Rows of weight 0 add nothing to any loss or statistic: leave them out
@@ -517,7 +541,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 self._apply_training_params(len(dataset))
             self.net_.max_epochs = epochs
             self.net_.partial_fit(dataset)
-        self._record_history()
+        self._record_history(n_before)
         return len(self.net_.history) - n_before
 
     @staticmethod
@@ -726,7 +750,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             for name in self.target_names_
         ]
 
-    def _record_history(self):
+    def _record_history(self, n_before):
         history = self.net_.history
         self.n_iter_ = len(history)
         self.task_weights_ = np.asarray(history[-1, "task_weights"])
@@ -735,7 +759,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self.validation_scores_ = [
                 e["valid_r2"] for e in history if "valid_r2" in e
             ]
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
+            # the best epoch of this fit, whose weights were restored
+            self.best_validation_score_ = max(
+                (e["valid_r2"] for e in history[n_before:] if "valid_r2" in e),
+                default=None,
+            )
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.best_validation_score_ = None

@@ -667,6 +667,35 @@ def test_partial_fit_never_stops_early(regression_data):
     assert reg.best_loss_ == min(reg.loss_curve_)
 
 
+def test_partial_fit_is_unavailable_with_early_stopping(regression_data):
+    reg = fast(early_stopping=True)
+    assert not hasattr(reg, "partial_fit")
+    with pytest.raises(AttributeError) as raised:
+        reg.partial_fit(*regression_data)
+    # scikit-learn's available_if chains the reason to its generic message
+    assert "does not support early_stopping=True" in str(raised.value.__cause__)
+
+
+def test_failed_refit_leaves_the_estimator_unfitted(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match="one per task"):
+        reg.set_params(loss=["huber"]).fit(X, Y * 1000)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_best_validation_score_is_that_of_the_weights_kept(regression_data):
+    X, Y = regression_data
+    reg = fast(early_stopping=True, warm_start=True, max_iter=40, n_members=1)
+    reg.fit(X, Y)
+    first = reg.best_validation_score_
+    # a second fit at a rate that ruins the network: its best epoch is kept
+    reg.set_params(learning_rate_init=1.0, max_iter=3).fit(X, Y)
+    assert reg.best_validation_score_ == max(reg.validation_scores_[-3:])
+    assert reg.best_validation_score_ < first
+
+
 def test_ensemble_predicts_the_mean_of_its_members(regression_data):
     X, Y = regression_data
     reg = fast(n_members=3, max_iter=5).fit(X, Y)
