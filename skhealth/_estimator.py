@@ -289,8 +289,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     validation_scores_ : list of float or None
         Validation R² per epoch with early stopping; else ``None``.
     best_validation_score_ : float or None
-        Best validation R² of the latest ``fit``, whose weights the model keeps;
-        ``None`` without early stopping.
+        Best validation R² reached by the latest ``fit``, whose weights the
+        model keeps; ``None`` without early stopping, and after ``partial_fit``,
+        which holds nothing out.
     task_weights_ : ndarray of shape (`n_tasks_`,)
         The task weights at the end of training (see ``task_weighting``).
     history_ : skorch.History
