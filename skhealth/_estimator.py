@@ -33,7 +33,7 @@ from .architectures import (
 )
 from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
-from .metrics import _check_target_columns, task_scores
+from .metrics import _check_target_columns, _default_task_names, task_scores
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
 __all__ = ["MultiTaskHealthRegressor"]
@@ -552,7 +552,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         elif getattr(y, "name", None) is not None and n_tasks == 1:
             names = [y.name]
         else:
-            names = [f"task_{t}" for t in range(n_tasks)]
+            names = _default_task_names(n_tasks)
         return np.asarray([str(name) for name in names], dtype=object)
 
     def _validate_training_data(self, X, y, sample_weight, reset):

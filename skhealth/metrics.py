@@ -23,11 +23,16 @@ def _as_2d(y, name):
     return y
 
 
+def _default_task_names(n_tasks):
+    """The names of tasks that came without any: ``task_0``, ``task_1``, ..."""
+    return [f"task_{t}" for t in range(n_tasks)]
+
+
 def _check_target_columns(y, target_names):
     """Raise when ``y`` is a DataFrame whose columns are not ``target_names``
     in order (a model fitted without column names has nothing to check)."""
     names = [str(name) for name in target_names]
-    if not hasattr(y, "columns") or names == [f"task_{t}" for t in range(len(names))]:
+    if not hasattr(y, "columns") or names == _default_task_names(len(names)):
         return
     columns = [str(column) for column in y.columns]
     if columns != names:
@@ -85,7 +90,7 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
         raise ValueError("y_pred contains NaN; predictions must be finite.")
     n_tasks = y_true.shape[1]
     if target_names is None:
-        target_names = [f"task_{t}" for t in range(n_tasks)]
+        target_names = _default_task_names(n_tasks)
     if len(target_names) != n_tasks:
         raise ValueError(
             f"target_names has {len(target_names)} names for {n_tasks} tasks."
