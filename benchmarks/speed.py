@@ -18,14 +18,18 @@ methods are:
 Measured per method: the fit time, the time to predict the training rows, and
 the latency of a one-row ``predict`` (median over many calls). The one-row
 reference is a bare ``module(x)`` forward under ``torch.inference_mode()``.
-With ``--memory``, each method also fits 1,000,000 rows for one epoch in a
-fresh subprocess, and the table gives its peak resident memory above the
-baseline (after the data are made) divided by the size of ``X``.
+With ``--device cuda`` the networks train and predict on the GPU (sklearn's
+MLP stays on the CPU) and the one-row reference includes copying the row to
+the GPU and the result back. With ``--memory``, each method also fits
+1,000,000 rows for one epoch in a fresh subprocess, and the table gives its
+peak resident memory above the baseline (after the data are made) divided by
+the size of ``X``.
 
 Run from the repository root::
 
     python benchmarks/speed.py --repeats 5
     python benchmarks/speed.py --memory --repeats 1
+    python benchmarks/speed.py --device cuda --repeats 3
     python benchmarks/speed.py --quick            # smoke run, a few seconds
 """
 
@@ -79,10 +83,14 @@ class HandLoop:
 
     fused = False  # PyTorch's default Adam on the CPU
 
-    def __init__(self, epochs):
-        self.epochs = epochs
+    def __init__(self, epochs, device):
+        self.epochs, self.device = epochs, device
+
+    def tensors(self, X, Y):
+        return (torch.from_numpy(a).to(self.device) for a in (X, Y))
 
     def batches(self, X, Y):
+        """Minibatches of the tensors made by :meth:`tensors`."""
         order = torch.randperm(len(X))
         for start in range(0, len(X), BATCH_SIZE):
             index = order[start : start + BATCH_SIZE]
@@ -90,11 +98,12 @@ class HandLoop:
 
     def fit(self, X, Y):
         torch.manual_seed(SEED)
-        self.module_ = make_module()
+        self.module_ = make_module().to(self.device)
         optimizer = torch.optim.Adam(self.module_.parameters(), lr=LR, fused=self.fused)
-        X, Y = torch.from_numpy(X), torch.from_numpy(Y)
+        X, Y = self.tensors(X, Y)
         for _ in range(self.epochs):
             for X_batch, Y_batch in self.batches(X, Y):
+                X_batch, Y_batch = X_batch.to(self.device), Y_batch.to(self.device)
                 optimizer.zero_grad()
                 nn.functional.mse_loss(self.module_(X_batch), Y_batch).backward()
                 optimizer.step()
@@ -102,15 +111,16 @@ class HandLoop:
 
     def predict(self, X):
         with torch.inference_mode():
-            return self.module_(torch.from_numpy(X)).numpy()
+            return self.module_(torch.from_numpy(X).to(self.device)).cpu().numpy()
 
     def one_row_predictor(self, x):
-        """A call of the bare forward on a ready-made tensor: the reference."""
-        x = torch.from_numpy(x)
+        """A call of the bare forward on a ready-made tensor: the reference
+        (on a GPU, with the result copied back, as a caller needs it)."""
+        x = torch.from_numpy(x).to(self.device)
 
         def forward():
             with torch.inference_mode():
-                return self.module_(x)
+                return self.module_(x).cpu()
 
         return forward
 
@@ -122,7 +132,11 @@ class HandLoopFused(HandLoop):
 
 
 class HandLoopDataLoader(HandLoop):
-    """The hand loop fed (and predicting) through ``DataLoader(TensorDataset)``."""
+    """The hand loop fed (and predicting) through ``DataLoader(TensorDataset)``:
+    batches are collated on the CPU, then moved to the device."""
+
+    def tensors(self, X, Y):
+        return torch.from_numpy(X), torch.from_numpy(Y)
 
     def batches(self, X, Y):
         return DataLoader(TensorDataset(X, Y), batch_size=BATCH_SIZE, shuffle=True)
@@ -130,7 +144,8 @@ class HandLoopDataLoader(HandLoop):
     def predict(self, X):
         loader = DataLoader(TensorDataset(torch.from_numpy(X)), batch_size=BATCH_SIZE)
         with torch.inference_mode():
-            return torch.cat([self.module_(X_batch) for (X_batch,) in loader]).numpy()
+            batches = [self.module_(X_batch.to(self.device)) for (X_batch,) in loader]
+            return torch.cat(batches).cpu().numpy()
 
     def one_row_predictor(self, x):
         return lambda: self.predict(x)
@@ -153,7 +168,7 @@ class Estimator:
         return lambda: self.estimator_.predict(x)
 
 
-def make_skhealth(epochs):
+def make_skhealth(epochs, device):
     # the hand loop's work: one network, no dropout, no validation split
     return MultiTaskHealthRegressor(
         hidden_layer_sizes=HIDDEN,
@@ -167,10 +182,11 @@ def make_skhealth(epochs):
         n_iter_no_change=epochs,
         alpha=0.0,
         random_state=SEED,
+        device=device,
     )
 
 
-def make_skorch(epochs):
+def make_skorch(epochs, device):
     torch.manual_seed(SEED)
     return NeuralNetRegressor(
         make_module(),
@@ -181,10 +197,11 @@ def make_skorch(epochs):
         iterator_train__shuffle=True,
         train_split=None,
         verbose=0,
+        device=device,
     )
 
 
-def make_mlp(epochs):
+def make_mlp(epochs, device):  # scikit-learn's MLP runs on the CPU
     return MLPRegressor(
         hidden_layer_sizes=HIDDEN,
         batch_size=BATCH_SIZE,
@@ -201,9 +218,9 @@ def make_mlp(epochs):
 METHODS = {
     "hand loop": HandLoop,
     "hand loop, fused Adam": HandLoopFused,
-    "skhealth": lambda epochs: Estimator(lambda: make_skhealth(epochs)),
-    "skorch": lambda epochs: Estimator(lambda: make_skorch(epochs)),
-    "sklearn MLP": lambda epochs: Estimator(lambda: make_mlp(epochs)),
+    "skhealth": lambda *a: Estimator(lambda: make_skhealth(*a)),
+    "skorch": lambda *a: Estimator(lambda: make_skorch(*a)),
+    "sklearn MLP": lambda *a: Estimator(lambda: make_mlp(*a)),
     "hand loop + DataLoader": HandLoopDataLoader,
 }
 
@@ -211,6 +228,8 @@ METHODS = {
 def seconds(fn):
     start = time.perf_counter()
     fn()
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()  # count the GPU's queued work, not just its launch
     return time.perf_counter() - start
 
 
@@ -221,7 +240,7 @@ def one_row_latency(predictor, n_calls):
     return statistics.median(seconds(predictor) for _ in range(n_calls))
 
 
-def time_methods(X, Y, epochs, repeats, n_calls):
+def time_methods(X, Y, epochs, repeats, n_calls, device="cpu"):
     """Median fit, predict and one-row predict seconds of every method.
 
     Each round runs every method once, so that slow phases of the machine hit
@@ -230,7 +249,7 @@ def time_methods(X, Y, epochs, repeats, n_calls):
     times = {name: {"fit": [], "predict": [], "one_row": []} for name in METHODS}
     for _ in range(repeats):
         for name, make in METHODS.items():
-            method = make(epochs)
+            method = make(epochs, device)
             times[name]["fit"].append(seconds(lambda m=method: m.fit(X, Y)))
             times[name]["predict"].append(seconds(lambda m=method: m.predict(X)))
             predictor = method.one_row_predictor(X[:1])
@@ -245,7 +264,7 @@ def fit_peak_memory(name, n_samples, epochs):
     """Peak RSS growth while fitting, over ``X.nbytes``; run in a fresh process."""
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, Y = make_data(n_samples)
-    method = METHODS[name](epochs)
+    method = METHODS[name](epochs, "cpu")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     method.fit(X, Y)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -292,9 +311,18 @@ def parse_args():
         help=f"also measure fit peak memory on {MEMORY_SAMPLES:,} rows (slow)",
     )
     parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where the networks train and predict",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="tiny settings for a smoke run"
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.device == "cuda" and args.memory:
+        parser.error("--memory measures the CPU's memory: use it with --device cpu")
+    return args
 
 
 def main():
@@ -305,14 +333,19 @@ def main():
         n_calls, memory_samples = 20, 20_000
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, Y = make_data(args.n_samples)
+    where = (
+        torch.cuda.get_device_name()
+        if args.device == "cuda"
+        else f"{torch.get_num_threads()} threads"
+    )
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"torch {torch.__version__}, {where}; "
         f"X {X.shape}, {args.epochs} epochs, batch {BATCH_SIZE}, "
         f"median of {args.repeats} interleaved repeats"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    time_methods(X[:512], Y[:512], 1, 1, 5)  # warm-up: imports, thread pools
-    results = time_methods(X, Y, args.epochs, args.repeats, n_calls)
+    time_methods(X[:512], Y[:512], 1, 1, 5, args.device)  # imports, thread pools
+    results = time_methods(X, Y, args.epochs, args.repeats, n_calls, args.device)
     memory = None
     if args.memory:
         print(f"memory: {memory_samples:,} rows, {MEMORY_EPOCHS} epoch, subprocesses")

@@ -217,6 +217,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         about ``batch_size`` times stronger here; 1e-2 already underfits.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(200, n_samples)`` as in MLPRegressor.
+        Prediction and validation, which keep no gradients, run in passes of
+        ``max(batch_size, 8192)`` rows.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=200
@@ -678,7 +680,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         stopper = dict(net.callbacks_)["plateau_stopping"]
         stopper.patience, stopper.threshold = self.n_iter_no_change, self.tol
 
-    def _make_net(self, n_features, n_samples, device):
+    def _module_params(self, n_features):
+        """The arguments of :func:`~skhealth.architectures.build_ensemble` that
+        build the network."""
         spec = NetworkSpec(
             n_features=n_features,
             n_tasks=self.n_tasks_,
@@ -689,7 +693,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             activation=self.activation,
             dropout=self.dropout,
         )
-        architecture = get_architecture(self.architecture)
+        return dict(
+            architecture=get_architecture(self.architecture),
+            spec=spec,
+            n_members=self.n_members,
+        )
+
+    def _make_net(self, n_features, n_samples, device):
+        module_params = self._module_params(n_features)
         batch_size = self._batch_size(n_samples)
         if self.do_early_stopping_:
             monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
@@ -709,11 +720,18 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             *_user_callbacks(self.callbacks),
         ]
         weighting = get_weighting(self.task_weighting, self.target_names_)
-        module = build_ensemble(architecture, spec, self.n_members)
         if weighting.uses_shared_gradients:
-            _check_shared_parameters(module, architecture, self.task_weighting)
+            with torch.device("meta"):  # shapes only: no memory, no random draws
+                module = build_ensemble(**module_params)
+            _check_shared_parameters(
+                module, module_params["architecture"], self.task_weighting
+            )
         return MultiTaskNet(
-            module=module,
+            # the builder rather than a module: skorch would pickle a module
+            # given as a parameter as it is, beside module_, which it maps to
+            # the CPU on a machine without CUDA
+            module=build_ensemble,
+            **{f"module__{key}": value for key, value in module_params.items()},
             criterion=MaskedMultiTaskLoss,
             criterion__losses=self._loss_kinds(self.n_tasks_),
             criterion__weighting=weighting,

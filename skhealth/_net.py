@@ -79,6 +79,13 @@ class BatchIterator:
             )
 
 
+# Rows per forward pass when predicting or validating (at least a training
+# batch). Without gradients the activations of many rows fit in memory, and
+# every pass has a fixed cost: on a GPU, launching its kernels costs more than
+# running them on a training batch.
+_EVAL_ROWS = 8192
+
+
 class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
@@ -122,19 +129,22 @@ class MultiTaskNet(NeuralNet):
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
 
     def forward(self, X, training=False, device="cpu"):
-        if training or not isinstance(X, TaskDataset) or len(X) > self.batch_size:
+        if training or not isinstance(X, TaskDataset) or len(X) > self._eval_rows():
             return super().forward(X, training=training, device=device)
-        # Data that fit in one batch (one person being served, say) go straight
+        # Data that fit in one pass (one person being served, say) go straight
         # to the evaluation step, without the batch loop and concatenation.
         return self.evaluation_step((X.X, None)).to(device)
 
     def get_iterator(self, dataset, training=False):
         if training:
             return super().get_iterator(dataset, training=True)
-        # Validation and prediction: batches in order. skorch would gather the
-        # iterator's parameters by scanning the net's attributes, at every
-        # predict: a noticeable part of a one-row prediction.
-        return BatchIterator(dataset, self.batch_size)
+        # Validation and prediction: large batches in order. skorch would
+        # gather the iterator's parameters by scanning the net's attributes, at
+        # every predict: a noticeable part of a one-row prediction.
+        return BatchIterator(dataset, self._eval_rows())
+
+    def _eval_rows(self):
+        return max(self.batch_size, _EVAL_ROWS)
 
     def _set_training(self, training=True):
         # skorch sets the mode of every submodule at every batch; once the

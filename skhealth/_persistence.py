@@ -62,7 +62,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from ._estimator import MultiTaskHealthRegressor, _resolve_device, _torch_seed
-from .architectures import ARCHITECTURES
+from .architectures import ARCHITECTURES, build_ensemble
 from .weighting import WEIGHTINGS, Fixed
 
 __all__ = ["ModelFileError", "load", "save"]
@@ -609,8 +609,8 @@ def _restore_net(estimator, device, metadata, members, name):
     # The weights must fit the network the parameters describe before it is
     # built for real: a doctored layer size would otherwise allocate it first.
     with torch.device("meta"):
-        blueprint = estimator._make_net(estimator.n_features_in_, batch_size, device)
-    _fitting_state(blueprint.module, tensors, "module", name)
+        module = build_ensemble(**estimator._module_params(estimator.n_features_in_))
+    _fitting_state(module, tensors, "module", name)
     with _torch_seed(estimator._seed, device):
         # _make_net sizes batch_size="auto" from the number of training rows,
         # which the file does not keep; it keeps the size that was used.

@@ -17,7 +17,9 @@ def _target_sums(dataset):
     of squares and count (what R² needs of the targets, the same every epoch)."""
     y, weight = dataset.y, dataset.weight
     if weight is None:
-        n = torch.full((y.shape[1],), float(len(y)), dtype=torch.float64)
+        n = torch.full(
+            (y.shape[1],), float(len(y)), dtype=torch.float64, device=y.device
+        )
         return torch.stack(
             [n, y.sum(0, dtype=n.dtype), y.square().sum(0, dtype=n.dtype), n]
         )
@@ -71,6 +73,15 @@ class TaskMetrics(Callback):
 
     def __init__(self, target_names):
         self.target_names = target_names
+
+    def __getstate__(self):
+        # The sums are tensors on the training device, remade at every fit:
+        # leaving them out lets a model trained on CUDA unpickle without it
+        # (skorch maps only the net's modules and optimizers to the CPU).
+        state = self.__dict__.copy()
+        state.pop("target_sums_", None)
+        state.pop("sums_", None)
+        return state
 
     def on_train_begin(self, net, X=None, **kwargs):
         # X is the net's TaskDataset, its validation split in its holdout

@@ -202,7 +202,8 @@ def test_predict_writes_the_loaded_models_predictions(
     )
     assert (status, out, err) == (0, "", "")
     data = pd.read_csv(data_path)
-    pred = pd.read_csv(output)
+    # pandas' default float parser can miss the written value by an ulp
+    pred = pd.read_csv(output, float_precision="round_trip")
     assert list(pred.columns) == ["patient_id", *TARGETS]
     assert pred["patient_id"].tolist() == data["patient_id"].tolist()
     expected = skhealth.load(model_path).predict(data[FEATURES])
@@ -278,7 +279,9 @@ def _expected_scores(model_path, data_path):
 def test_evaluate_csv_gives_the_per_task_scores(data_path, model_path, capsys):
     status, out, _ = run(capsys, "evaluate", model_path, data_path, "--format", "csv")
     assert status == 0
-    scores = pd.read_csv(io.StringIO(out), index_col="task")
+    scores = pd.read_csv(
+        io.StringIO(out), index_col="task", float_precision="round_trip"
+    )
     expected = _expected_scores(model_path, data_path)
     pd.testing.assert_frame_equal(scores, expected, check_exact=True)
     assert scores.loc["hdl", "n_observed"] == 290

@@ -2,6 +2,7 @@
 
 import copy
 import hashlib
+import io
 import json
 import pickle
 import re
@@ -292,6 +293,22 @@ def test_warm_start_fit_after_load_continues_from_the_saved_weights(
     loaded.fit(X, Y)
     assert loaded.n_iter_ == 10
     assert np.array_equal(loaded.predict(X), continued.predict(X))
+
+
+def test_pickle_leaves_every_tensor_to_skorch(regression_data):
+    # skorch pickles its net's modules and optimizers with torch.save, mapped
+    # to the CPU when unpickled without CUDA; a tensor pickled beside them
+    # would be unpicklable there (the GPU tests check that end to end).
+    X, Y = regression_data
+    reg = fast(n_members=2, early_stopping=True, task_weighting="gradnorm").fit(X, Y)
+
+    class TensorSpy(pickle.Pickler):
+        def reducer_override(self, obj):
+            if isinstance(obj, torch.Tensor):
+                raise AssertionError(f"a {tuple(obj.shape)} tensor pickled directly")
+            return NotImplemented
+
+    TensorSpy(io.BytesIO()).dump(reg)
 
 
 def test_loaded_model_pickles_like_any_estimator(model_file):
