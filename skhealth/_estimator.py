@@ -115,10 +115,19 @@ def _check_shared_parameters(module, architecture, task_weighting):
 
 @contextmanager
 def _torch_seed(seed, device):
-    """Seed torch for the block and restore the caller's random state after it."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    """Seed the generators training draws from, the CPU's and that of the GPU it
+    runs on, for the block; restore the caller's states after it.
+
+    Not ``torch.manual_seed``: it would also reseed every other GPU's generator.
+    """
+    gpus = []
+    if device.type == "cuda":
+        gpus = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=gpus):
+        torch.default_generator.manual_seed(seed)
+        for index in gpus:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
         yield
 
 
@@ -526,24 +535,34 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
         device = _resolve_device(self.device)
-        dataset = self._make_dataset(
-            X,
-            Y,
-            sample_weight,
-            device,
-            holdout=self.do_early_stopping_ if holdout is None else holdout,
-        )
         n_before = 0 if reset else len(self.net_.history)
-        with _torch_seed(self._seed + n_before, device):
+        try:
+            dataset = self._make_dataset(
+                X,
+                Y,
+                sample_weight,
+                device,
+                holdout=self.do_early_stopping_ if holdout is None else holdout,
+            )
+            with _torch_seed(self._seed + n_before, device):
+                if reset:
+                    self.net_ = self._make_net(
+                        X.shape[1], len(dataset), device
+                    ).initialize()
+                    self._built_with = self._network_params()
+                else:
+                    self._apply_training_params(len(dataset))
+                self.net_.max_epochs = epochs
+                self.net_.partial_fit(dataset)
+        except torch.OutOfMemoryError as error:
             if reset:
-                self.net_ = self._make_net(
-                    X.shape[1], len(dataset), device
-                ).initialize()
-                self._built_with = self._network_params()
-            else:
-                self._apply_training_params(len(dataset))
-            self.net_.max_epochs = epochs
-            self.net_.partial_fit(dataset)
+                self.__dict__.pop("net_", None)
+            raise MemoryError(
+                f"device={self.device!r} ran out of memory training on "
+                f"{X.shape[0]} rows of {X.shape[1]} features, which stay on the "
+                f"device while training ({str(error).splitlines()[0]}). Use "
+                "device='cpu', fewer rows, a smaller batch_size or smaller layers."
+            ) from error
         self._record_history(n_before)
         return len(self.net_.history) - n_before
 
@@ -809,8 +828,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_X_predict(X)
-        device = torch.device(self.net_.device)
-        Y = self.net_.forward(TaskDataset(_as_tensor(X, device))).numpy()
+        # X stays on the CPU: the net moves one pass of rows at a time
+        Y = self.net_.forward(TaskDataset(_as_tensor(X, "cpu"))).numpy()
         Y = (
             Y.astype(np.float64) * self._target_scaler.scale_
             + self._target_scaler.mean_

@@ -2,8 +2,9 @@
 
 skorch's default path wraps data in a ``Dataset`` whose ``__getitem__`` returns
 one sample, then a ``DataLoader`` collates samples one by one: most of the time
-of a small network goes there. Here the data are tensors from the start (on the
-training device), and a batch is a slice (or one gather, when shuffling) of
+of a small network goes there. Here the data are tensors from the start
+(training data on the training device; data to predict on the CPU, moved one
+pass at a time), and a batch is a slice (or one gather, when shuffling) of
 those tensors. Everything else (the epoch loop, callbacks, history) is skorch's.
 """
 
@@ -122,7 +123,7 @@ class MultiTaskNet(NeuralNet):
         # module is called directly, skipping infer's checks for other inputs.
         with torch.inference_mode():
             self._set_training(False)
-            return self.module_(batch[0])
+            return self.module_(batch[0].to(self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true

@@ -121,6 +121,13 @@ def test_fit_on_cuda_leaves_the_callers_cuda_random_state_alone(regression_data)
     assert torch.equal(torch.cuda.get_rng_state(), before)
 
 
+def test_fit_on_the_cpu_leaves_the_cuda_random_state_alone(regression_data):
+    X, Y = regression_data
+    before = torch.cuda.get_rng_state()
+    fast(dropout=0.2).fit(X, Y)
+    assert torch.equal(torch.cuda.get_rng_state(), before)
+
+
 def test_explicit_device_index_trains_there(regression_data):
     X, Y = regression_data
     reg = fast(device="cuda:0", max_iter=2).fit(X, Y)
@@ -169,6 +176,17 @@ def test_predict_on_cuda_returns_float64_numpy_for_one_row_and_many(regression_d
     assert (type(one), one.dtype, one.shape) == (np.ndarray, np.float64, (1, 3))
     assert (type(many), many.dtype, many.shape) == (np.ndarray, np.float64, Y.shape)
     np.testing.assert_allclose(one, many[:1], rtol=1e-5)
+
+
+def test_predict_on_cuda_holds_one_pass_of_rows_on_the_gpu(regression_data):
+    X, Y = regression_data
+    reg = fast(device="cuda", max_iter=2).fit(X, Y)
+    many = np.tile(X, (10_000, 1)).astype(np.float32)  # 2.4 million rows, 58 MB
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    assert reg.predict(many).shape == (len(many), 3)
+    assert torch.cuda.max_memory_allocated() - before < many.nbytes / 4
 
 
 def test_pickled_cuda_model_predicts_identically_on_cuda(regression_data):

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth._net import _EVAL_ROWS
+from skhealth._net import _EVAL_ROWS, MultiTaskNet
 from skhealth.architectures import ARCHITECTURES, CrossStitch, HardSharing, MMoE
 from skhealth.datasets import make_health_data
 from skhealth.metrics import task_scores
@@ -234,6 +234,26 @@ def test_cuda_index_beyond_the_devices_is_a_clear_error(regression_data, monkeyp
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     with pytest.raises(ValueError, match=r"has 2 CUDA device\(s\), cuda:0 to cuda:1"):
         fast(device="cuda:2").fit(X, Y)
+
+
+def test_running_out_of_device_memory_is_a_memory_error_naming_the_fixes(
+    regression_data, monkeypatch
+):
+    X, Y = regression_data
+
+    def out_of_memory(net, *args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB.\n")
+
+    monkeypatch.setattr(MultiTaskNet, "partial_fit", out_of_memory)
+    reg = fast(device="auto")
+    message = (
+        r"device='auto' ran out of memory training on 240 rows of 6 features, "
+        r"which stay on the device while training \(CUDA out of memory. Tried to "
+        r"allocate 2 GiB.\). Use device='cpu', fewer rows, a smaller batch_size"
+    )
+    with pytest.raises(MemoryError, match=message):
+        reg.fit(X, Y)
+    assert not hasattr(reg, "net_")
 
 
 def test_auto_device_trains_where_it_can(regression_data):
