@@ -91,7 +91,7 @@ class HandLoop:
 
     def batches(self, X, Y):
         """Minibatches of the tensors made by :meth:`tensors`."""
-        order = torch.randperm(len(X))
+        order = torch.randperm(len(X), device=X.device)
         for start in range(0, len(X), BATCH_SIZE):
             index = order[start : start + BATCH_SIZE]
             yield X[index], Y[index]

@@ -99,15 +99,19 @@ def _validate_X(estimator, X, **kwargs):
     return validate_data(estimator, X, **kwargs)
 
 
-def _check_shared_parameters(module, architecture, task_weighting):
+def _check_shared_parameters(net, task_weighting):
+    """Weightings that act on shared gradients need shared weights to act on."""
+    if not net.criterion__weighting.uses_shared_gradients:
+        return
     try:
-        shared = module.last_shared_weights()
+        shared = net.module_.last_shared_weights()
     except NotImplementedError:
         shared = []
     if not shared:
+        architecture = type(net.module__architecture).__name__
         raise ValueError(
             f"task_weighting={task_weighting!r} acts on the gradients of the "
-            f"parameters all tasks share, but the {type(architecture).__name__} "
+            f"parameters all tasks share, but the {architecture} "
             "network reports no shared weight matrix (shared_parameters()). Give "
             "the network shared hidden layers or use another task_weighting."
         )
@@ -268,7 +272,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Patience, in epochs, of the stopping rule.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where to train and predict; ``"auto"`` takes CUDA when available.
-        ``"cuda:1"`` and the like select a device.
+        ``"cuda:1"`` and the like select a device. A model trained on a GPU and
+        unpickled where CUDA is missing moves to the CPU (with skorch's
+        ``DeviceWarning``), and its ``device`` becomes ``"cpu"``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks for the training net (copied at each fit, so the
         objects given here are never modified).
@@ -546,9 +552,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
             with _torch_seed(self._seed + n_before, device):
                 if reset:
-                    self.net_ = self._make_net(
-                        X.shape[1], len(dataset), device
-                    ).initialize()
+                    net = self._make_net(X.shape[1], len(dataset), device)
+                    _check_shared_parameters(net.initialize(), self.task_weighting)
+                    self.net_ = net
                     self._built_with = self._network_params()
                 else:
                     self._apply_training_params(len(dataset))
@@ -739,12 +745,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             *_user_callbacks(self.callbacks),
         ]
         weighting = get_weighting(self.task_weighting, self.target_names_)
-        if weighting.uses_shared_gradients:
-            with torch.device("meta"):  # shapes only: no memory, no random draws
-                module = build_ensemble(**module_params)
-            _check_shared_parameters(
-                module, module_params["architecture"], self.task_weighting
-            )
         return MultiTaskNet(
             # the builder rather than a module: skorch would pickle a module
             # given as a parameter as it is, beside module_, which it maps to
@@ -936,6 +936,15 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         # check_is_fitted would otherwise scan every attribute's name, at every
         # predict: a noticeable part of a one-row prediction
         return hasattr(self, "net_")
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        net = state.get("net_")
+        on_gpu = self.device != "auto" and torch.device(self.device).type == "cuda"
+        if net is not None and on_gpu and net.device == "cpu":
+            # skorch mapped a GPU-trained net to the CPU, CUDA being missing: say
+            # where it is, so that it can train on and be saved
+            self.device = self._built_with["device"] = "cpu"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -59,8 +59,10 @@ class TaskMetrics(Callback):
     ``train_loss_t`` and ``train_r2_t``, and with validation data
     ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2`` (the mean over tasks).
     Losses are the criterion's, on standardised targets and without task
-    weights (for an ensemble, the mean of its members' losses); missing labels
-    are left out. R² is that of the prediction (an ensemble's mean).
+    weights; missing labels are left out. For an ensemble, the training loss is
+    the mean of its members' losses (each member trains on its own), the
+    validation loss that of their mean prediction, which is what it predicts;
+    R² is always that of the mean prediction.
 
     It reads the net's data as a :class:`skhealth._net.TaskDataset` and each
     step's per-task losses, as skhealth's net provides them.

@@ -210,6 +210,22 @@ def test_pickled_cuda_model_unpickles_onto_the_cpu_without_cuda(
     np.testing.assert_allclose(loaded.predict(X), reg.predict(X), rtol=1e-4)
 
 
+def test_cuda_model_unpickled_without_cuda_trains_on_and_saves_from_the_cpu(
+    regression_data, monkeypatch, tmp_path
+):
+    X, Y = regression_data
+    data = pickle.dumps(fast(device="cuda").fit(X, Y))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning):
+        loaded = pickle.loads(data)
+    assert loaded.device == "cpu"
+    n_iter = loaded.n_iter_
+    loaded.partial_fit(X, Y)
+    assert loaded.n_iter_ == n_iter + 1
+    loaded.save(tmp_path / "model.skh")
+    assert skhealth.load(tmp_path / "model.skh").device == "cpu"
+
+
 def test_cpu_model_file_loads_onto_cuda(regression_data, tmp_path):
     X, Y = regression_data
     reg = fast(max_iter=5).fit(X, Y)

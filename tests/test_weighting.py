@@ -9,7 +9,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth.architectures import MultiTaskModule
+from skhealth.architectures import HardSharing, MultiTaskModule
 from skhealth.datasets import make_health_data
 from skhealth.weighting import (
     DWA,
@@ -296,6 +296,26 @@ def test_gradient_strategies_need_shared_layers(name, related_tasks):
         ValueError, match=r"the HardSharing network reports no shared weight matrix"
     ):
         _fit(name, X, Y, hidden_layer_sizes=())
+
+
+class _UnitNormTrunk(HardSharing):
+    """A plug-in architecture whose build reads its weights' values."""
+
+    def build(self, spec):
+        module = super().build(spec)
+        with torch.no_grad():
+            for weight in module.last_shared_weights():
+                weight /= torch.linalg.matrix_norm(weight).item()
+        return module
+
+
+@pytest.mark.parametrize("name", ["gradnorm", "pcgrad"])
+def test_gradient_strategies_take_an_architecture_whose_build_reads_values(
+    name, related_tasks
+):
+    X, Y = related_tasks[:2]
+    reg = _fit(name, X, Y, architecture=_UnitNormTrunk(), max_iter=1)
+    assert reg.n_iter_ == 1
 
 
 @pytest.mark.parametrize("name", ["uncertainty", "gradnorm"])
