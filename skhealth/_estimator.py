@@ -941,7 +941,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         super().__setstate__(state)
         net = state.get("net_")
         on_gpu = self.device != "auto" and torch.device(self.device).type == "cuda"
-        if net is not None and on_gpu and net.device == "cpu":
+        if net is not None and on_gpu and torch.device(net.device).type == "cpu":
             # skorch mapped a GPU-trained net to the CPU, CUDA being missing: say
             # where it is, so that it can train on and be saved
             self.device = self._built_with["device"] = "cpu"
