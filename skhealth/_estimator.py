@@ -560,9 +560,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     self._apply_training_params(len(dataset))
                 self.net_.max_epochs = epochs
                 self.net_.partial_fit(dataset)
-        except torch.OutOfMemoryError as error:
-            if reset:
+        except Exception as error:
+            # a half-built net, or one whose weights diverged, is no fitted model
+            if reset or not all(
+                torch.isfinite(p).all() for p in self.net_.module_.parameters()
+            ):
                 self.__dict__.pop("net_", None)
+            if not isinstance(error, torch.OutOfMemoryError):
+                raise
             raise MemoryError(
                 f"device={self.device!r} ran out of memory training on "
                 f"{X.shape[0]} rows of {X.shape[1]} features, which stay on the "

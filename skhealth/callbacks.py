@@ -38,14 +38,16 @@ def _epoch_scores(target_sums, weighted_losses, sse):
     """Per-task loss and R² of an epoch, from :func:`_target_sums` and the
     epoch's sums of batch losses times batch weights and of squared errors.
 
-    R² follows :func:`sklearn.metrics.r2_score`'s conventions: ``NaN`` under
-    two labels, 1 or 0 for a constant task.
+    The loss is ``NaN`` for a task without labels; R² follows
+    :func:`sklearn.metrics.r2_score`'s conventions: ``NaN`` under two labels, 1
+    or 0 for a constant task.
     """
     total, y_sum, y2_sum, count = target_sums
     total = total.clamp_min(torch.finfo(total.dtype).tiny)
     sst = (y2_sum - y_sum**2 / total).clamp_min(0)
     r2 = torch.where(sst > 0, 1 - sse / sst, (sse == 0).to(sse.dtype))
-    return weighted_losses / total, torch.where(count >= 2, r2, torch.nan)
+    losses = torch.where(count > 0, weighted_losses / total, torch.nan)
+    return losses, torch.where(count >= 2, r2, torch.nan)
 
 
 class TaskMetrics(Callback):

@@ -140,9 +140,11 @@ class MaskedMultiTaskLoss(nn.Module):
         else:
             # A missing label's element-wise loss is finite (its target is 0)
             # and weighs 0, so it adds neither to the loss nor to the gradient.
+            # A task without labels here divides 0 by 1: by a tiny number, its
+            # zero gradient could overflow to inf * 0 = NaN under a large weight.
             total = weight.sum(dim=0)
-            losses = (elementwise * weight).sum(dim=-2) / total.clamp_min(
-                torch.finfo(total.dtype).tiny
+            losses = (elementwise * weight).sum(dim=-2) / torch.where(
+                total > 0, total, 1.0
             )
         # the members of an ensemble, along a leading axis, weigh equally
         return losses if losses.dim() == 1 else losses.mean(dim=0)

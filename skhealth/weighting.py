@@ -179,8 +179,11 @@ class _UncertaintyModule(WeightingModule):
 
     def objective(self, task_losses):
         # Kendall et al.'s regression likelihood up to constants and a factor
-        # 2: exp(-s) * L + s, minimised over s at s = log(L).
-        return (torch.exp(-self.log_variance) * task_losses + self.log_variance).mean()
+        # 2: exp(-s) * L + s, minimised over s at s = log(L). A task without
+        # labels in the batch (loss 0) adds nothing: its s would be pushed down.
+        observed = task_losses.detach() > 0
+        s = self.log_variance
+        return (torch.exp(-s) * task_losses + s * observed).mean()
 
 
 class Uncertainty(TaskWeighting):

@@ -140,6 +140,18 @@ def test_fitted_estimator_with_a_bar_pickles(data):
 
 
 # --------------------------------------------------------------- TaskMetrics
+def test_a_task_without_labels_in_an_epoch_has_no_loss_and_no_r2(data):
+    X, Y = data[:2]
+    reg = MultiTaskHealthRegressor(hidden_layer_sizes=(8,), random_state=0)
+    reg.partial_fit(X, Y)
+    unmeasured = np.array(Y, dtype=float)
+    unmeasured[:, 1] = np.nan
+    reg.partial_fit(X, unmeasured)
+    epoch, name = reg.history_[-1], reg.target_names_[1]
+    assert np.isnan(epoch[f"train_loss_{name}"])
+    assert np.isnan(epoch[f"train_r2_{name}"])
+
+
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("members", [None, 3])
 def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(

@@ -707,6 +707,26 @@ def test_failed_refit_leaves_the_estimator_unfitted(regression_data):
         reg.predict(X)
 
 
+def test_diverging_training_is_a_value_error_leaving_the_estimator_unfitted(
+    regression_data,
+):
+    X, Y = regression_data
+    reg = fast(learning_rate_init=1e20)
+    with pytest.raises(ValueError, match=r"the training loss became nan in epoch 1"):
+        reg.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_training_on_to_divergence_leaves_the_estimator_unfitted(regression_data):
+    X, Y = regression_data
+    reg = fast(warm_start=True, max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match="Training diverged"):
+        reg.set_params(learning_rate_init=1e20).fit(X, Y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
 def test_best_validation_score_is_that_of_the_weights_kept(regression_data):
     X, Y = regression_data
     reg = fast(early_stopping=True, warm_start=True, max_iter=40, n_members=1)

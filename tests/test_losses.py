@@ -74,6 +74,15 @@ def test_missing_labels_give_no_gradient_and_no_nan(batch):
     assert (pred.grad[~np.isnan(y_true)] != 0).all()
 
 
+def test_a_task_without_labels_gets_no_gradient_under_any_task_weight():
+    # 0 / a tiny number would overflow to inf * 0 = NaN under a large weight
+    y_true, weight = label_weights(torch.tensor([[1.0, float("nan")]] * 4))
+    pred = torch.zeros(4, 2, requires_grad=True)
+    losses = MaskedMultiTaskLoss(["squared_error"] * 2)(pred, y_true, weight)
+    (losses * torch.tensor([1.0, 1e6])).sum().backward()
+    assert torch.equal(pred.grad[:, 1], torch.zeros(4))
+
+
 def test_complete_labels_with_uniform_weights_need_no_weights():
     y = torch.randn(5, 2)
     y_out, weight = label_weights(y, torch.full((5,), 3.0))

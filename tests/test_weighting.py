@@ -96,6 +96,12 @@ def test_uncertainty_objective_is_minimal_at_log_variance_equal_to_log_loss():
     assert_close(module.weights(), 1 / losses)
 
 
+def test_uncertainty_leaves_a_task_without_labels_in_the_batch_alone():
+    module = Uncertainty().build(2)
+    module.objective(torch.tensor([0.5, 0.0])).backward()  # task 1: no label
+    assert_close(module.log_variance.grad, torch.tensor([0.25, 0.0]))
+
+
 def test_dwa_weighs_equally_for_two_epochs_then_by_loss_ratios():
     module = DWA(temperature=2.0).build(2)
     seen = []
