@@ -585,7 +585,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             names = [y.name]
         else:
             names = _default_task_names(n_tasks)
-        return np.asarray([str(name) for name in names], dtype=object)
+        names = [str(name) for name in names]
+        if "best" in names:
+            raise ValueError(
+                "y has a target named 'best': its history keys would clash with "
+                "skorch's train_loss_best and valid_loss_best. Rename it."
+            )
+        return np.asarray(names, dtype=object)
 
     def _validate_training_data(self, X, y, sample_weight, reset):
         X, Y = _validate_X(
@@ -630,7 +636,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     def _loss_kinds(self, n_tasks):
         kinds = [self.loss] * n_tasks if isinstance(self.loss, str) else list(self.loss)
-        if len(kinds) != n_tasks or any(k not in LOSSES for k in kinds):
+        if len(kinds) != n_tasks or any(
+            not isinstance(k, str) or k not in LOSSES for k in kinds
+        ):
             raise ValueError(
                 f"loss must be one of {sorted(LOSSES)} or a list of them, one per task "
                 f"({n_tasks}); got {self.loss!r}."

@@ -60,16 +60,22 @@ class _ParquetError(ValueError):
         super().__init__(f"{path}: Parquet files need pyarrow: pip install pyarrow")
 
 
-def _read_table(path):
+def _read_table(path, text_columns=()):
+    """Read a CSV or Parquet file, with ``text_columns`` as text: a model's
+    categories fitted as text ("1", "2", "x") must not come back as numbers from
+    a file where that column happens to hold only digits."""
     table_format = _table_format(path)
     if not Path(path).is_file():
         raise FileNotFoundError(2, "No such file", str(path))
     if table_format == "csv":
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
     try:
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
     except ImportError as exc:
         raise _ParquetError(path) from exc
+    for column in [c for c in text_columns if c in frame.columns]:
+        frame[column] = frame[column].astype(str).where(frame[column].notna())
+    return frame
 
 
 def _write_table(frame, path):
@@ -189,15 +195,37 @@ def _inputs(model, data, path, exclude=()):
     return X
 
 
+def _fitted_columns(model, kind):
+    """``(columns, fitted step)`` of the "numeric" or "categorical" part of a
+    model this command line fitted (see _preprocessing); no columns otherwise."""
+    preprocess = model[0] if isinstance(model, Pipeline) else None
+    if isinstance(preprocess, ColumnTransformer):
+        for name, step, columns in preprocess.transformers_:
+            if name == kind and len(columns):
+                return list(columns), step
+    return [], None
+
+
+def _categories(model):
+    """``{column: fitted categories}`` of the model's categorical columns."""
+    columns, step = _fitted_columns(model, "categorical")
+    return dict(zip(columns, step[-1].categories_, strict=True)) if columns else {}
+
+
+def _text_columns(model):
+    """The categorical columns whose categories were fitted as text."""
+    return [
+        column
+        for column, known in _categories(model).items()
+        if all(isinstance(value, str) for value in known)
+    ]
+
+
 def _check_values(model, X, path):
     """Check ``X`` against the preprocessing of a model this command line fitted
     (see _preprocessing): a numeric column must hold numbers, and a categorical
     value the encoder never saw, encoded as no category at all, is warned of."""
-    preprocess = model[0] if isinstance(model, Pipeline) else None
-    if not isinstance(preprocess, ColumnTransformer):
-        return
-    steps = {name: (step, cols) for name, step, cols in preprocess.transformers_}
-    for column in steps["numeric"][1] if "numeric" in steps else []:
+    for column in _fitted_columns(model, "numeric")[0]:
         values = X[column]
         bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
         if bad.any():
@@ -205,10 +233,7 @@ def _check_values(model, X, path):
                 f"{path}: column {column!r} holds {values[bad].iloc[0]!r}, but the "
                 "model was fitted on numbers there."
             )
-    if "categorical" not in steps or not steps["categorical"][1]:
-        return
-    encoder, columns = steps["categorical"][0][-1], steps["categorical"][1]
-    for column, known in zip(columns, encoder.categories_, strict=True):
+    for column, known in _categories(model).items():
         unseen = sorted(set(X[column].dropna()) - set(known), key=str)
         if unseen:
             shown = ", ".join(map(repr, unseen[:5])) + (", ..." if unseen[5:] else "")
@@ -325,8 +350,8 @@ def _fit_command(args):
 def _predict_command(args):
     if args.output != "-":
         _table_format(args.output)
-    data = _read_table(args.data)
     model = load(args.model, device=args.device)
+    data = _read_table(args.data, _text_columns(model))
     kept = []
     if args.id_column is not None:
         kept = _columns(data, [args.id_column], "--id-column", args.data)
@@ -335,8 +360,8 @@ def _predict_command(args):
 
 
 def _evaluate_command(args):
-    data = _read_table(args.data)
     model = load(args.model, device=args.device)
+    data = _read_table(args.data, _text_columns(model))
     targets = list(_final_estimator(model).target_names_)
     missing = [target for target in targets if target not in data.columns]
     if missing:

@@ -244,6 +244,29 @@ def test_predict_text_in_a_numeric_column_is_an_error(
     )
 
 
+def test_predict_reads_categories_fitted_as_text_as_text(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    grade = np.array(["1", "2", "x"])[np.arange(len(X)) % 3]
+    data = X.assign(grade=grade).join(Y)
+    train, digits, model, output = (
+        tmp_path / name for name in ("train.csv", "digits.csv", "m.skh", "p.csv")
+    )
+    data.to_csv(train, index=False)
+    data[grade != "x"].to_csv(digits, index=False)
+    assert pd.read_csv(digits)["grade"].dtype == "int64"  # as pandas infers it
+    targets = [arg for target in TARGETS for arg in ("--target", target)]
+    fit = ["fit", train, *targets, "--param", "max_iter=5", "--quiet", "-o", model]
+    assert main([str(arg) for arg in fit]) == 0
+    capsys.readouterr()
+    status, out, err = run(capsys, "predict", model, digits, "-o", output)
+    assert (status, out, err) == (0, "", "")
+    expected = skhealth.load(model).predict(data[grade != "x"][[*FEATURES, "grade"]])
+    pred = pd.read_csv(output, float_precision="round_trip")
+    np.testing.assert_array_equal(pred.to_numpy(), expected)
+
+
 def test_predict_warns_of_categories_the_model_was_not_fitted_on(
     data_path, model_path, tmp_path, capsys
 ):

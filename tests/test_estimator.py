@@ -84,6 +84,13 @@ def test_names_come_from_dataframe_columns(health_frame, regression_data):
     assert list(reg.target_names_) == ["sbp", "chol", "sleep"]
 
 
+def test_a_target_named_best_is_a_value_error(regression_data):
+    X, Y = regression_data
+    y = pd.DataFrame(Y, columns=["sbp", "best", "hba1c"])
+    with pytest.raises(ValueError, match=r"a target named 'best'.*train_loss_best"):
+        fast().fit(X, y)
+
+
 def test_target_name_comes_from_series_name(regression_data):
     X, Y = regression_data
     reg = fast().fit(X, pd.Series(Y[:, 0], name="sbp"))
@@ -202,6 +209,7 @@ def test_bad_y_is_a_value_error(regression_data, y_bad, message):
         ({"head_layer_sizes": [-1]}, r"head_layer_sizes must be positive"),
         ({"loss": ["huber", "squared_error"]}, r"one per task \(3\)"),
         ({"loss": ["huber", "hinge", "huber"]}, r"loss must be one of"),
+        ({"loss": [["huber"]] * 3}, r"loss must be one of"),
         ({"architecture": "tree"}, r"'architecture' parameter .* must be"),
         ({"device": "tpu"}, r"device='tpu' is not a valid torch device"),
         ({"learning_rate_init": 0.0}, r"'learning_rate_init' parameter"),
