@@ -430,7 +430,15 @@ def _read_member(archive, member, name):
         return archive.read(member)
     except KeyError:
         raise ModelFileError(f"{name} is damaged: it lacks {member}.") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    # NotImplementedError: a compression method zipfile lacks; RuntimeError:
+    # an encrypted member. skhealth writes neither.
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         raise ModelFileError(
             f"{name} is damaged: {member} is corrupt ({exc})."
         ) from exc
@@ -510,7 +518,15 @@ def _malformed(name):
         yield
     except ModelFileError:
         raise
-    except (KeyError, TypeError, ValueError, safetensors.SafetensorError) as exc:
+    except (
+        AttributeError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+        safetensors.SafetensorError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise ModelFileError(
             f"{name} is damaged: its content is malformed ({exc!r})."
         ) from exc
@@ -538,6 +554,16 @@ def _make_estimator(metadata, name):
     for attribute in _SCALER_ATTRIBUTES:
         setattr(scaler, attribute, _decode(metadata["target_scaler"][attribute]))
     estimator._target_scaler = scaler
+    # what predict computes with: one name and one float statistic per task
+    n_tasks = estimator.n_tasks_
+    per_task = [np.asarray(getattr(scaler, a)) for a in ("mean_", "scale_", "var_")]
+    if len(estimator.target_names_) != n_tasks or any(
+        value.shape != (n_tasks,) or value.dtype.kind != "f" for value in per_task
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its target names or target statistics are not "
+            f"one per task ({n_tasks})."
+        )
     return estimator
 
 

@@ -339,6 +339,24 @@ def test_alpha_decays_the_weights_and_not_the_biases(regression_data):
         assert decay == (0.0 if name.endswith("bias") else 1e-3), name
 
 
+def test_each_task_trains_with_its_own_loss():
+    # Constant inputs: each task's prediction is the constant that minimises its
+    # loss, the median under absolute error, the mean under squared error.
+    X, Y = np.zeros((400, 2)), np.random.RandomState(0).exponential(size=(400, 2))
+    reg = MultiTaskHealthRegressor(
+        loss=["absolute_error", "squared_error"],
+        hidden_layer_sizes=(8,),
+        n_members=1,
+        dropout=0.0,
+        learning_rate_init=1e-2,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X, Y)
+    np.testing.assert_allclose(
+        reg.predict(X[:1])[0], [np.median(Y[:, 0]), Y[:, 1].mean()], atol=0.02
+    )
+
+
 # ------------------------------------------------------------ sample weights
 def test_zero_sample_weight_equals_removing_the_rows(regression_data):
     X, Y = regression_data

@@ -475,6 +475,60 @@ def test_truncated_file_is_refused(model_file):
         skhealth.load(path)
 
 
+def _patch_directory_entry(path, member, offset, value):
+    """Overwrite two bytes of ``member``'s entry in the zip's central directory
+    (8: flags, 10: compression method)."""
+    data = bytearray(path.read_bytes())
+    start = data.find(b"PK\x01\x02")
+    while data[start + 46 : start + 46 + len(member)] != member.encode():
+        start = data.find(b"PK\x01\x02", start + 1)
+    data[start + offset : start + offset + 2] = value.to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "problem"),
+    [(8, 1, "encrypted"), (10, 9, "compression method")],
+    ids=["encrypted", "deflate64"],
+)
+def test_member_zipfile_cannot_read_is_refused(model_file, offset, value, problem):
+    _, path, _ = model_file
+    _patch_directory_entry(path, "metadata.json", offset, value)
+    with pytest.raises(ModelFileError, match=rf"metadata.json is corrupt .*{problem}"):
+        skhealth.load(path)
+
+
+def _array(values, dtype):
+    """An array as the metadata encodes it."""
+    return {"ndarray": values, "dtype": dtype, "shape": [len(values)]}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(attributes=[]),
+        lambda m: m["target_scaler"].update(scale_="abc"),
+        lambda m: m["target_scaler"].update(mean_=_array([0.0], "<f8")),
+        lambda m: m["attributes"].update(target_names_=_array(["a"], "|O")),
+    ],
+    ids=["attributes_list", "text_scale", "one_mean", "one_target_name"],
+)
+def test_resealed_file_with_malformed_content_is_refused(model_file, edit):
+    _, path, _ = model_file
+    _rewrite(path, edit)
+    with pytest.raises(ModelFileError, match="is damaged"):
+        skhealth.load(path)
+
+
+def test_resealed_file_with_garbage_preprocessing_is_refused(health_frame, tmp_path):
+    X, Y = health_frame
+    path = tmp_path / "model.skh"
+    skhealth.save(health_pipeline().fit(X, Y), path)
+    _rewrite(path, replace={"preprocessing.skops": b"not a skops file"})
+    with pytest.raises(ModelFileError, match="is damaged"):
+        skhealth.load(path)
+
+
 def test_flipped_bytes_in_the_archive_are_detected(model_file):
     _, path, _ = model_file
     with zipfile.ZipFile(path) as archive:

@@ -222,6 +222,13 @@ def _fit(task_weighting, X, Y, **params):
     return MultiTaskHealthRegressor(task_weighting=task_weighting, **params).fit(X, Y)
 
 
+def test_dwa_weights_move_from_the_third_epoch_of_a_fit(related_tasks):
+    X, Y = related_tasks[:2]
+    weights = np.array(_fit("dwa", X, Y, max_iter=4).history_[:, "task_weights"])
+    assert (weights[:2] == 1).all()
+    assert (weights[2:] != 1).all()
+
+
 @pytest.mark.parametrize("name", sorted(WEIGHTINGS))
 def test_each_strategy_trains_to_a_useful_r2(name, related_tasks):
     X, Y, X_test, Y_test = related_tasks
