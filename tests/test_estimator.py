@@ -819,6 +819,19 @@ def test_verbose_prints_the_epoch_table(regression_data, capsys):
     assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 2
 
 
+def test_verbose_table_shows_each_tasks_training_loss_and_validation_r2(
+    regression_data, capsys
+):
+    X, Y = regression_data
+    fast(verbose=1, max_iter=2, early_stopping=True).fit(X, Y)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    per_task = [
+        f"{key}_task_{t}" for key in ("train_loss", "valid_r2") for t in range(3)
+    ]
+    for column in ["epoch", "train_loss", "valid_loss", "valid_r2", *per_task]:
+        assert column in header
+
+
 def test_silent_by_default(regression_data, capsys):
     X, Y = regression_data
     fast(max_iter=2).fit(X, Y)
