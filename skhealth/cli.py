@@ -221,18 +221,23 @@ def _text_columns(model):
     ]
 
 
-def _check_values(model, X, path):
-    """Check ``X`` against the preprocessing of a model this command line fitted
-    (see _preprocessing): a numeric column must hold numbers, and a categorical
-    value the encoder never saw, encoded as no category at all, is warned of."""
-    for column in _fitted_columns(model, "numeric")[0]:
-        values = X[column]
+def _check_numbers(data, columns, path):
+    """Raise, naming the column and value, where ``columns`` hold no number."""
+    for column in columns:
+        values = data[column]
         bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
         if bad.any():
             raise ValueError(
                 f"{path}: column {column!r} holds {values[bad].iloc[0]!r}, but the "
                 "model was fitted on numbers there."
             )
+
+
+def _check_values(model, X, path):
+    """Check ``X`` against the preprocessing of a model this command line fitted
+    (see _preprocessing): a numeric column must hold numbers, and a categorical
+    value the encoder never saw, encoded as no category at all, is warned of."""
+    _check_numbers(X, _fitted_columns(model, "numeric")[0], path)
     for column, known in _categories(model).items():
         unseen = sorted(set(X[column].dropna()) - set(known), key=str)
         if unseen:
@@ -369,6 +374,7 @@ def _evaluate_command(args):
             f"{args.data} lacks {len(missing)} target column(s) of the model: "
             f"{', '.join(missing)}"
         )
+    _check_numbers(data, targets, args.data)
     X = _inputs(model, data, args.data, exclude=targets)
     scores = task_scores(data[targets], _predict(model, X))
     if args.format == "table":

@@ -475,6 +475,8 @@ def get_weighting(task_weighting, target_names):
             )
         return WEIGHTINGS[task_weighting]()
     if isinstance(task_weighting, dict):
+        # target names are strings (those of y's columns, whatever their type)
+        task_weighting = {str(name): w for name, w in task_weighting.items()}
         unknown = sorted(set(task_weighting) - set(target_names))
         if unknown:
             raise ValueError(
