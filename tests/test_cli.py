@@ -228,35 +228,24 @@ def test_predict_names_the_missing_feature_columns(
     assert message == f"{partial} lacks 2 feature column(s) of the model: sex, steps"
 
 
-def test_evaluate_text_in_a_target_column_is_an_error(
-    data_path, model_path, tmp_path, capsys
+@pytest.mark.parametrize(
+    ("command", "column"),
+    [("predict", "age"), ("evaluate", "age"), ("evaluate", "hdl")],
+    ids=["predict_feature", "evaluate_feature", "evaluate_target"],
+)
+def test_text_in_a_numeric_column_is_an_error(
+    command, column, data_path, model_path, tmp_path, capsys
 ):
     edited = tmp_path / "edited.csv"
     data = pd.read_csv(data_path)
-    data["hdl"] = data["hdl"].astype(object)
-    data.loc[20, "hdl"] = "high"
+    data[column] = data[column].astype(object)
+    data.loc[20, column] = "high"
     data.to_csv(edited, index=False)
-    status, message = error_of(capsys, "evaluate", model_path, edited)
+    status, message = error_of(capsys, command, model_path, edited)
     assert status == 1
     assert message == (
-        f"{edited}: column 'hdl' holds 'high', but the model was fitted on numbers "
-        "there."
-    )
-
-
-def test_predict_text_in_a_numeric_column_is_an_error(
-    data_path, model_path, tmp_path, capsys
-):
-    edited = tmp_path / "edited.csv"
-    data = pd.read_csv(data_path)
-    data["age"] = data["age"].astype(object)
-    data.loc[3, "age"] = "old"
-    data.to_csv(edited, index=False)
-    status, message = error_of(capsys, "predict", model_path, edited)
-    assert status == 1
-    assert message == (
-        f"{edited}: column 'age' holds 'old', but the model was fitted on numbers "
-        "there."
+        f"{edited}: column {column!r} holds 'high', but the model was fitted on "
+        "numbers there."
     )
 
 
