@@ -633,9 +633,18 @@ def _restore_net(estimator, device, metadata, members, name):
     batch_size = _decode(saved["batch_size"])
     tensors = safetensors.torch.load(members[_WEIGHTS])
     # The weights must fit the network the parameters describe before it is
-    # built for real: a doctored layer size would otherwise allocate it first.
+    # built for real: a doctored layer size would otherwise allocate it first,
+    # and a doctored n_members build that many members, even on the meta device.
+    params = estimator._module_params(estimator.n_features_in_)
+    copies = {key.split(".")[2] for key in tensors if key.startswith("module.members.")}
+    n_copies = max(len(copies), 1)
+    if n_copies != params["n_members"]:
+        raise ModelFileError(
+            f"{name} is damaged: {_WEIGHTS} holds the weights of {n_copies} "
+            f"network(s), not of n_members={params['n_members']!r}."
+        )
     with torch.device("meta"):
-        module = build_ensemble(**estimator._module_params(estimator.n_features_in_))
+        module = build_ensemble(**params)
     _fitting_state(module, tensors, "module", name)
     with _torch_seed(estimator._seed, device):
         # _make_net sizes batch_size="auto" from the number of training rows,

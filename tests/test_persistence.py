@@ -641,6 +641,16 @@ def test_layer_sizes_that_do_not_fit_the_weights_are_refused_before_building(
         skhealth.load(path)
 
 
+def test_a_member_count_that_does_not_fit_the_weights_is_refused_at_once(
+    model_file,
+):
+    _, path, _ = model_file
+    # building 10**6 members to compare their weights would take minutes
+    _rewrite(path, lambda m: m["estimator"]["params"].update(n_members=10**6))
+    with pytest.raises(ModelFileError, match=r"weights of 5 network\(s\), not of n_"):
+        skhealth.load(path)
+
+
 def test_weights_that_do_not_fit_the_network_are_refused(model_file):
     _, path, _ = model_file
     _rewrite(
