@@ -438,6 +438,20 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters or data, and when training diverges (the
+            training loss stops being finite: lower ``learning_rate_init`` or
+            scale the inputs).
+        MemoryError
+            When the device runs out of memory: the training data stay on it.
+
+        Notes
+        -----
+        A fit that fails leaves the estimator unfitted, except a continued one
+        (``warm_start``) whose network is still finite.
         """
         self._validate_params()
         reset = not (self.warm_start and hasattr(self, "net_"))
