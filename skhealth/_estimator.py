@@ -442,9 +442,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid parameters or data, and when training diverges (the
-            training loss stops being finite: lower ``learning_rate_init`` or
-            scale the inputs).
+            For invalid parameters or data, and when training diverges to a
+            network whose weights or predictions are not finite (lower
+            ``learning_rate_init`` or scale the inputs). With early stopping, a
+            divergence after the best epoch only warns: its weights are kept.
         MemoryError
             When the device runs out of memory: the training data stay on it.
 
@@ -574,13 +575,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     self._apply_training_params(len(dataset))
                 self.net_.max_epochs = epochs
                 self.net_.partial_fit(dataset)
+            self._check_divergence(n_before, dataset.X[: self.net_.batch_size])
         except Exception as error:
             # a half-built net, or one whose weights diverged, is no fitted model
-            if reset or not all(
-                torch.isfinite(p).all() for p in self.net_.module_.parameters()
-            ):
+            out_of_memory = isinstance(error, torch.OutOfMemoryError)
+            if reset or not (out_of_memory or self._finite_network()):
                 self.__dict__.pop("net_", None)
-            if not isinstance(error, torch.OutOfMemoryError):
+            if not out_of_memory:
                 raise
             raise MemoryError(
                 f"device={self.device!r} ran out of memory training on "
@@ -590,6 +591,37 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             ) from error
         self._record_history(n_before)
         return len(self.net_.history) - n_before
+
+    def _finite_network(self, X=None):
+        """Whether the network's weights, and its predictions for the tensor
+        ``X`` (weights of 1e20 are finite, their products may not be), are."""
+        if not all(torch.isfinite(p).all() for p in self.net_.module_.parameters()):
+            return False
+        return X is None or bool(self.net_.evaluation_step((X, None)).isfinite().all())
+
+    def _check_divergence(self, n_before, X):
+        """Raise if training diverged to a network that is not finite on ``X``;
+        warn if it diverged but the network kept is (early stopping's best)."""
+        losses = self.net_.history[n_before:, "train_loss"]
+        bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
+        where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
+        advice = "Lower learning_rate_init, or scale the inputs (e.g. StandardScaler)."
+        if not self._finite_network(X):
+            raise ValueError(
+                f"Training diverged{where}: the network's weights or predictions are "
+                "not finite. " + advice
+            )
+        if bad:
+            kept = (
+                "early stopping kept the weights of its best epoch"
+                if self.do_early_stopping_
+                else "the network's weights are still finite"
+            )
+            warnings.warn(
+                f"Training diverged{where}; {kept}. " + advice,
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     @staticmethod
     def _target_names(y, n_tasks):
@@ -824,9 +856,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self.validation_scores_ = [
                 e["valid_r2"] for e in history if "valid_r2" in e
             ]
-            # the best epoch of this fit, whose weights were restored
+            # the best epoch of this fit, whose weights were restored (a NaN
+            # epoch, diverged or without two labels of any task, is no best)
             self.best_validation_score_ = max(
-                (e["valid_r2"] for e in history[n_before:] if "valid_r2" in e),
+                (
+                    e["valid_r2"]
+                    for e in history[n_before:]
+                    if np.isfinite(e.get("valid_r2", np.nan))
+                ),
                 default=None,
             )
             self.best_loss_ = None

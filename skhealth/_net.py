@@ -153,16 +153,6 @@ class MultiTaskNet(NeuralNet):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
 
-    def on_batch_end(self, net, training=False, **kwargs):
-        # skorch has just recorded the batch's loss, as a number
-        loss = self.history[-1]["batches"][-1].get("train_loss")
-        if training and not math.isfinite(loss):
-            raise ValueError(
-                f"Training diverged: the training loss became {loss} in epoch "
-                f"{len(self.history)}. Lower learning_rate_init, or scale the "
-                "inputs (e.g. StandardScaler in a pipeline)."
-            )
-
     def on_epoch_end(self, net, **kwargs):
         weighting = self.criterion_.weighting
         self.history.record("task_weights", weighting.weights().tolist())

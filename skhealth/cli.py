@@ -209,7 +209,12 @@ def _fitted_columns(model, kind):
 def _categories(model):
     """``{column: fitted categories}`` of the model's categorical columns."""
     columns, step = _fitted_columns(model, "categorical")
-    return dict(zip(columns, step[-1].categories_, strict=True)) if columns else {}
+    if not columns:
+        return {}
+    # the imputer drops a column that was all missing at fit: it has no categories
+    statistics = step[0].statistics_
+    kept = [c for c, s in zip(columns, statistics, strict=True) if not pd.isna(s)]
+    return dict(zip(kept, step[-1].categories_, strict=True))
 
 
 def _text_columns(model):

@@ -476,7 +476,13 @@ def get_weighting(task_weighting, target_names):
         return WEIGHTINGS[task_weighting]()
     if isinstance(task_weighting, dict):
         # target names are strings (those of y's columns, whatever their type)
-        task_weighting = {str(name): w for name, w in task_weighting.items()}
+        named = {str(name): w for name, w in task_weighting.items()}
+        if len(named) < len(task_weighting):
+            raise ValueError(
+                f"task_weighting={task_weighting!r} names a target twice (target "
+                "names are strings): give each target one weight."
+            )
+        task_weighting = named
         unknown = sorted(set(task_weighting) - set(target_names))
         if unknown:
             raise ValueError(

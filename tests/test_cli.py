@@ -249,6 +249,22 @@ def test_text_in_a_numeric_column_is_an_error(
     )
 
 
+def test_predict_takes_a_model_whose_text_column_was_empty_at_fit(
+    data_path, tmp_path, capsys
+):
+    data = pd.read_csv(data_path)
+    _, held_out = train_test_split(data, test_size=0.2, random_state=0)
+    data["note"] = pd.Series(np.nan, index=data.index, dtype=object)
+    data.loc[held_out.index[0], "note"] = "fasting"  # a text column, empty in fit
+    edited, model = tmp_path / "edited.csv", tmp_path / "m.skh"
+    data.to_csv(edited, index=False)
+    assert main(fit_args(edited, model, "--quiet")) == 0
+    capsys.readouterr()
+    status, out, _ = run(capsys, "predict", model, edited)  # scikit-learn warns
+    assert status == 0
+    assert len(out.splitlines()) == 1 + len(data)
+
+
 def test_predict_reads_categories_fitted_as_text_as_text(
     health_frame, tmp_path, capsys
 ):

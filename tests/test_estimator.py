@@ -738,10 +738,43 @@ def test_diverging_training_is_a_value_error_leaving_the_estimator_unfitted(
 ):
     X, Y = regression_data
     reg = fast(learning_rate_init=1e20)
-    with pytest.raises(ValueError, match=r"the training loss became nan in epoch 1"):
+    message = r"diverged in epoch 1 \(training loss nan\): the network's weights or"
+    with pytest.raises(ValueError, match=message):
         reg.fit(X, Y)
     with pytest.raises(NotFittedError):
         reg.predict(X)
+
+
+def test_a_last_step_to_infinite_weights_is_a_divergence(regression_data):
+    X, Y = regression_data  # one batch: the step after its loss breaks the weights
+    reg = fast(n_members=1, batch_size=len(X), learning_rate_init=1e20)
+    with pytest.raises(ValueError, match=r"diverged: the network's weights or predic"):
+        reg.partial_fit(X, Y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+class _BlowUpAt(Callback):
+    """Set a learning rate that ruins the network from the given epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = 1e20
+
+
+def test_early_stopping_keeps_its_best_weights_when_training_diverges(
+    regression_data,
+):
+    X, Y = regression_data
+    reg = fast(early_stopping=True, n_iter_no_change=3, callbacks=[_BlowUpAt(6)])
+    with pytest.warns(ConvergenceWarning, match=r"diverged in epoch 6 .*early stopp"):
+        reg.fit(X, Y)
+    assert np.isfinite(reg.predict(X)).all()
+    assert reg.best_validation_score_ == max(reg.validation_scores_[:5])
 
 
 def test_training_on_to_divergence_leaves_the_estimator_unfitted(regression_data):

@@ -265,6 +265,12 @@ def test_dict_keys_match_integer_column_names(related_tasks):
     np.testing.assert_allclose(reg.task_weights_, [0.5, 2.0, 0.5])
 
 
+def test_dict_naming_a_target_twice_is_a_value_error(related_tasks):
+    X, Y = related_tasks[:2]
+    with pytest.raises(ValueError, match=r"names a target twice"):
+        _fit({1: 5.0, "1": 1.0}, X, pd.DataFrame(Y), max_iter=2)
+
+
 def test_dict_naming_an_unknown_target_is_a_value_error(related_tasks):
     X, Y = related_tasks[:2]
     with pytest.raises(ValueError, match=r"unknown targets \['ldl'\]"):
