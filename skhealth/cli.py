@@ -197,11 +197,19 @@ def _inputs(model, data, path, exclude=()):
 
 def _fitted_columns(model, kind):
     """``(columns, fitted step)`` of the "numeric" or "categorical" part of a
-    model this command line fitted (see _preprocessing); no columns otherwise."""
+    model this command line fitted (see _preprocessing): an imputer, then a
+    scaler or an encoder. No columns for any other model."""
+    last = {"numeric": StandardScaler, "categorical": OneHotEncoder}[kind]
     preprocess = model[0] if isinstance(model, Pipeline) else None
     if isinstance(preprocess, ColumnTransformer):
         for name, step, columns in preprocess.transformers_:
-            if name == kind and len(columns):
+            if (
+                name == kind
+                and len(columns)
+                and isinstance(step, Pipeline)
+                and isinstance(step[0], SimpleImputer)
+                and isinstance(step[-1], last)
+            ):
                 return list(columns), step
     return [], None
 

@@ -11,7 +11,11 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 
 import skhealth
 from skhealth import MultiTaskHealthRegressor
@@ -263,6 +267,26 @@ def test_predict_takes_a_model_whose_text_column_was_empty_at_fit(
     status, out, _ = run(capsys, "predict", model, edited)  # scikit-learn warns
     assert status == 0
     assert len(out.splitlines()) == 1 + len(data)
+
+
+def test_predict_takes_a_pipeline_made_outside_the_command_line(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    # named as the command line names its parts, but built otherwise
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(sparse_output=False), ["sex", "smoker"]),
+            ("numeric", SimpleImputer(), ["age", "sleep_hours", "steps"]),
+        ]
+    )
+    model = make_pipeline(preprocess, MultiTaskHealthRegressor(max_iter=2)).fit(X, Y)
+    path, data = tmp_path / "m.skh", tmp_path / "x.csv"
+    skhealth.save(model, path)
+    X.to_csv(data, index=False)
+    status, out, _ = run(capsys, "predict", path, data)
+    assert status == 0
+    assert len(out.splitlines()) == 1 + len(X)
 
 
 def test_predict_reads_categories_fitted_as_text_as_text(
