@@ -645,7 +645,7 @@ def _restore_net(estimator, device, metadata, members, name):
         )
     with torch.device("meta"):
         module = build_ensemble(**params)
-    _fitting_state(module, tensors, "module", name)
+    module_state = _fitting_state(module, tensors, "module", name)
     with _torch_seed(estimator._seed, device):
         # _make_net sizes batch_size="auto" from the number of training rows,
         # which the file does not keep; it keeps the size that was used.
@@ -661,7 +661,8 @@ def _restore_net(estimator, device, metadata, members, name):
         raise ModelFileError(
             f"{name} is damaged: {_WEIGHTS} holds unexpected tensors {unexpected}."
         )
-    _load_state(net.module_, tensors, "module", name)
+    # the real module is built from the same parameters: checked above
+    net.module_.load_state_dict(module_state)
     _load_state(net.criterion_, tensors, "criterion", name)
     _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
     net.history = History(saved["history"])
