@@ -776,6 +776,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             head_layer_sizes=_layer_sizes(self.head_layer_sizes, "head_layer_sizes"),
             activation=self.activation,
             dropout=self.dropout,
+            task_names=tuple(self.target_names_),
         )
         return dict(
             architecture=get_architecture(self.architecture),

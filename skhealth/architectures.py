@@ -58,6 +58,10 @@ class NetworkSpec:
         Non-linearity after every hidden layer.
     dropout : float
         Dropout probability after every hidden layer (0 disables it).
+    task_names : tuple of str, default=()
+        The tasks' names (the estimator passes its ``target_names_``), so that
+        architecture parameters can name tasks; empty when the tasks are known
+        by index only.
     """
 
     n_features: int
@@ -66,6 +70,7 @@ class NetworkSpec:
     head_layer_sizes: tuple
     activation: str
     dropout: float
+    task_names: tuple = ()
 
     def nonlinearity(self):
         """The layers that follow every hidden linear layer: activation, dropout."""
@@ -468,11 +473,11 @@ class Hierarchical(Architecture):
     ----------
     task_depths : array-like of int or dict, default=None
         Number of trunk layers each task's head reads after, from 1 to
-        ``len(hidden_layer_sizes)``: one per task, or a dict mapping task
-        indices (columns of ``y``) to depths, the tasks it leaves out read at
-        the top. ``None`` reads every task at the top. Checked against the
-        network when it is built, so a mismatch is raised by the estimator's
-        ``fit``.
+        ``len(hidden_layer_sizes)``: one per task, or a dict mapping tasks
+        (target names, or indices of ``y``'s columns) to depths, the tasks it
+        leaves out read at the top. ``None`` reads every task at the top.
+        Checked against the network when it is built, so a mismatch is raised
+        by the estimator's ``fit``.
 
     Notes
     -----
@@ -517,13 +522,16 @@ class Hierarchical(Architecture):
             return [n_layers] * n_tasks
         if isinstance(self.task_depths, dict):
             depths = [n_layers] * n_tasks
+            given = set()
             for task, depth in self.task_depths.items():
-                if not (isinstance(task, Integral) and 0 <= task < n_tasks):
+                index = self._task_index(task, spec)
+                if index in given:
                     raise ValueError(
-                        f"task_depths={self.task_depths!r} has a depth for task "
-                        f"{task!r}, but tasks are numbered 0 to {n_tasks - 1}."
+                        f"task_depths={self.task_depths!r} gives task {index} "
+                        f"({spec.task_names[index]!r}) two depths: give it one."
                     )
-                depths[task] = depth
+                given.add(index)
+                depths[index] = depth
         else:
             depths = list(self.task_depths)
             if len(depths) != n_tasks:
@@ -541,6 +549,18 @@ class Hierarchical(Architecture):
                     f"{spec.hidden_layer_sizes})."
                 )
         return [int(depth) for depth in depths]
+
+    def _task_index(self, task, spec):
+        """The column of ``y`` that a ``task_depths`` key names."""
+        if isinstance(task, str) and task in spec.task_names:
+            return spec.task_names.index(task)
+        if isinstance(task, Integral) and 0 <= task < spec.n_tasks:
+            return int(task)
+        names = f" or named {list(spec.task_names)}" if spec.task_names else ""
+        raise ValueError(
+            f"task_depths={self.task_depths!r} has a depth for task {task!r}, but "
+            f"tasks are numbered 0 to {spec.n_tasks - 1}{names}."
+        )
 
 
 ARCHITECTURES = {

@@ -4,6 +4,7 @@ import pickle
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -269,13 +270,46 @@ def test_hierarchical_at_the_top_is_hard_sharing(head_layer_sizes):
         ([1, 1.5, 2], "task_depths=[1, 1.5, 2] gives task 1 the depth 1.5"),
         (
             {3: 1},
-            "task_depths={3: 1} has a depth for task 3, but tasks are numbered 0 to 2",
+            "task_depths={3: 1} has a depth for task 3, but tasks are numbered 0 "
+            "to 2 or named ['sbp', 'dbp', 'hba1c']",
+        ),
+        (
+            {"glucose": 1},
+            "task_depths={'glucose': 1} has a depth for task 'glucose', but tasks "
+            "are numbered 0 to 2 or named ['sbp', 'dbp', 'hba1c']",
+        ),
+        (
+            {2: 1, "hba1c": 2},
+            "task_depths={2: 1, 'hba1c': 2} gives task 2 ('hba1c') two depths",
         ),
     ],
 )
 def test_hierarchical_rejects_bad_task_depths(task_depths, message):
+    spec = make_spec(task_names=("sbp", "dbp", "hba1c"))
     with pytest.raises(ValueError, match=re.escape(message)):
-        Hierarchical(task_depths=task_depths).build(make_spec())
+        Hierarchical(task_depths=task_depths).build(spec)
+
+
+def test_hierarchical_without_task_names_takes_indices_only():
+    message = "has a depth for task 'hba1c', but tasks are numbered 0 to 2."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Hierarchical(task_depths={"hba1c": 1}).build(make_spec())
+
+
+def test_hierarchical_dict_names_tasks_by_target_name():
+    spec = make_spec(task_names=("sbp", "dbp", "hba1c"))
+    by_name = build(Hierarchical(task_depths={"hba1c": 1}), spec)
+    by_index = build(Hierarchical(task_depths={2: 1}), spec)
+    assert_close(by_name(inputs()), by_index(inputs()), rtol=0, atol=0)
+
+
+def test_hierarchical_task_depths_name_the_estimators_targets():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    Y = pd.DataFrame(X @ np.ones((2, 3)), columns=["sbp", "dbp", "hba1c"])
+    reg = MultiTaskHealthRegressor(
+        architecture=Hierarchical(task_depths={"hba1c": 1}), n_members=1, max_iter=2
+    ).fit(X, Y)
+    assert reg.net_.module_.depths == [1, 2]
 
 
 def test_hierarchical_bad_task_depths_raise_from_fit():
