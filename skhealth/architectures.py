@@ -345,8 +345,9 @@ class _CrossStitchModule(MultiTaskModule):
         yield from list(self.stitches)[:-1]
 
     def last_shared_weights(self):
-        # the columns' last layer: the units come after it in shared_parameters
-        return [self.columns[-1][0].weight]
+        # the columns' last layer: the units come after it in shared_parameters;
+        # without hidden layers there is none (the heads read the input)
+        return [self.columns[-1][0].weight] if self.columns else []
 
 
 class CrossStitch(Architecture):
@@ -631,6 +632,42 @@ def build_ensemble(architecture, spec, n_members):
     >>> ensemble.eval()(torch.zeros(2, 5)).shape
     torch.Size([2, 3])
     """
-    if n_members == 1:
-        return architecture.build(spec)
-    return _Ensemble([architecture.build(spec) for _ in range(n_members)])
+    members = [_checked_build(architecture, spec) for _ in range(n_members)]
+    return members[0] if n_members == 1 else _Ensemble(members)
+
+
+def _checked_build(architecture, spec):
+    """``architecture.build(spec)``, checked to give ``(n, n_tasks)`` outputs, so
+    that a user's architecture fails here with its name, not deep in training."""
+    name = type(architecture).__name__
+    module = architecture.build(spec)
+    if not isinstance(module, MultiTaskModule):
+        raise TypeError(
+            f"{name}.build returned a {type(module).__name__}; it must return an "
+            "instance of skhealth.architectures.MultiTaskModule."
+        )
+    param = next(module.parameters(), None)
+    X = torch.zeros(
+        2,
+        spec.n_features,
+        device=None if param is None else param.device,
+        dtype=None if param is None else param.dtype,
+    )
+    training = module.training
+    try:  # in eval mode: dropout would draw from the training's random stream
+        with torch.no_grad():
+            shape = tuple(module.eval()(X).shape)
+    except Exception as error:
+        raise ValueError(
+            f"The network that {name}.build returned fails on an input of shape "
+            f"(2, {spec.n_features}) (n_samples, n_features): {error}"
+        ) from error
+    finally:
+        module.train(training)
+    if shape != (2, spec.n_tasks):
+        raise ValueError(
+            f"The network that {name}.build returned maps an input of shape "
+            f"(2, {spec.n_features}) to an output of shape {shape}; it must be "
+            f"(n_samples, n_tasks) = (2, {spec.n_tasks})."
+        )
+    return module

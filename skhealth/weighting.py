@@ -229,7 +229,13 @@ class _DWAModule(WeightingModule):
         return super().backward(task_losses, module)
 
     def end_epoch(self):
-        mean = self._loss_sum / self._batch_count.clamp_min(1)
+        # A task with no label in any batch of the epoch keeps its last mean
+        # (ratio 1): a mean of 0 would make the next ratio explode.
+        mean = torch.where(
+            self._batch_count > 0,
+            self._loss_sum / self._batch_count.clamp_min(1),
+            self._epoch_losses[1],
+        )
         self._epoch_losses = torch.stack([self._epoch_losses[1], mean])
         self._loss_sum.zero_()
         self._batch_count.zero_()

@@ -350,6 +350,56 @@ def test_ensemble_shares_the_parameters_its_members_share():
     assert list(ensemble.shared_parameters()) == expected
 
 
+class _ReturnsSequential(HardSharing):
+    def build(self, spec):
+        return nn.Sequential(nn.Linear(spec.n_features, spec.n_tasks))
+
+
+class _OneOutputTooMany(HardSharing):
+    def build(self, spec):
+        return super().build(NetworkSpec(**{**vars(spec), "n_tasks": spec.n_tasks + 1}))
+
+
+class _WrongInputWidth(HardSharing):
+    def build(self, spec):
+        return super().build(NetworkSpec(**{**vars(spec), "n_features": 99}))
+
+
+def test_custom_build_must_return_a_multi_task_module():
+    message = "_ReturnsSequential.build returned a Sequential; it must return an inst"
+    with pytest.raises(TypeError, match=message):
+        build_ensemble(_ReturnsSequential(), make_spec(), n_members=1)
+
+
+def test_custom_build_must_give_one_output_per_task():
+    message = re.escape(
+        "maps an input of shape (2, 5) to an output of shape (2, 4); it must be "
+        "(n_samples, n_tasks) = (2, 3)."
+    )
+    with pytest.raises(ValueError, match=message):
+        build_ensemble(_OneOutputTooMany(), make_spec(n_tasks=3), n_members=2)
+
+
+def test_custom_build_failing_on_the_input_width_is_a_value_error():
+    message = re.escape(
+        "_WrongInputWidth.build returned fails on an input of shape (2, 5)"
+    )
+    with pytest.raises(ValueError, match=message):
+        MultiTaskHealthRegressor(architecture=_WrongInputWidth()).fit(
+            np.zeros((4, 5)), np.zeros((4, 2))
+        )
+
+
+def test_build_check_leaves_the_training_random_stream_alone():
+    spec = make_spec(dropout=0.5)
+    torch.manual_seed(0)
+    build_ensemble(HardSharing(), spec, n_members=1)
+    after_checked_build = torch.rand(1)
+    torch.manual_seed(0)
+    HardSharing().build(spec)
+    assert torch.equal(torch.rand(1), after_checked_build)
+
+
 # ------------------------------------------------------------ the estimator
 @pytest.fixture(scope="module")
 def related_tasks():

@@ -129,6 +129,16 @@ def test_dwa_epoch_mean_skips_batches_without_labels_for_a_task():
     assert_close(module.weights(), 2 * torch.softmax(rates / 2.0, 0))
 
 
+def test_dwa_task_without_labels_for_a_whole_epoch_keeps_its_last_mean():
+    module = DWA().build(2)
+    for losses in ([2.0, 1.0], [1.0, 0.0], [0.5, 1.0]):  # epoch 2: no label of task 1
+        module.backward(torch.tensor(losses, requires_grad=True), module=None)
+        module.end_epoch()
+    # epoch 2 carried task 1's mean of 1 forward, so epoch 3's rates are 0.5 and 1
+    rates = torch.tensor([0.5, 1.0])
+    assert_close(module.weights(), 2 * torch.softmax(rates / 2.0, 0))
+
+
 def test_gradnorm_raises_the_weight_of_the_task_with_smaller_gradients():
     torch.manual_seed(0)
     module = _TwoTasks(scale=(1.0, 10.0))
@@ -315,12 +325,18 @@ def test_bad_strategy_hyperparameter_is_a_parameter_error(related_tasks):
 
 
 @pytest.mark.parametrize("name", ["gradnorm", "pcgrad"])
-def test_gradient_strategies_need_shared_layers(name, related_tasks):
+@pytest.mark.parametrize(
+    ("architecture", "network"),
+    [("hard", "HardSharing"), ("cross_stitch", "CrossStitch")],
+)
+def test_gradient_strategies_need_shared_layers(
+    name, architecture, network, related_tasks
+):
     X, Y = related_tasks[:2]
     with pytest.raises(
-        ValueError, match=r"the HardSharing network reports no shared weight matrix"
+        ValueError, match=rf"the {network} network reports no shared weight matrix"
     ):
-        _fit(name, X, Y, hidden_layer_sizes=())
+        _fit(name, X, Y, architecture=architecture, hidden_layer_sizes=())
 
 
 class _UnitNormTrunk(HardSharing):
