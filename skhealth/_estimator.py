@@ -33,7 +33,12 @@ from .architectures import (
 )
 from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
-from .metrics import _check_target_columns, _default_task_names, task_scores
+from .metrics import (
+    _check_target_columns,
+    _default_task_names,
+    _na_to_nan,
+    task_scores,
+)
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
 
 __all__ = ["MultiTaskHealthRegressor"]
@@ -220,8 +225,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         How the task losses are combined into the objective: a name from
         :data:`skhealth.weighting.WEIGHTINGS` (``"equal"``, ``"uncertainty"``,
         ``"dwa"``, ``"gradnorm"``, ``"pcgrad"``), fixed weights (one per task, or
-        a dict keyed by target name where unnamed targets weigh 1; rescaled to
-        sum to the number of tasks), or a
+        a dict or pandas Series keyed by target name where unnamed targets weigh
+        1; rescaled to sum to the number of tasks), or a
         :class:`~skhealth.weighting.TaskWeighting` instance.
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights (not the biases), applied as
@@ -632,6 +637,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         else:
             names = _default_task_names(n_tasks)
         names = [str(name) for name in names]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"y has several targets named {repeated} (target names are "
+                "strings, so 1 and '1' are the same name): give each target "
+                "column its own name."
+            )
         if "best" in names:
             raise ValueError(
                 "y has a target named 'best': its history keys would clash with "
@@ -643,7 +655,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         X, Y = _validate_X(
             self,
             X,
-            y=y,
+            y=_na_to_nan(y),
             reset=reset,
             validate_separately=(
                 {"dtype": np.float32, "order": "C"},

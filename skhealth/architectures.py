@@ -475,8 +475,9 @@ class Hierarchical(Architecture):
     task_depths : array-like of int or dict, default=None
         Number of trunk layers each task's head reads after, from 1 to
         ``len(hidden_layer_sizes)``: one per task, or a dict mapping tasks
-        (target names, or indices of ``y``'s columns) to depths, the tasks it
-        leaves out read at the top. ``None`` reads every task at the top.
+        (target names, compared as strings as ``task_weighting``'s keys are;
+        else indices of ``y``'s columns) to depths, the tasks it leaves out read
+        at the top. ``None`` reads every task at the top.
         Checked against the network when it is built, so a mismatch is raised
         by the estimator's ``fit``.
 
@@ -552,9 +553,11 @@ class Hierarchical(Architecture):
         return [int(depth) for depth in depths]
 
     def _task_index(self, task, spec):
-        """The column of ``y`` that a ``task_depths`` key names."""
-        if isinstance(task, str) and task in spec.task_names:
-            return spec.task_names.index(task)
+        """The column of ``y`` that a ``task_depths`` key names: a target name
+        (compared as a string, as ``task_weighting``'s keys are), else a
+        position."""
+        if str(task) in spec.task_names:
+            return spec.task_names.index(str(task))
         if isinstance(task, Integral) and 0 <= task < spec.n_tasks:
             return int(task)
         names = f" or named {list(spec.task_names)}" if spec.task_names else ""

@@ -8,9 +8,19 @@ from sklearn.utils.validation import check_array, check_consistent_length
 __all__ = ["task_scores"]
 
 
+def _na_to_nan(y):
+    """``y`` with pandas' ``pd.NA`` in object columns as ``NaN``: check_array
+    reads ``NaN`` as a missing label, but cannot convert ``pd.NA`` to float."""
+    if not isinstance(y, pd.DataFrame | pd.Series) or not any(
+        map(pd.api.types.is_object_dtype, pd.DataFrame(y).dtypes)
+    ):
+        return y
+    return y.where(y.notna(), np.nan)
+
+
 def _as_2d(y, name):
     y = check_array(
-        y,
+        _na_to_nan(y),
         ensure_2d=False,
         dtype=np.float64,
         ensure_all_finite="allow-nan",
@@ -45,8 +55,9 @@ def _check_target_columns(y, target_names):
 def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     """R², MAE, RMSE and the number of observed labels, per task.
 
-    Entries where ``y_true`` is ``NaN`` (label not measured) are left out of
-    that task's metrics; every other entry counts.
+    Entries where ``y_true`` is ``NaN`` (label not measured) or whose
+    ``sample_weight`` is 0 are left out of that task's metrics, and of its
+    ``n_observed``; every other entry counts.
 
     Parameters
     ----------
@@ -63,7 +74,8 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     -------
     scores : pandas.DataFrame
         Indexed by task, columns ``r2``, ``mae``, ``rmse``, ``n_observed``. A task
-        with fewer than two observed labels has ``NaN`` R² (it is undefined).
+        with fewer than two observed labels has ``NaN`` R² (it is undefined),
+        one with none ``NaN`` scores.
 
     Examples
     --------
@@ -100,6 +112,8 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     rows = []
     for t in range(n_tasks):
         observed = ~np.isnan(y_true[:, t])
+        if sample_weight is not None:
+            observed &= sample_weight > 0
         yt, yp = y_true[observed, t], y_pred[observed, t]
         sw = None if sample_weight is None else sample_weight[observed]
         n = int(observed.sum())

@@ -17,9 +17,11 @@ Adding a strategy means writing one subclass here (blueprint and module) and
 adding it to ``WEIGHTINGS``.
 """
 
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
@@ -464,9 +466,10 @@ def get_weighting(task_weighting, target_names):
 
     Parameters
     ----------
-    task_weighting : str, TaskWeighting, dict or array-like
+    task_weighting : str, TaskWeighting, dict, pandas.Series or array-like
         A name from :data:`WEIGHTINGS`, an instance, ``{target name: weight}``
-        (unnamed targets weigh 1) or one weight per task.
+        or a Series indexed by target name (unnamed targets weigh 1), or one
+        weight per task.
     target_names : sequence of str
         The tasks' names, to resolve a dict.
     """
@@ -480,8 +483,9 @@ def get_weighting(task_weighting, target_names):
                 "target name) or a skhealth.weighting.TaskWeighting instance."
             )
         return WEIGHTINGS[task_weighting]()
-    if isinstance(task_weighting, dict):
-        # target names are strings (those of y's columns, whatever their type)
+    if isinstance(task_weighting, Mapping | pd.Series):
+        # target names are strings (those of y's columns, whatever their type);
+        # a Series is keyed by its index, as a dict by its keys
         named = {str(name): w for name, w in task_weighting.items()}
         if len(named) < len(task_weighting):
             raise ValueError(

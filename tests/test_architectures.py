@@ -303,6 +303,13 @@ def test_hierarchical_dict_names_tasks_by_target_name():
     assert_close(by_name(inputs()), by_index(inputs()), rtol=0, atol=0)
 
 
+def test_hierarchical_int_key_is_a_target_name_before_a_position():
+    spec = make_spec(task_names=("2", "0", "1"))  # y's columns were 2, 0, 1
+    by_int = build(Hierarchical(task_depths={0: 1}), spec)
+    by_name = build(Hierarchical(task_depths={"0": 1}), spec)
+    assert_close(by_int(inputs()), by_name(inputs()), rtol=0, atol=0)
+
+
 def test_hierarchical_task_depths_name_the_estimators_targets():
     X = np.random.default_rng(0).normal(size=(20, 2))
     Y = pd.DataFrame(X @ np.ones((2, 3)), columns=["sbp", "dbp", "hba1c"])

@@ -91,6 +91,25 @@ def test_a_target_named_best_is_a_value_error(regression_data):
         fast().fit(X, y)
 
 
+def test_target_names_equal_as_strings_are_a_value_error(regression_data):
+    X, Y = regression_data
+    y = pd.DataFrame(Y, columns=[1, "1", "sleep"])
+    message = re.escape("y has several targets named ['1'] (target names are strings")
+    with pytest.raises(ValueError, match=message):
+        fast().fit(X, y)
+
+
+def test_pandas_na_in_an_object_target_is_a_missing_label(regression_data):
+    X, Y = regression_data
+    Y = Y.copy()
+    Y[::3, 1] = np.nan
+    with_na = pd.DataFrame(Y, dtype=object).where(~np.isnan(Y), pd.NA)
+    expected = fast(max_iter=3).fit(X, Y)
+    reg = fast(max_iter=3).fit(X, with_na)
+    np.testing.assert_array_equal(reg.predict(X), expected.predict(X))
+    assert reg.score(X, with_na) == expected.score(X, Y)
+
+
 def test_target_name_comes_from_series_name(regression_data):
     X, Y = regression_data
     reg = fast().fit(X, pd.Series(Y[:, 0], name="sbp"))

@@ -269,6 +269,13 @@ def test_fixed_weights_from_a_dict_keyed_by_target_name(related_tasks):
     np.testing.assert_allclose(reg.task_weights_, [0.5, 2.0, 0.5])
 
 
+def test_fixed_weights_from_a_series_keyed_by_target_name(related_tasks):
+    X, Y = related_tasks[:2]
+    Y = pd.DataFrame(Y, columns=["sbp", "hdl", "hba1c"])
+    reg = _fit(pd.Series({"hba1c": 1.0, "hdl": 4.0}), X, Y, max_iter=2)
+    np.testing.assert_allclose(reg.task_weights_, [0.5, 2.0, 0.5])
+
+
 def test_dict_keys_match_integer_column_names(related_tasks):
     X, Y = related_tasks[:2]
     reg = _fit({1: 4.0}, X, pd.DataFrame(Y), max_iter=2)  # columns 0, 1, 2
