@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import Callback
+from skorch.callbacks import BatchScoring, Callback, EpochScoring
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
 from .architectures import (
@@ -59,10 +59,21 @@ def _user_callbacks(callbacks):
     """A copy of ``callbacks`` (each fit trains with fresh ones), checked."""
     for item in callbacks or []:
         pair = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
-        if not isinstance(item[1] if pair else item, Callback):
+        callback = item[1] if pair else item
+        if not isinstance(callback, Callback):
             raise ValueError(
                 "callbacks must be skorch Callback instances or (name, Callback) "
                 f"pairs; got {item!r}."
+            )
+        if isinstance(callback, EpochScoring | BatchScoring):
+            # the net sees standardised targets with a mask of missing labels,
+            # which skorch's scorers cannot read
+            raise ValueError(
+                f"callbacks: {type(callback).__name__} cannot score this net, whose "
+                "targets are standardised and may be missing. Each task's R² is "
+                "in history_ already (train_r2_<task>, valid_r2_<task>, and "
+                "valid_r2 with early_stopping); score other metrics on held-out "
+                "data with score_tasks."
             )
     return copy.deepcopy(callbacks or [])
 
@@ -181,8 +192,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     One network predicts all targets at once. Its shared layers learn what the
     tasks have in common; each task's head specialises. The network is built
-    in PyTorch and trained by a skorch net (``net_``), so skorch callbacks and
-    its ``history`` work as usual. Parameter names follow
+    in PyTorch and trained by a skorch net (``net_``), so skorch callbacks
+    (except its scorers: each task's R² is recorded already) and its
+    ``history`` work as usual. Parameter names follow
     :class:`sklearn.neural_network.MLPRegressor` wherever the concept is the same.
 
     Targets are standardised per task inside ``fit`` (and predictions mapped back
@@ -252,7 +264,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         R² with ``early_stopping``) that resets the patience counter.
     verbose : int, default=0
         0 is silent; 1 prints skorch's per-epoch table, with each task's
-        training loss (and validation R² with ``early_stopping``).
+        training loss (and validation R² with ``early_stopping``); 2 adds each
+        task's training R² (and validation loss).
     warm_start : bool, default=False
         When fitted already, ``fit`` continues from the current weights instead
         of starting again. Continued training (this, or ``partial_fit``) uses
@@ -282,7 +295,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ``DeviceWarning``), and its ``device`` becomes ``"cpu"``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks for the training net (copied at each fit, so the
-        objects given here are never modified).
+        objects given here are never modified). skorch's ``EpochScoring`` and
+        ``BatchScoring`` are a ``ValueError``: the net trains on standardised
+        targets with missing labels masked, which they cannot score.
 
     Attributes
     ----------
@@ -853,11 +868,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         )
 
     def _untabulated_keys(self):
-        """History keys left out of the verbose table, to keep it readable."""
+        """History keys left out of the verbose table: at verbose=1, those that
+        would double its width, to keep it readable."""
+        per_task = ("train_r2", "valid_loss") if self.verbose < 2 else ()
         return ["task_weights"] + [
-            f"{key}_{name}"
-            for key in ("train_r2", "valid_loss")
-            for name in self.target_names_
+            f"{key}_{name}" for key in per_task for name in self.target_names_
         ]
 
     def _record_history(self, n_before):

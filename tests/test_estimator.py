@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
-from skorch.callbacks import Callback
+from skorch.callbacks import BatchScoring, Callback, EpochScoring
 
 from skhealth import MultiTaskHealthRegressor
 from skhealth._net import _EVAL_ROWS, MultiTaskNet
@@ -862,6 +862,18 @@ def test_user_callbacks_run_and_are_not_modified(regression_data):
     assert vars(callback) == vars(_RecordLearningRate())
 
 
+@pytest.mark.parametrize(
+    "callback", [EpochScoring("r2"), ("mae", BatchScoring("neg_mean_absolute_error"))]
+)
+def test_skorch_scorers_are_a_value_error_naming_the_recorded_r2(
+    callback, regression_data
+):
+    X, Y = regression_data
+    message = r"Scoring cannot score this net.*train_r2_<task>, valid_r2_<task>"
+    with pytest.raises(ValueError, match=message):
+        fast(callbacks=[callback]).fit(X, Y)
+
+
 def test_verbose_prints_the_epoch_table(regression_data, capsys):
     X, Y = regression_data
     fast(verbose=1, max_iter=2).fit(X, Y)
@@ -883,6 +895,21 @@ def test_verbose_table_shows_each_tasks_training_loss_and_validation_r2(
     ]
     for column in ["epoch", "train_loss", "valid_loss", "valid_r2", *per_task]:
         assert column in header
+
+
+def test_verbose_2_table_adds_each_tasks_training_r2_and_validation_loss(
+    regression_data, capsys
+):
+    X, Y = regression_data
+    fast(verbose=2, max_iter=2, early_stopping=True).fit(X, Y)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    per_task = [
+        f"{key}_task_{t}"
+        for key in ("train_loss", "train_r2", "valid_loss", "valid_r2")
+        for t in range(3)
+    ]
+    tabulated = [column for column in header if column.endswith(("_0", "_1", "_2"))]
+    assert tabulated == sorted(per_task)
 
 
 def test_silent_by_default(regression_data, capsys):
