@@ -282,18 +282,18 @@ def memory_ratios(n_samples, epochs):
 def print_table(results, n_rows, memory=None):
     base = results["hand loop"]
     header = (
-        f"{'method':<24}{'fit (s)':>9}{'ratio':>7}"
-        f"{f'predict {n_rows} (ms)':>22}{'ratio':>7}"
-        f"{'1-row (us)':>12}{'ratio':>7}"
+        f"{'method':<24}{'fit (s)':>9}{'ratio':>8}"
+        f"{f'predict {n_rows} (ms)':>22}{'ratio':>8}"
+        f"{'1-row (us)':>12}{'ratio':>8}"
     )
     if memory is not None:
         header += f"{'fit peak / X size':>19}"
     print(header)
     for name, row in results.items():
         line = (
-            f"{name:<24}{row['fit']:>9.2f}{row['fit'] / base['fit']:>6.2f}x"
-            f"{row['predict'] * 1e3:>22.1f}{row['predict'] / base['predict']:>6.2f}x"
-            f"{row['one_row'] * 1e6:>12.0f}{row['one_row'] / base['one_row']:>6.2f}x"
+            f"{name:<24}{row['fit']:>9.2f}{row['fit'] / base['fit']:>7.2f}x"
+            f"{row['predict'] * 1e3:>22.1f}{row['predict'] / base['predict']:>7.2f}x"
+            f"{row['one_row'] * 1e6:>12.0f}{row['one_row'] / base['one_row']:>7.2f}x"
         )
         if memory is not None:
             line += f"{memory[name]:>18.2f}x"
