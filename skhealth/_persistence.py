@@ -42,11 +42,14 @@ safe to load is that it holds data only.
 import copy
 import hashlib
 import importlib
+import io
 import json
 import os
+import reprlib
 import zipfile
 import zlib
 from contextlib import contextmanager
+from numbers import Integral, Real
 
 import numpy as np
 import safetensors.torch
@@ -58,6 +61,7 @@ from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_selector
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
@@ -74,22 +78,76 @@ _METADATA = "metadata.json"
 _WEIGHTS = "weights.safetensors"
 _PREPROCESSING = "preprocessing.skops"
 
-# Learned attributes of the estimator, saved when present.
-_ATTRIBUTES = (
-    "n_features_in_",
-    "feature_names_in_",
-    "n_tasks_",
-    "target_names_",
-    "_y_1d",
-    "_seed",
-    "do_early_stopping_",
-    "n_iter_",
-    "loss_curve_",
-    "best_loss_",
-    "validation_scores_",
-    "best_validation_score_",
-    "task_weights_",
-)
+# The most bytes a member may hold once decompressed, so that a small file
+# cannot make loading inflate gigabytes: the metadata is mostly the training
+# history (a few numbers per batch), the preprocessing a pipeline's fitted
+# steps. The weights' limit follows from the network the metadata describes
+# (_weights_limit). save refuses a model that exceeds them.
+_LIMITS = {_METADATA: 64 * 2**20, _PREPROCESSING: 256 * 2**20}
+
+
+def _is_int(value, low=1, high=None):
+    return (
+        isinstance(value, Integral)
+        and not isinstance(value, bool)
+        and low <= value
+        and (high is None or value <= high)
+    )
+
+
+def _is_real(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _is_reals(value):
+    return isinstance(value, list) and all(map(_is_real, value))
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_array(value, n, kind):
+    """Whether ``value`` is a 1-D array of ``n`` floats (kind "f") or str ("O")."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.shape == (n,)
+        and value.dtype.kind == kind
+        and (kind != "O" or all(isinstance(item, str) for item in value))
+    )
+
+
+# Learned attributes of the estimator, saved when present (all but
+# feature_names_in_ always are), with what loading accepts for each: what
+# fitting sets, given the attributes above it. The network is built from them.
+_ATTRIBUTES = {
+    "n_features_in_": ("a positive int", lambda v, e: _is_int(v)),
+    "feature_names_in_": (
+        "one str per feature",
+        lambda v, e: _is_array(v, e.n_features_in_, "O"),
+    ),
+    "n_tasks_": ("a positive int", lambda v, e: _is_int(v)),
+    "target_names_": ("one str per task", lambda v, e: _is_array(v, e.n_tasks_, "O")),
+    "_y_1d": (
+        "a bool, true only for one task",
+        lambda v, e: _is_bool(v) and (not v or e.n_tasks_ == 1),
+    ),
+    # the seeds training draws from: randint(2**31 - 1) plus the epoch
+    "_seed": ("an int from 0 to 2**31 - 2", lambda v, e: _is_int(v, 0, 2**31 - 2)),
+    "do_early_stopping_": ("a bool", lambda v, e: _is_bool(v)),
+    "n_iter_": ("a positive int", lambda v, e: _is_int(v)),
+    "loss_curve_": ("a list of numbers", lambda v, e: _is_reals(v)),
+    "best_loss_": ("a number or None", lambda v, e: v is None or _is_real(v)),
+    "validation_scores_": (
+        "a list of numbers or None",
+        lambda v, e: v is None or _is_reals(v),
+    ),
+    "best_validation_score_": (
+        "a number or None",
+        lambda v, e: v is None or _is_real(v),
+    ),
+    "task_weights_": ("one float per task", lambda v, e: _is_array(v, e.n_tasks_, "f")),
+}
 _SCALER_ATTRIBUTES = ("mean_", "scale_", "var_", "n_samples_seen_", "n_features_in_")
 
 # The parameters that may hold an instance of one of skhealth's own classes,
@@ -211,19 +269,25 @@ def _encode_instance(value, name, registry):
 def _decode_params(params, name):
     decoded = {}
     for param, data in params.items():
-        if isinstance(data, dict) and data.keys() == {"class", "params"}:
-            registry = _REGISTRIES[param]
-            if data["class"] not in registry:
-                raise ModelFileError(
-                    f"{name} needs the {param} {data['class']!r}, which this "
-                    f"skhealth does not have ({', '.join(sorted(registry))}): "
-                    "upgrade skhealth."
+        with _malformed(name, f"its parameter {param}"):
+            if isinstance(data, dict) and data.keys() == {"class", "params"}:
+                registry = _REGISTRIES[param]
+                if data["class"] not in registry:
+                    raise ModelFileError(
+                        f"{name} needs the {param} {data['class']!r}, which this "
+                        f"skhealth does not have ({', '.join(sorted(registry))}): "
+                        "upgrade skhealth."
+                    )
+                cls = registry[data["class"]]
+                params = {key: _decode(item) for key, item in data["params"].items()}
+                decoded[param] = cls(**params)
+                validate_parameter_constraints(
+                    getattr(cls, "_parameter_constraints", {}),
+                    decoded[param].get_params(deep=False),
+                    caller_name=cls.__name__,
                 )
-            cls = registry[data["class"]]
-            params = {key: _decode(item) for key, item in data["params"].items()}
-            decoded[param] = cls(**params)
-        else:
-            decoded[param] = _decode(data)
+            else:
+                decoded[param] = _decode(data)
     return decoded
 
 
@@ -375,7 +439,9 @@ def save(obj, path):
     """
     estimator = _final_estimator(obj)
     check_is_fitted(estimator)
-    # the file's parameters rebuild the network its weights must fit
+    # loading refuses invalid parameters, and rebuilds from them the network
+    # its weights must fit
+    estimator._validate_params()
     estimator._check_network_params("saving")
     params = _encode_params(estimator)
     tensors, optimizer = _net_state(estimator.net_)
@@ -405,6 +471,14 @@ def save(obj, path):
     }
     metadata["metadata_sha256"] = _sha256(_canonical(metadata))
     members = {_METADATA: json.dumps(metadata, indent=1).encode(), **members}
+    for member, limit in _LIMITS.items():
+        if len(members.get(member, b"")) > limit:
+            raise ValueError(
+                f"The model's {member} would be {len(members[member])} bytes, more "
+                f"than the {limit} a model file may hold (loading refuses larger "
+                "members, so that a small file cannot make it inflate gigabytes). "
+                "Save this model with pickle or joblib instead."
+            )
     with zipfile.ZipFile(path, "w") as archive:
         for member, data in members.items():
             # A fixed timestamp: the same model gives the same file.
@@ -425,29 +499,54 @@ def _library_versions():
 
 
 # ------------------------------------------------------------------ loading
-def _read_member(archive, member, name):
+def _check_sizes(infos, limit, what, name):
+    """Refuse zip entries ``infos`` that would inflate to more than ``limit``
+    bytes in all, or that are compressed otherwise than by deflate: zipfile
+    inflates deflate in bounded steps, but bzip2 and LZMA at one go."""
+    for info in infos:
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ModelFileError(
+                f"{name} is damaged: {what} is corrupt (it uses compression method "
+                f"{info.compress_type}; skhealth writes deflate)."
+            )
+    size = sum(info.file_size for info in infos)
+    if size > limit:
+        raise ModelFileError(
+            f"{name} is damaged or not a skhealth model file: {what} would be "
+            f"{size} bytes once decompressed, more than the {limit} it can hold."
+        )
+
+
+def _read_member(archive, member, name, limit):
     try:
-        return archive.read(member)
+        info = archive.getinfo(member)
     except KeyError:
         raise ModelFileError(f"{name} is damaged: it lacks {member}.") from None
-    # NotImplementedError: a compression method zipfile lacks; RuntimeError:
-    # an encrypted member. skhealth writes neither.
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        EOFError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
+    _check_sizes([info], limit, member, name)
+    try:
+        with archive.open(info) as stream:
+            # bounded, should the declared size lie
+            data = stream.read(limit + 1)
+    # RuntimeError: an encrypted member, which skhealth does not write.
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
         raise ModelFileError(
             f"{name} is damaged: {member} is corrupt ({exc})."
         ) from exc
+    if len(data) > limit:
+        raise ModelFileError(
+            f"{name} is damaged or not a skhealth model file: {member} holds more "
+            f"than the {limit} bytes it declares or can hold."
+        )
+    return data
 
 
 def _read_metadata(archive, name):
     try:
-        metadata = json.loads(_read_member(archive, _METADATA, name))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        metadata = json.loads(
+            _read_member(archive, _METADATA, name, _LIMITS[_METADATA])
+        )
+    # RecursionError: lists nested too deeply for the parser
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(
             f"{name} is damaged: {_METADATA} is not valid JSON ({exc})."
         ) from exc
@@ -482,7 +581,8 @@ def _read_metadata(archive, name):
 
 
 def _read(path, name):
-    """The checked metadata and members of the model file at ``path``."""
+    """The estimator the model file at ``path`` describes (its network not yet
+    restored), its checked metadata and its members."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -501,38 +601,60 @@ def _read(path, name):
             raise ModelFileError(
                 f"{name} is damaged: {_METADATA} lists members {digests!r}."
             )
-        members = {member: _read_member(archive, member, name) for member in digests}
+        with _malformed(name):
+            estimator = _make_estimator(metadata, name)
+            limits = {**_LIMITS, _WEIGHTS: _weights_limit(estimator, name)}
+        members = {
+            member: _read_member(archive, member, name, limits[member])
+            for member in digests
+        }
     for member, digest in digests.items():
         if _sha256(members[member]) != digest:
             raise ModelFileError(
                 f"{name} was modified or damaged: {member} does not match the "
                 f"SHA-256 recorded in {_METADATA}."
             )
-    return metadata, members
+    return estimator, metadata, members
 
 
 @contextmanager
-def _malformed(name):
-    """Report content that a checked file should not have as a ModelFileError."""
+def _malformed(name, what="its content"):
+    """Report content that a checked file should not have as a ModelFileError
+    that says where it is."""
     try:
         yield
-    except ModelFileError:
+    # a device's shortage of memory is a RuntimeError, but no damage to the file
+    except (ModelFileError, torch.OutOfMemoryError):
         raise
     except (
         AttributeError,
         IndexError,
         KeyError,
+        OverflowError,
+        RuntimeError,
         TypeError,
         ValueError,
         safetensors.SafetensorError,
         zipfile.BadZipFile,
     ) as exc:
         raise ModelFileError(
-            f"{name} is damaged: its content is malformed ({exc!r})."
+            f"{name} is damaged or not a skhealth model file: {what} is malformed "
+            f"({exc!r})."
         ) from exc
 
 
+def _expect(ok, value, expected, field, name):
+    """Refuse the file unless ``ok``: its ``field`` is ``value``, not ``expected``."""
+    if not ok:
+        raise ModelFileError(
+            f"{name} is damaged or not a skhealth model file: its {field} is "
+            f"{reprlib.repr(value)}, not {expected}."
+        )
+
+
 def _make_estimator(metadata, name):
+    """The estimator from the metadata, its parameters and learned attributes
+    checked; no network yet."""
     if metadata["estimator"]["class"] != "MultiTaskHealthRegressor":
         raise ModelFileError(
             f"{name} holds a {metadata['estimator']['class']}, which this skhealth "
@@ -547,24 +669,52 @@ def _make_estimator(metadata, name):
             "upgrade skhealth."
         )
     estimator = MultiTaskHealthRegressor(**_decode_params(params, name))
-    for attribute, data in metadata["attributes"].items():
-        if attribute in _ATTRIBUTES:
-            setattr(estimator, attribute, _decode(data))
+    with _malformed(name, "a parameter"):  # the error names it
+        estimator._validate_params()
+    saved = metadata["attributes"]
+    for attribute, (expected, accepted) in _ATTRIBUTES.items():
+        if attribute in saved:
+            with _malformed(name, f"its {attribute}"):
+                value = _decode(saved[attribute])
+            _expect(accepted(value, estimator), value, expected, attribute, name)
+            setattr(estimator, attribute, value)
+        elif attribute != "feature_names_in_":  # set only for named columns
+            raise ModelFileError(f"{name} is damaged: it lacks {attribute}.")
     scaler = StandardScaler()
     for attribute in _SCALER_ATTRIBUTES:
         setattr(scaler, attribute, _decode(metadata["target_scaler"][attribute]))
     estimator._target_scaler = scaler
-    # what predict computes with: one name and one float statistic per task
+    # what predict computes with: one finite float statistic per task
     n_tasks = estimator.n_tasks_
     per_task = [np.asarray(getattr(scaler, a)) for a in ("mean_", "scale_", "var_")]
-    if len(estimator.target_names_) != n_tasks or any(
-        value.shape != (n_tasks,) or value.dtype.kind != "f" for value in per_task
+    if (
+        scaler.n_features_in_ != n_tasks
+        or any(
+            value.shape != (n_tasks,)
+            or value.dtype.kind != "f"
+            or not np.isfinite(value).all()
+            for value in per_task
+        )
+        or not (scaler.scale_ > 0).all()
     ):
         raise ModelFileError(
-            f"{name} is damaged: its target names or target statistics are not "
-            f"one per task ({n_tasks})."
+            f"{name} is damaged: its target statistics are not one finite float "
+            f"per task ({n_tasks}) with positive scales."
         )
     return estimator
+
+
+def _weights_limit(estimator, name):
+    """The most bytes the weights of the network ``estimator`` describes take:
+    the members' values, twice again as Adam's moments, and a KiB for the name
+    and the optimizer's step of each tensor and for the criterion's per task."""
+    params = estimator._module_params(estimator.n_features_in_)
+    # one member, on the meta device: it allocates nothing
+    with _malformed(name, "the network its parameters describe"), torch.device("meta"):
+        state = params["architecture"].build(params["spec"]).state_dict()
+    n_bytes = sum(tensor.numel() * tensor.element_size() for tensor in state.values())
+    per_member = 3 * (n_bytes + 1024 * len(state))
+    return params["n_members"] * per_member + 1024 * estimator.n_tasks_
 
 
 def _load_state(part, tensors, prefix, name):
@@ -597,7 +747,38 @@ def _fitting_state(part, tensors, prefix, name):
     return got
 
 
+def _fits_group(group, built):
+    """Whether a saved parameter group is the ``built`` one: the same parameters
+    and settings, but for the learning rate and weight decay, which follow
+    learning_rate_init and alpha."""
+    return (
+        isinstance(group, dict)
+        and group.get("params") == built["params"]
+        and all(
+            _is_real(group.get(key)) and group[key] >= 0
+            for key in ("lr", "weight_decay")
+        )
+        and all(
+            group[key] == value
+            for key, value in built.items()
+            if key in group and key not in ("params", "lr", "weight_decay")
+        )
+    )
+
+
 def _load_optimizer(optimizer, tensors, saved, name):
+    # torch takes the saved groups as they are, and matches the state to the
+    # parameters by the indices they list
+    groups, built = _decode(saved["param_groups"]), optimizer.state_dict()
+    if not (
+        isinstance(groups, list)
+        and len(groups) == len(built["param_groups"])
+        and all(map(_fits_group, groups, built["param_groups"]))
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its optimizer settings are not those of the "
+            "optimizer the estimator builds."
+        )
     params = [param for group in optimizer.param_groups for param in group["params"]]
     state = {
         int(index): {key: _decode(value) for key, value in entries.items()}
@@ -611,10 +792,10 @@ def _load_optimizer(optimizer, tensors, saved, name):
         index
         for index, entries in state.items()
         if not 0 <= index < len(params)
+        # Adam's state is tensors: a step, and moments shaped as the parameter
         or any(
-            torch.is_tensor(value)
-            and value.dim()
-            and value.shape != params[index].shape
+            not torch.is_tensor(value)
+            or (value.dim() and value.shape != params[index].shape)
             for value in entries.values()
         )
     ]
@@ -623,14 +804,23 @@ def _load_optimizer(optimizer, tensors, saved, name):
             f"{name} is damaged: the optimizer state in {_WEIGHTS} does not fit the "
             f"network (parameters {sorted(wrong)})."
         )
-    optimizer.load_state_dict(
-        {"state": state, "param_groups": _decode(saved["param_groups"])}
-    )
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
 def _restore_net(estimator, device, metadata, members, name):
     saved = metadata["net"]
     batch_size = _decode(saved["batch_size"])
+    _expect(_is_int(batch_size), batch_size, "a positive int", "batch size", name)
+    history = saved["history"]
+    _expect(
+        isinstance(history, list)
+        and len(history) == estimator.n_iter_
+        and all(isinstance(epoch, dict) for epoch in history),
+        history,
+        "one dict per epoch (n_iter_)",
+        "training history",
+        name,
+    )
     tensors = safetensors.torch.load(members[_WEIGHTS])
     # The weights must fit the network the parameters describe before it is
     # built for real: a doctored layer size would otherwise allocate it first,
@@ -665,12 +855,16 @@ def _restore_net(estimator, device, metadata, members, name):
     net.module_.load_state_dict(module_state)
     _load_state(net.criterion_, tensors, "criterion", name)
     _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
-    net.history = History(saved["history"])
+    net.history = History(history)
     estimator.net_ = net
     estimator._built_with = estimator._network_params()
 
 
 def _load_preprocessing(data, name):
+    # skops inflates the archive that the member is: it may not hold more
+    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+        limit = _LIMITS[_PREPROCESSING]
+        _check_sizes(inner.infolist(), limit, f"the archive in {_PREPROCESSING}", name)
     untrusted = _untrusted(data)
     if untrusted:
         raise ModelFileError(
@@ -723,9 +917,7 @@ def load(path, *, device=None):
     save : Write a model file.
     """
     name = os.fspath(path)
-    metadata, members = _read(path, name)
-    with _malformed(name):
-        estimator = _make_estimator(metadata, name)
+    estimator, metadata, members = _read(path, name)
     if device is not None:
         estimator.set_params(device=device)
     try:
