@@ -94,13 +94,15 @@ def _members(path):
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _write(path, members):
-    with zipfile.ZipFile(path, "w") as archive:
+def _write(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name, data in members.items():
             archive.writestr(name, data)
 
 
-def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
+def _rewrite(
+    path, edit_metadata=None, *, seal=True, replace=None, compression=zipfile.ZIP_STORED
+):
     members = {**_members(path), **(replace or {})}
     metadata = json.loads(members["metadata.json"])
     digest = metadata.pop("metadata_sha256")
@@ -113,7 +115,7 @@ def _rewrite(path, edit_metadata=None, *, seal=True, replace=None):
         digest = hashlib.sha256(canonical.encode()).hexdigest()
     metadata["metadata_sha256"] = digest
     members["metadata.json"] = json.dumps(metadata).encode()
-    _write(path, members)
+    _write(path, members, compression)
 
 
 # -------------------------------------------------------------- round trips
@@ -475,26 +477,132 @@ def test_truncated_file_is_refused(model_file):
         skhealth.load(path)
 
 
-def _patch_directory_entry(path, member, offset, value):
-    """Overwrite two bytes of ``member``'s entry in the zip's central directory
-    (8: flags, 10: compression method)."""
+def _patch_directory_entry(path, member, offset, value, width=2):
+    """Overwrite ``width`` bytes of ``member``'s entry in the zip's central
+    directory (8: flags, 10: compression method, 24: size once decompressed)."""
     data = bytearray(path.read_bytes())
     start = data.find(b"PK\x01\x02")
     while data[start + 46 : start + 46 + len(member)] != member.encode():
         start = data.find(b"PK\x01\x02", start + 1)
-    data[start + offset : start + offset + 2] = value.to_bytes(2, "little")
+    data[start + offset : start + offset + width] = value.to_bytes(width, "little")
     path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize(
     ("offset", "value", "problem"),
-    [(8, 1, "encrypted"), (10, 9, "compression method")],
-    ids=["encrypted", "deflate64"],
+    [(8, 1, "encrypted"), (10, 9, "compression method 9"), (10, 12, "method 12")],
+    ids=["encrypted", "deflate64", "bzip2"],
 )
 def test_member_zipfile_cannot_read_is_refused(model_file, offset, value, problem):
     _, path, _ = model_file
     _patch_directory_entry(path, "metadata.json", offset, value)
     with pytest.raises(ModelFileError, match=rf"metadata.json is corrupt .*{problem}"):
+        skhealth.load(path)
+
+
+def _opened_members(monkeypatch):
+    """The names of the members loading opens, as it opens them."""
+    opened, open_member = [], zipfile.ZipFile.open
+
+    def spy(archive, member, *args, **kwargs):
+        opened.append(getattr(member, "filename", member))
+        return open_member(archive, member, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    return opened
+
+
+def test_weights_inflating_past_what_the_network_holds_are_refused_unread(
+    model_file, monkeypatch
+):
+    _, path, _ = model_file
+    bomb = bytes(50 * 2**20)  # 50 MiB of zeros, 50 KiB deflated
+    _rewrite(
+        path, replace={"weights.safetensors": bomb}, compression=zipfile.ZIP_DEFLATED
+    )
+    assert path.stat().st_size < 2**20
+    opened = _opened_members(monkeypatch)
+    with pytest.raises(
+        ModelFileError,
+        match=rf"damaged or not a skhealth model file: weights.safetensors would be "
+        rf"{50 * 2**20} bytes once decompressed, more than the \d+ it can hold\.",
+    ):
+        skhealth.load(path)
+    assert opened == ["metadata.json"]
+
+
+def test_metadata_inflating_past_its_limit_is_refused_unread(model_file, monkeypatch):
+    _, path, _ = model_file
+    members = _members(path)
+    # valid JSON with the same checksum: whitespace is no part of its content
+    members["metadata.json"] += b" " * (65 * 2**20)
+    _write(path, members, zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2**20
+    opened = _opened_members(monkeypatch)
+    size = len(members["metadata.json"])
+    with pytest.raises(
+        ModelFileError,
+        match=f"metadata.json would be {size} bytes once decompressed, more than "
+        f"the {64 * 2**20} it can hold",
+    ):
+        skhealth.load(path)
+    assert opened == []
+
+
+def test_member_longer_than_its_declared_size_is_read_no_further(model_file):
+    _, path, _ = model_file
+    _patch_directory_entry(path, "metadata.json", 24, 100, width=4)
+    with pytest.raises(ModelFileError, match=r"metadata.json is corrupt \(Bad CRC-32"):
+        skhealth.load(path)
+
+
+def test_preprocessing_archive_inflating_past_its_limit_is_refused(
+    health_frame, tmp_path, monkeypatch
+):
+    X, Y = health_frame
+    path = tmp_path / "model.skh"
+    skhealth.save(health_pipeline().fit(X, Y), path)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", b" " * (2 * 2**20))
+    _rewrite(path, replace={"preprocessing.skops": inner.getvalue()})
+    monkeypatch.setitem(skhealth._persistence._LIMITS, "preprocessing.skops", 2**20)
+    with pytest.raises(
+        ModelFileError,
+        match=f"the archive in preprocessing.skops would be {2 * 2**20} bytes once "
+        f"decompressed, more than the {2**20} it can hold",
+    ):
+        skhealth.load(path)
+
+
+def test_metadata_larger_than_loading_accepts_is_not_saved(
+    regression_data, tmp_path, monkeypatch
+):
+    X, Y = regression_data
+    monkeypatch.setitem(skhealth._persistence._LIMITS, "metadata.json", 1000)
+    path = tmp_path / "model.skh"
+    with pytest.raises(
+        ValueError, match=r"metadata.json would be \d+ bytes, more than the 1000 .*"
+    ):
+        skhealth.save(fast().fit(X, Y), path)
+    assert not path.exists()
+
+
+def test_invalid_parameters_are_not_saved(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast().fit(X, Y).set_params(max_iter=0)
+    with pytest.raises(ValueError, match=r"'max_iter' parameter .* Got 0 instead"):
+        reg.save(tmp_path / "model.skh")
+
+
+def test_metadata_nested_too_deeply_to_parse_is_refused(model_file):
+    _, path, _ = model_file
+    members = _members(path)
+    members["metadata.json"] = b'{"deep": ' + b"[" * 10**5 + b"]" * 10**5 + b"}"
+    _write(path, members)
+    with pytest.raises(
+        ModelFileError, match=r"metadata.json is not valid JSON \(maximum recursion"
+    ):
         skhealth.load(path)
 
 
@@ -517,6 +625,127 @@ def test_resealed_file_with_malformed_content_is_refused(model_file, edit):
     _, path, _ = model_file
     _rewrite(path, edit)
     with pytest.raises(ModelFileError, match="is damaged"):
+        skhealth.load(path)
+
+
+def _first_group(edit):
+    """Edit the first of the optimizer's parameter groups in the metadata."""
+    return lambda m: edit(m["net"]["optimizer"]["param_groups"][0]["dict"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda m: m["attributes"].update(n_features_in_=-1),
+            "its n_features_in_ is -1, not a positive int.",
+        ),
+        (
+            lambda m: m["attributes"].update(_seed="5"),
+            "its _seed is '5', not an int from 0 to 2**31 - 2.",
+        ),
+        (
+            lambda m: m["attributes"].update(target_names_=_array([1, 2, 3], "|O")),
+            "its target_names_ is array([1, 2, 3], dtype=object), not one str per "
+            "task.",
+        ),
+        (
+            lambda m: m["attributes"].update(_y_1d=True),
+            "its _y_1d is True, not a bool, true only for one task.",
+        ),
+        (
+            lambda m: m["attributes"].update(task_weights_=_array([1.0], "<f8")),
+            "its task_weights_ is array([1.]), not one float per task.",
+        ),
+        (
+            lambda m: m["net"].update(batch_size=-5),
+            "its batch size is -5, not a positive int.",
+        ),
+        (
+            lambda m: m["net"].update(history={"epoch": 1}),
+            "its training history is {'epoch': 1}, not one dict per epoch (n_iter_).",
+        ),
+        (
+            lambda m: m["estimator"]["params"].update(
+                max_iter={"scalar": 10**30, "dtype": "<i8"}
+            ),
+            "its parameter max_iter is malformed (OverflowError('Python int too "
+            "large to convert to C long')).",
+        ),
+        (
+            lambda m: m["estimator"]["params"].update(max_iter="many"),
+            "a parameter is malformed (InvalidParameterError(\"The 'max_iter' "
+            "parameter of MultiTaskHealthRegressor must be an int in the range "
+            "[1, inf). Got 'many' instead.\")).",
+        ),
+        (
+            lambda m: m["estimator"]["params"].update(
+                architecture={"class": "mmoe", "params": {"n_experts": -3}}
+            ),
+            'its parameter architecture is malformed (InvalidParameterError("The '
+            "'n_experts' parameter of MMoE must be an int in the range [1, inf). Got "
+            '-3 instead.")).',
+        ),
+    ],
+    ids=[
+        "negative_n_features",
+        "text_seed",
+        "number_target_names",
+        "one_dimensional_y_of_three_tasks",
+        "one_task_weight",
+        "negative_batch_size",
+        "history_dict",
+        "max_iter_beyond_int64",
+        "text_max_iter",
+        "negative_n_experts",
+    ],
+)
+def test_resealed_values_fitting_never_gives_are_refused_by_name(
+    model_file, edit, problem
+):
+    _, path, _ = model_file
+    _rewrite(path, edit)
+    message = f"{path} is damaged or not a skhealth model file: {problem}"
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        skhealth.load(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda m: m["attributes"].pop("_seed"), "it lacks _seed."),
+        (
+            lambda m: m["target_scaler"].update(scale_=_array([1.0, 0.0, 1.0], "<f8")),
+            "its target statistics are not one finite float per task (3) with "
+            "positive scales.",
+        ),
+        (
+            _first_group(lambda group: group["params"].reverse()),
+            "its optimizer settings are not those of the optimizer the estimator "
+            "builds.",
+        ),
+        (
+            _first_group(lambda group: group.update(maximize=True)),
+            "its optimizer settings are not those of the optimizer the estimator "
+            "builds.",
+        ),
+        (
+            # (a step or moment would be replaced by its tensor in the weights)
+            lambda m: m["net"]["optimizer"]["state"].update(
+                {"0": {"max_exp_avg_sq": 5}}
+            ),
+            "the optimizer state in weights.safetensors does not fit the network "
+            "(parameters [0]).",
+        ),
+    ],
+    ids=["no_seed", "zero_scale", "reordered_parameters", "maximize", "number_state"],
+)
+def test_resealed_state_fitting_never_gives_is_refused(model_file, edit, problem):
+    _, path, _ = model_file
+    _rewrite(path, edit)
+    with pytest.raises(
+        ModelFileError, match=re.escape(f"{path} is damaged: {problem}")
+    ):
         skhealth.load(path)
 
 
@@ -631,13 +860,29 @@ def test_file_without_library_versions_is_refused(model_file):
         skhealth.load(path)
 
 
+@pytest.mark.parametrize(
+    ("sizes", "problem"),
+    [
+        ([10**6, 10**6], "do not fit the network"),  # 4 TB of float32 weights
+        ([10**12], "do not fit the network"),
+        # more values than torch can count, even on the meta device
+        (
+            [10**12, 10**12],
+            "the network its parameters describe is malformed (RuntimeError("
+            "'Storage size calculation overflowed",
+        ),
+    ],
+    ids=["terabytes", "a_trillion", "beyond_int64"],
+)
 def test_layer_sizes_that_do_not_fit_the_weights_are_refused_before_building(
-    model_file,
+    model_file, sizes, problem
 ):
     _, path, _ = model_file
-    huge = {"tuple": [10**6, 10**6]}  # 4 TB of float32 weights, if built
-    _rewrite(path, lambda m: m["estimator"]["params"].update(hidden_layer_sizes=huge))
-    with pytest.raises(ModelFileError, match="do not fit the network"):
+    _rewrite(
+        path,
+        lambda m: m["estimator"]["params"].update(hidden_layer_sizes={"tuple": sizes}),
+    )
+    with pytest.raises(ModelFileError, match=re.escape(problem)):
         skhealth.load(path)
 
 
