@@ -581,8 +581,7 @@ def _read_metadata(archive, name):
 
 
 def _read(path, name):
-    """The estimator the model file at ``path`` describes (its network not yet
-    restored), its checked metadata and its members."""
+    """The checked metadata and members of the model file at ``path``."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -603,7 +602,7 @@ def _read(path, name):
             )
         with _malformed(name):
             estimator = _make_estimator(metadata, name)
-            limits = {**_LIMITS, _WEIGHTS: _weights_limit(estimator, name)}
+        limits = {**_LIMITS, _WEIGHTS: _weights_limit(estimator, name)}
         members = {
             member: _read_member(archive, member, name, limits[member])
             for member in digests
@@ -614,7 +613,7 @@ def _read(path, name):
                 f"{name} was modified or damaged: {member} does not match the "
                 f"SHA-256 recorded in {_METADATA}."
             )
-    return estimator, metadata, members
+    return metadata, members
 
 
 @contextmanager
@@ -708,9 +707,9 @@ def _weights_limit(estimator, name):
     """The most bytes the weights of the network ``estimator`` describes take:
     the members' values, twice again as Adam's moments, and a KiB for the name
     and the optimizer's step of each tensor and for the criterion's per task."""
-    params = estimator._module_params(estimator.n_features_in_)
     # one member, on the meta device: it allocates nothing
     with _malformed(name, "the network its parameters describe"), torch.device("meta"):
+        params = estimator._module_params(estimator.n_features_in_)
         state = params["architecture"].build(params["spec"]).state_dict()
     n_bytes = sum(tensor.numel() * tensor.element_size() for tensor in state.values())
     per_member = 3 * (n_bytes + 1024 * len(state))
@@ -917,7 +916,9 @@ def load(path, *, device=None):
     save : Write a model file.
     """
     name = os.fspath(path)
-    estimator, metadata, members = _read(path, name)
+    metadata, members = _read(path, name)
+    with _malformed(name):
+        estimator = _make_estimator(metadata, name)
     if device is not None:
         estimator.set_params(device=device)
     try:
