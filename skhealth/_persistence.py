@@ -694,7 +694,7 @@ def _make_estimator(metadata, name):
             or not np.isfinite(value).all()
             for value in per_task
         )
-        or not (scaler.scale_ > 0).all()
+        or not (per_task[1] > 0).all()  # scale_
     ):
         raise ModelFileError(
             f"{name} is damaged: its target statistics are not one finite float "
