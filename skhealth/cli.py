@@ -10,12 +10,16 @@ running (missing or damaged file, data that does not match the model).
 import argparse
 import ast
 import difflib
+import errno
 import json
+import lzma
 import os
 import re
 import sys
 import warnings
+import zlib
 from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 import pandas as pd
@@ -27,8 +31,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import __version__
 from ._estimator import MultiTaskHealthRegressor
+from ._persistence import ModelFileError, load, save
+from ._persistence import _encode as _encode_param
 from ._persistence import _read as _read_model_file
-from ._persistence import load, save
 from .callbacks import ProgressBar
 from .datasets import load_nhanes
 from .metrics import task_scores
@@ -45,19 +50,77 @@ class _UsageError(ValueError):
 
 
 # ------------------------------------------------------------------ tables
+# pandas reads and writes compressed CSV, inferring it from the extension
+_COMPRESSED_CSV = re.compile(r"\.csv\.(gz|bz2|zip|xz|zst)$")
+
+# What the decompressors raise for a truncated or damaged file.
+_DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, BadZipFile)
+
+# Names of tables: a model file written there would replace the user's data.
+_TABLE_NAME = re.compile(r"\.(csv|tsv|txt|parquet|xlsx?|json)(\.(gz|bz2|zip|xz|zst))?$")
+
+# The optional modules that pandas needs to read or write some files.
+_MODULES = {".parquet": ("Parquet", "pyarrow"), ".zst": (".zst", "zstandard")}
+
+
 def _table_format(path):
     name = Path(path).name.lower()
     if name.endswith(".parquet"):
         return "parquet"
-    # pandas reads and writes compressed CSV, inferring it from the extension
-    if re.search(r"\.csv(\.(gz|bz2|zip|xz|zst))?$", name):
+    if name.endswith(".csv") or _COMPRESSED_CSV.search(name):
         return "csv"
     raise _UsageError(f"{path}: unknown file type; use a .csv or .parquet file")
 
 
-class _ParquetError(ValueError):
-    def __init__(self, path):
-        super().__init__(f"{path}: Parquet files need pyarrow: pip install pyarrow")
+def _is_device(path):
+    """Whether ``path`` is a device or a pipe, such as /dev/null or /dev/stdout:
+    written as CSV whatever its name."""
+    return Path(path).is_char_device() or Path(path).is_fifo()
+
+
+def _module_error(path, exc):
+    """The error for ``exc``, an ImportError reading or writing ``path``."""
+    kind, module = _MODULES.get(Path(path).suffix.lower(), (None, None))
+    if module is None:
+        return ValueError(f"{path}: {exc}")
+    return ValueError(f"{path}: {kind} files need {module}: pip install {module}")
+
+
+def _read_error(path, exc):
+    """The one-line error, naming ``path`` and the cause, for whatever pandas or
+    a module under it (a decompressor, pyarrow) raised reading the file."""
+    compressed = _COMPRESSED_CSV.search(path.lower())
+    cause = str(exc).strip()
+    if isinstance(exc, ImportError):
+        return _module_error(path, exc)
+    if isinstance(exc, OSError) and exc.strerror:  # the system's: permission, ...
+        return ValueError(f"{path}: {exc.strerror}")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return ValueError(f"{path} is empty: it has no header line of column names")
+    if isinstance(exc, UnicodeDecodeError):
+        # the position pandas' decoder reports is in a block, not in the file
+        byte = exc.object[exc.start]
+        return ValueError(
+            f"{path} is not UTF-8 text: it holds the byte {byte:#x}, which UTF-8 "
+            "text cannot hold there; save it as UTF-8"
+        )
+    if isinstance(exc, pd.errors.ParserError):
+        return ValueError(f"{path} is not a well-formed CSV file ({cause})")
+    if compressed and isinstance(exc, _DECOMPRESSION_ERRORS):
+        return ValueError(
+            f"{path} cannot be decompressed: it is truncated or not a "
+            f".{compressed[1]} file ({cause})"
+        )
+    return ValueError(f"{path} cannot be read ({type(exc).__name__}: {cause})")
+
+
+def _reading(path, read, **options):
+    """``read(path, **options)``, any error reading the file reported as one
+    line: a bad input file is the user's to fix, never a traceback."""
+    try:
+        return read(path, **options)
+    except Exception as exc:
+        raise _read_error(str(path), exc) from exc
 
 
 def _read_table(path, text_columns=()):
@@ -68,26 +131,82 @@ def _read_table(path, text_columns=()):
     if not Path(path).is_file():
         raise FileNotFoundError(2, "No such file", str(path))
     if table_format == "csv":
-        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
-    try:
-        frame = pd.read_parquet(path)
-    except ImportError as exc:
-        raise _ParquetError(path) from exc
-    for column in [c for c in text_columns if c in frame.columns]:
-        frame[column] = frame[column].astype(str).where(frame[column].notna())
+        # low_memory=False: pandas infers each column's type from all its rows;
+        # per block, a large file's column can come back as numbers and text.
+        frame = _reading(
+            path,
+            pd.read_csv,
+            dtype=dict.fromkeys(text_columns, str),
+            low_memory=False,
+        )
+        _check_separator(frame, path)
+    else:
+        frame = _reading(path, pd.read_parquet)
+        for column in [c for c in text_columns if c in frame.columns]:
+            frame[column] = frame[column].astype(str).where(frame[column].notna())
+    if frame.empty:
+        raise ValueError(f"{path} has no rows of data, only column names")
     return frame
 
 
+def _check_separator(frame, path):
+    """Raise where the file seems separated by another character than ",":
+    then it reads as one column, named by its whole header line."""
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for separator in (";", "\t", "|"):
+            if separator in header:
+                raise ValueError(
+                    f"{path} seems to use {separator!r}, not ',', to separate its "
+                    f"columns: it reads as one column, {header!r}; save it as "
+                    "comma-separated CSV"
+                )
+
+
+def _read_ids(path, column):
+    """``column`` of the table at ``path`` as written: "007" stays "007", and a
+    blank or "NA" id stays as it is (as NaN it would make the others floats)."""
+    if _table_format(path) == "csv":
+        ids = _reading(
+            path,
+            pd.read_csv,
+            usecols=[column],
+            dtype=str,
+            keep_default_na=False,
+            low_memory=False,
+        )
+    else:  # integer ids with some missing stay integers
+        ids = _reading(
+            path, pd.read_parquet, columns=[column], dtype_backend="numpy_nullable"
+        )
+    return ids[column]
+
+
 def _write_table(frame, path):
-    if path == "-":
-        frame.to_csv(sys.stdout, index=False)
-    elif _table_format(path) == "csv":
-        frame.to_csv(path, index=False)
-    else:
-        try:
+    try:
+        if path == "-":
+            frame.to_csv(sys.stdout, index=False)
+        elif _is_device(path) or _table_format(path) == "csv":
+            frame.to_csv(path, index=False)
+        else:
             frame.to_parquet(path, index=False)
-        except ImportError as exc:
-            raise _ParquetError(path) from exc
+    except ImportError as exc:
+        raise _module_error(path, exc) from exc
+
+
+def _check_output(path, inputs):
+    """Fail before the work, rather than after it, where the output ``path``
+    cannot be written or would replace one of the ``inputs``."""
+    output = Path(path)
+    if output.is_dir():
+        raise _UsageError(f"-o {path}: it is a directory; name a file to write")
+    if not output.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "No such directory", str(output.parent))
+    for name in inputs:
+        if output.exists() and Path(name).exists() and output.samefile(name):
+            raise _UsageError(
+                f"-o {path}: it is the input file {name}; write to another file"
+            )
 
 
 def _columns(data, names, option, path):
@@ -164,7 +283,37 @@ def _make_estimator(param_args):
         estimator._validate_params()
     except ValueError as exc:
         raise _UsageError(f"--param: {exc}") from exc
+    for name, value in params.items():
+        try:  # and that the model file can hold them, rather than after fitting
+            _encode_param(value, name)
+        except ValueError as exc:
+            raise _UsageError(
+                f"--param {name}: a model file cannot store {value!r}; use None, "
+                "bools, numbers and strings, or lists, tuples and dicts of them"
+            ) from exc
     return estimator
+
+
+def _load(args):
+    """The MODEL of ``args`` on its --device. A device this machine cannot use
+    is reported with the option that fixes it: load's message names its own
+    ``device`` argument."""
+    try:
+        return load(args.model, device=args.device)
+    except ModelFileError:
+        raise
+    except ValueError as exc:  # load's one other error: the device
+        if args.device is not None:
+            raise _UsageError(
+                f"--device {args.device}: this machine cannot use that device; "
+                "use --device cpu or --device auto"
+            ) from exc
+        metadata, _ = _read_model_file(args.model, args.model)
+        saved = metadata["estimator"]["params"]["device"]
+        raise ValueError(
+            f"{args.model} was saved with device {saved!r}, which this machine "
+            "cannot use: pass --device cpu (or --device auto)"
+        ) from exc
 
 
 def _fit(model, X, Y, *, progress):
@@ -326,14 +475,22 @@ def _plot_learning_curves(estimator, path):
 def _fit_command(args):
     estimator = _make_estimator(args.param)
     # Fail before a long fit rather than after it.
-    output_dir = Path(args.output).parent
-    if not output_dir.is_dir():
-        raise FileNotFoundError(2, "No such directory", str(output_dir))
+    _check_output(args.output, [args.data])
+    if _TABLE_NAME.search(args.output.lower()):
+        raise _UsageError(
+            f"-o {args.output}: that names a table, not a model file; write the "
+            "model to a .skh file"
+        )
     data = _read_table(args.data)
     targets = _columns(data, args.target, "--target", args.data)
     dropped = _columns(data, args.drop, "--drop", args.data)
     if args.id_column is not None:
         dropped += _columns(data, [args.id_column], "--id-column", args.data)
+    both = [column for column in targets if column in dropped]
+    if both:
+        raise _UsageError(
+            f"--target {both[0]}: the column is also given to --drop or --id-column"
+        )
     for target in targets:
         if (
             not pd.api.types.is_numeric_dtype(data[target])
@@ -367,18 +524,26 @@ def _fit_command(args):
 
 def _predict_command(args):
     if args.output != "-":
-        _table_format(args.output)
-    model = load(args.model, device=args.device)
+        _check_output(args.output, [args.model, args.data])
+        if not _is_device(args.output):
+            _table_format(args.output)
+    model = _load(args)
     data = _read_table(args.data, _text_columns(model))
     kept = []
     if args.id_column is not None:
         kept = _columns(data, [args.id_column], "--id-column", args.data)
+        if args.id_column in list(_final_estimator(model).target_names_):
+            raise _UsageError(
+                f"--id-column {args.id_column}: the model predicts a column of "
+                "that name too; copy another column, or none"
+            )
     predictions = _predict(model, _inputs(model, data, args.data, exclude=kept))
-    _write_table(pd.concat([data[kept], predictions], axis=1), args.output)
+    ids = [_read_ids(args.data, column) for column in kept]
+    _write_table(pd.concat([*ids, predictions], axis=1), args.output)
 
 
 def _evaluate_command(args):
-    model = load(args.model, device=args.device)
+    model = _load(args)
     data = _read_table(args.data, _text_columns(model))
     targets = list(_final_estimator(model).target_names_)
     missing = [target for target in targets if target not in data.columns]
@@ -402,7 +567,7 @@ def _evaluate_command(args):
 
 def _info_command(args):
     metadata, _ = _read_model_file(args.model, args.model)
-    model = load(args.model, device=args.device)
+    model = _load(args)
     estimator = _final_estimator(model)
     if isinstance(model, Pipeline):
         steps = ", ".join(

@@ -1,9 +1,13 @@
 """The ``skhealth`` command line: what each command writes, and how it fails."""
 
+import bz2
+import gzip
 import hashlib
 import importlib.util
 import io
 import json
+import lzma
+import os
 import subprocess
 import sys
 import zipfile
@@ -11,6 +15,7 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
@@ -66,6 +71,16 @@ def run(capsys, *args):
     status = main([str(arg) for arg in args])
     out, err = capsys.readouterr()
     return status, out, err
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Fail the test if the command fits a model."""
+
+    def fit(*args, **kwargs):
+        pytest.fail("the command fitted a model")
+
+    monkeypatch.setattr("skhealth.cli._fit", fit)
 
 
 def error_of(capsys, *args):
@@ -189,6 +204,77 @@ def test_fit_reports_convergence_as_a_one_line_warning(data_path, tmp_path, caps
     )
 
 
+def test_fit_reads_a_large_column_of_digits_and_text_as_text(tmp_path, capsys):
+    # pandas' default (low_memory) infers types per block of rows: the digits
+    # of the first block came back as numbers, the rest as text, and fitting
+    # the encoder failed with a TypeError
+    n = 270_000
+    data = tmp_path / "large.csv"
+    code = np.where(np.arange(n) < 263_000, "1", "x")
+    pd.DataFrame({"code": code, "y": np.arange(n) % 3}).to_csv(data, index=False)
+    path = tmp_path / "m.skh"
+    args = ["fit", data, "--target", "y", "--param", "max_iter=1", "-q"]
+    status, _, _ = run(capsys, *args, "--validation-fraction", "0.99", "-o", path)
+    assert status == 0
+    encoder = skhealth.load(path)[0].named_transformers_["categorical"][-1]
+    assert [list(categories) for categories in encoder.categories_] == [["1", "x"]]
+
+
+def test_fit_into_a_directory_fails_before_fitting(data_path, tmp_path, no_fit, capsys):
+    status, message = error_of(capsys, *fit_args(data_path, tmp_path))
+    assert status == 2
+    assert message == f"-o {tmp_path}: it is a directory; name a file to write"
+
+
+def test_fit_param_a_model_file_cannot_store_fails_before_fitting(
+    data_path, tmp_path, no_fit, capsys
+):
+    param = "task_weighting={'hdl': {1, 2}}"  # a set
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", param)
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--param task_weighting: a model file cannot store {'hdl': {1, 2}}; use "
+        "None, bools, numbers and strings, or lists, tuples and dicts of them"
+    )
+
+
+def test_fit_over_its_data_file_fails_before_fitting(data_path, no_fit, capsys):
+    before = data_path.read_bytes()
+    status, message = error_of(capsys, *fit_args(data_path, data_path))
+    assert status == 2
+    assert message == (
+        f"-o {data_path}: it is the input file {data_path}; write to another file"
+    )
+    assert data_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz", "out.parquet", "out.tsv"])
+def test_fit_to_a_table_file_name_fails_before_fitting(
+    name, data_path, tmp_path, no_fit, capsys
+):
+    output = tmp_path / name
+    status, message = error_of(capsys, *fit_args(data_path, output))
+    assert status == 2
+    assert message == (
+        f"-o {output}: that names a table, not a model file; write the model to a "
+        ".skh file"
+    )
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("option", ["--id-column", "--drop"])
+def test_fit_target_that_is_also_dropped_is_a_usage_error(
+    option, data_path, tmp_path, no_fit, capsys
+):
+    args = ["fit", data_path, "--target", "hdl", option, "hdl", "-o", tmp_path / "m"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--target hdl: the column is also given to --drop or --id-column"
+    )
+
+
 # ---------------------------------------------------------------- predict
 def test_predict_writes_the_loaded_models_predictions(
     data_path, model_path, tmp_path, capsys
@@ -212,6 +298,56 @@ def test_predict_writes_the_loaded_models_predictions(
     assert pred["patient_id"].tolist() == data["patient_id"].tolist()
     expected = skhealth.load(model_path).predict(data[FEATURES])
     np.testing.assert_array_equal(pred[TARGETS].to_numpy(), expected)
+
+
+def test_predict_copies_the_ids_exactly_as_written(model_path, data_path, tmp_path):
+    ids = ["007", "", "NA", "1e3", "0042", "12", "n/a", "x"]
+    data = pd.read_csv(data_path).head(len(ids))
+    edited, output = tmp_path / "edited.csv", tmp_path / "pred.csv"
+    with open(edited, "w") as file:
+        print(",".join(data.columns), file=file)
+        for text, row in zip(
+            ids,
+            data.drop(columns="patient_id")
+            .to_csv(index=False, header=False)
+            .splitlines(),
+            strict=True,
+        ):
+            print(f"{text},{row}", file=file)
+    args = ["predict", model_path, edited, "--id-column", "patient_id", "-o", output]
+    assert main([str(arg) for arg in args]) == 0
+    lines = output.read_text().splitlines()
+    assert lines[0] == ",".join(["patient_id", *TARGETS])
+    assert [line.split(",")[0] for line in lines[1:]] == ids
+
+
+def test_predict_id_column_that_is_a_target_is_a_usage_error(
+    data_path, model_path, capsys
+):
+    args = ["predict", model_path, data_path, "--id-column", "hdl"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--id-column hdl: the model predicts a column of that name too; copy "
+        "another column, or none"
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_predict_writes_to_dev_null(data_path, model_path, capsys):
+    status, out, err = run(capsys, "predict", model_path, data_path, "-o", "/dev/null")
+    assert (status, out, err) == (0, "", "")
+
+
+def test_predict_over_its_data_file_is_a_usage_error(data_path, model_path, capsys):
+    before = data_path.read_bytes()
+    args = ["predict", model_path, data_path, "-o", data_path]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        f"-o {data_path}: it is the input file {data_path}; write to another file"
+    )
+    assert data_path.read_bytes() == before
 
 
 def test_predict_writes_csv_to_stdout_by_default(data_path, model_path, capsys):
@@ -491,6 +627,120 @@ def test_unknown_file_type_is_a_usage_error(tmp_path, capsys):
     assert message == f"{data}: unknown file type; use a .csv or .parquet file"
 
 
+TEXT = b"age,sex,hdl\n" + b"50,female,1.5\n" * 100
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "cause"),
+    [
+        ("empty.csv", b"", "is empty: it has no header line of column names"),
+        ("header.csv", b"age,sex,hdl\n", "has no rows of data, only column names"),
+        (
+            "semicolons.csv",
+            TEXT.replace(b",", b";"),
+            "seems to use ';', not ',', to separate its columns: it reads as one "
+            "column, 'age;sex;hdl'; save it as comma-separated CSV",
+        ),
+        (
+            "tabs.csv",
+            TEXT.replace(b",", b"\t"),
+            "seems to use '\\t', not ',', to separate its columns: it reads as one "
+            "column, 'age\\tsex\\thdl'; save it as comma-separated CSV",
+        ),
+        (
+            "latin1.csv",
+            "age,sex,hdl\n50,f\xe9minin,1.5\n".encode("latin-1"),
+            "is not UTF-8 text: it holds the byte 0xe9, which UTF-8 text cannot "
+            "hold there; save it as UTF-8",
+        ),
+        (
+            "ragged.csv",
+            b"age,sex,hdl\n50,female,1.5\n50,female,1.5,7\n",
+            "is not a well-formed CSV file (Error tokenizing data. C error: "
+            "Expected 3 fields in line 3, saw 4)",
+        ),
+    ],
+    ids=["empty", "header_only", "semicolons", "tabs", "latin1", "ragged"],
+)
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_a_bad_csv_file_names_the_file_and_the_cause(
+    command, name, content, cause, model_path, tmp_path, capsys
+):
+    data = tmp_path / name
+    data.write_bytes(content)
+    if command == "fit":
+        args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    else:
+        args = ["predict", model_path, data]
+    status, message = error_of(capsys, *args)
+    assert status == 1
+    assert message == f"{data} {cause}"
+
+
+TRUNCATED = "Compressed file ended before the end-of-stream marker was reached"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "cause"),
+    [
+        ("data.csv.gz", gzip.compress(TEXT)[:-10], TRUNCATED),
+        ("data.csv.bz2", bz2.compress(TEXT)[:-10], TRUNCATED),
+        ("data.csv.xz", lzma.compress(TEXT)[:-10], TRUNCATED),
+        ("data.csv.gz", TEXT, f"Not a gzipped file ({TEXT[:2]!r})"),
+        ("data.csv.bz2", TEXT, "Invalid data stream"),
+        ("data.csv.xz", TEXT, "Input format not supported by decoder"),
+        ("data.csv.zip", TEXT, "File is not a zip file"),
+    ],
+    ids=[
+        "truncated_gz",
+        "truncated_bz2",
+        "truncated_xz",
+        "not_gz",
+        "not_bz2",
+        "not_xz",
+        "not_zip",
+    ],
+)
+def test_a_damaged_compressed_file_names_the_file_and_the_cause(
+    name, content, cause, tmp_path, capsys
+):
+    data = tmp_path / name
+    data.write_bytes(content)
+    args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    extension = name.rpartition(".")[2]
+    assert status == 1
+    assert message == (
+        f"{data} cannot be decompressed: it is truncated or not a .{extension} "
+        f"file ({cause})"
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("zstandard") is not None, reason="zstandard is installed"
+)
+def test_zst_without_zstandard_says_what_to_install(tmp_path, capsys):
+    data = tmp_path / "health.csv.zst"
+    data.write_bytes(b"\x28\xb5\x2f\xfd")
+    args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    assert status == 1
+    assert message == f"{data}: .zst files need zstandard: pip install zstandard"
+
+
+def test_any_error_reading_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    def read_csv(*args, **kwargs):
+        raise RuntimeError("unexpected\nfailure")
+
+    monkeypatch.setattr(pd, "read_csv", read_csv)
+    data = tmp_path / "health.csv"
+    data.write_bytes(TEXT)
+    args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
+    status, message = error_of(capsys, *args)
+    assert status == 1
+    assert message == f"{data} cannot be read (RuntimeError: unexpected failure)"
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed"
 )
@@ -548,6 +798,47 @@ def test_a_model_file_from_a_newer_skhealth_is_a_runtime_error(
     assert status == 1
     assert message.startswith(f"{model_path} was written by skhealth format version")
     assert message.endswith("upgrade skhealth.")
+
+
+def saved_on_cuda(model_path, monkeypatch):
+    """``model_path`` as saved with device="cuda", on a machine without CUDA."""
+
+    def on_cuda(metadata):
+        metadata["estimator"]["params"]["device"] = "cuda"
+
+    rewrite_metadata(model_path, on_cuda, checksum=True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    return model_path
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "info"])
+def test_a_cuda_model_without_cuda_names_the_device_option(
+    command, model_path, data_path, monkeypatch, capsys
+):
+    model = saved_on_cuda(model_path, monkeypatch)
+    args = [command, model] + ([] if command == "info" else [data_path])
+    status, message = error_of(capsys, *args)
+    assert status == 1
+    assert message == (
+        f"{model} was saved with device 'cuda', which this machine cannot use: "
+        "pass --device cpu (or --device auto)"
+    )
+    status, out, _ = run(capsys, *args, "--device", "cpu")
+    assert status == 0
+    assert out
+
+
+def test_device_this_machine_cannot_use_is_a_usage_error(
+    model_path, data_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    args = ["predict", model_path, data_path, "--device", "cuda"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--device cuda: this machine cannot use that device; use --device cpu or "
+        "--device auto"
+    )
 
 
 # -------------------------------------------------------------------- demo
