@@ -51,13 +51,14 @@ class _UsageError(ValueError):
 
 # ------------------------------------------------------------------ tables
 # pandas reads and writes compressed CSV, inferring it from the extension
-_COMPRESSED_CSV = re.compile(r"\.csv\.(gz|bz2|zip|xz|zst)$")
+_COMPRESSIONS = r"\.(gz|bz2|zip|xz|zst)"
+_COMPRESSED_CSV = re.compile(rf"\.csv{_COMPRESSIONS}$")
 
 # What the decompressors raise for a truncated or damaged file.
 _DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, BadZipFile)
 
 # Names of tables: a model file written there would replace the user's data.
-_TABLE_NAME = re.compile(r"\.(csv|tsv|txt|parquet|xlsx?|json)(\.(gz|bz2|zip|xz|zst))?$")
+_TABLE_NAME = re.compile(rf"\.(csv|tsv|txt|parquet|xlsx?|json)({_COMPRESSIONS})?$")
 
 # The optional modules that pandas needs to read or write some files.
 _MODULES = {".parquet": ("Parquet", "pyarrow"), ".zst": (".zst", "zstandard")}
@@ -538,6 +539,7 @@ def _predict_command(args):
                 "that name too; copy another column, or none"
             )
     predictions = _predict(model, _inputs(model, data, args.data, exclude=kept))
+    # the ids as written, not as ``data`` has them: that column may be a feature
     ids = [_read_ids(args.data, column) for column in kept]
     _write_table(pd.concat([*ids, predictions], axis=1), args.output)
 

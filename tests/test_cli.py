@@ -300,25 +300,44 @@ def test_predict_writes_the_loaded_models_predictions(
     np.testing.assert_array_equal(pred[TARGETS].to_numpy(), expected)
 
 
-def test_predict_copies_the_ids_exactly_as_written(model_path, data_path, tmp_path):
-    ids = ["007", "", "NA", "1e3", "0042", "12", "n/a", "x"]
-    data = pd.read_csv(data_path).head(len(ids))
+@pytest.mark.parametrize(
+    "ids",
+    [["1000", "", "1002", "007"], ["p1", "NA", "", "n/a", "0042", "1e3"]],
+    ids=["digits", "text"],
+)
+def test_predict_copies_the_ids_exactly_as_written(
+    ids, model_path, data_path, tmp_path
+):
+    # patient_id is the first column of data_path: give its rows these ids
+    header, *rows = data_path.read_text().splitlines()[: 1 + len(ids)]
+    rows = [
+        f"{id_},{row.partition(',')[2]}" for id_, row in zip(ids, rows, strict=True)
+    ]
     edited, output = tmp_path / "edited.csv", tmp_path / "pred.csv"
-    with open(edited, "w") as file:
-        print(",".join(data.columns), file=file)
-        for text, row in zip(
-            ids,
-            data.drop(columns="patient_id")
-            .to_csv(index=False, header=False)
-            .splitlines(),
-            strict=True,
-        ):
-            print(f"{text},{row}", file=file)
+    edited.write_text("\n".join([header, *rows]) + "\n")
     args = ["predict", model_path, edited, "--id-column", "patient_id", "-o", output]
     assert main([str(arg) for arg in args]) == 0
     lines = output.read_text().splitlines()
     assert lines[0] == ",".join(["patient_id", *TARGETS])
     assert [line.split(",")[0] for line in lines[1:]] == ids
+
+
+def test_predict_keeps_integer_parquet_ids_with_some_missing_integers(
+    model_path, data_path, tmp_path
+):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    data = pd.read_csv(data_path).head(3)
+    data["patient_id"] = pd.array([7, None, 42], dtype="Int64")
+    edited, output = tmp_path / "edited.parquet", tmp_path / "pred.csv"
+    # written without pandas' metadata, as other tools write it: pandas reads
+    # an integer column with missing values as floats by default
+    table = pa.Table.from_pandas(data, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(None), edited)
+    args = ["predict", model_path, edited, "--id-column", "patient_id", "-o", output]
+    assert main([str(arg) for arg in args]) == 0
+    lines = output.read_text().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["patient_id", "7", "", "42"]
 
 
 def test_predict_id_column_that_is_a_target_is_a_usage_error(
