@@ -9,6 +9,7 @@ render as plain code rather than links.
 import contextlib
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 from unittest import mock
@@ -50,12 +51,14 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
 # The gallery renders every script in examples/. Only scripts named plot_*.py
-# (sphinx-gallery's default pattern) are executed at build time, so they must
-# stay quick; the others are shown with their code and run by the test suite
-# (tests/test_project.py) instead of the docs build.
+# are executed at build time, so that their figures show; they must stay quick
+# (a few seconds each: small data, few epochs). The others are shown with their
+# code and run by the test suite (tests/test_project.py) instead of the docs
+# build. The pattern is matched against the script's path.
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
+    "filename_pattern": re.escape(os.sep) + "plot_",
     "doc_module": ("skhealth",),
     "reference_url": {"skhealth": None},
     "backreferences_dir": "gen_modules/backreferences",

@@ -4,8 +4,9 @@ Display objects in scikit-learn's style (see
 :class:`sklearn.metrics.PredictionErrorDisplay`): build one with a
 ``from_estimator`` (or ``from_history`` / ``from_predictions``) class method,
 which draws it; the display keeps the data it plots and the matplotlib
-objects (``ax_`` or ``axes_``, ``figure_``). matplotlib is an optional
-dependency: ``pip install 'skhealth[plot]'``.
+objects: ``ax_`` (one Axes, or an array of them for a display with one panel
+per task) and ``figure_``. matplotlib is an optional dependency:
+``pip install 'skhealth[plot]'``.
 """
 
 import math
@@ -374,8 +375,8 @@ class TaskPredictionErrorDisplay:
         The points of each task.
     lines_ : ndarray of matplotlib Line2D
         Each panel's reference line (the identity line, or zero residual).
-    axes_ : ndarray of matplotlib Axes of shape (n_tasks,)
-        One panel per task, in task order.
+    ax_ : ndarray of matplotlib Axes of shape (n_tasks,)
+        One panel per task, in task order (as the ``ax`` argument takes them).
     figure_ : matplotlib Figure
 
     See Also
@@ -390,7 +391,7 @@ class TaskPredictionErrorDisplay:
     >>> y_pred = np.array([[1.0, 12.0], [2.0, 20.0], [4.0, 30.0]])
     >>> disp = TaskPredictionErrorDisplay.from_predictions(
     ...     y_true, y_pred, target_names=["sbp", "hdl"])
-    >>> [ax.get_title() for ax in disp.axes_]
+    >>> [ax.get_title() for ax in disp.ax_]
     ['sbp (R² = 0.50)', 'hdl (R² = 0.98)']
     """
 
@@ -464,7 +465,7 @@ class TaskPredictionErrorDisplay:
             )
         self.scatters_ = np.asarray(scatters, dtype=object)
         self.lines_ = np.asarray(lines, dtype=object)
-        self.axes_ = axes
+        self.ax_ = axes
         self.figure_ = axes[0].figure
         return self
 
@@ -518,7 +519,9 @@ class TaskPredictionErrorDisplay:
                 default="actual_vs_predicted"
             See :meth:`plot`.
         subsample : float, int or None, default=1000
-            Rows shown: a number, a share in (0, 1), or ``None`` for all.
+            Rows shown: a number of rows (int), a share of them in (0, 1)
+            (float), or ``None`` for all; drawn without replacement. The R² in
+            the titles is on all rows.
         random_state : int, RandomState instance or None, default=None
             Draws the subsample.
         n_cols : int, default=3
@@ -582,7 +585,9 @@ class TaskPredictionErrorDisplay:
                 default="actual_vs_predicted"
             See :meth:`plot`.
         subsample : float, int or None, default=1000
-            Rows shown: a number, a share in (0, 1), or ``None`` for all.
+            Rows shown: a number of rows (int), a share of them in (0, 1)
+            (float), or ``None`` for all; drawn without replacement. The R² in
+            the titles is on all rows.
         random_state : int, RandomState instance or None, default=None
             Draws the subsample.
         n_cols : int, default=3
@@ -615,17 +620,23 @@ class TaskPredictionErrorDisplay:
 
 
 def _subsample(n_samples, subsample, random_state):
-    """Sorted row indices to show (without replacement)."""
+    """Sorted row indices to show (without replacement).
+
+    As :class:`sklearn.metrics.PredictionErrorDisplay` reads ``subsample``: an
+    int is a number of rows, a float in (0, 1) a share of them, ``None`` all of
+    them. A bool is neither (``True`` would be one row, ``False`` none).
+    """
     if subsample is None:
         return np.arange(n_samples)
-    if isinstance(subsample, Integral) and subsample > 0:
-        size = subsample
-    elif isinstance(subsample, Real) and 0 < subsample < 1:
+    is_count = isinstance(subsample, Integral) and not isinstance(subsample, bool)
+    if is_count and subsample > 0:
+        size = int(subsample)
+    elif isinstance(subsample, Real) and 0 < subsample < 1:  # not True or False
         size = int(n_samples * subsample)
     else:
         raise ValueError(
-            "subsample must be a positive int, a float in (0, 1) or None; got "
-            f"{subsample!r}."
+            "subsample must be a positive int (a number of rows), a float in "
+            f"(0, 1) (a share of the rows) or None (all rows); got {subsample!r}."
         )
     if size >= n_samples:
         return np.arange(n_samples)

@@ -277,9 +277,26 @@ def predictions():
 
 def test_prediction_error_draws_one_panel_per_task(predictions):
     disp = TaskPredictionErrorDisplay.from_predictions(*predictions, n_cols=3)
-    assert len(disp.axes_) == 4
-    assert disp.figure_.axes == list(disp.axes_)
-    assert [ax.get_subplotspec().colspan.start for ax in disp.axes_] == [0, 1, 2, 0]
+    assert isinstance(disp.ax_, np.ndarray)
+    assert disp.ax_.shape == (4,)
+    assert disp.figure_.axes == list(disp.ax_)
+    assert [ax.get_subplotspec().colspan.start for ax in disp.ax_] == [0, 1, 2, 0]
+    assert [ax.get_subplotspec().rowspan.start for ax in disp.ax_] == [0, 0, 0, 1]
+
+
+def test_every_display_keeps_its_axes_and_figure_as_scikit_learns_do(
+    fitted, predictions
+):
+    reg, _, _ = fitted
+    single = [
+        TrainingCurveDisplay.from_estimator(reg),
+        TaskWeightDisplay.from_estimator(reg),
+    ]
+    for disp in single:
+        assert disp.figure_ is disp.ax_.figure
+        assert disp.figure_.axes == [disp.ax_]
+    grid = TaskPredictionErrorDisplay.from_predictions(*predictions)
+    assert all(ax.figure is grid.figure_ for ax in grid.ax_)
 
 
 def test_prediction_error_titles_give_each_tasks_r2(predictions):
@@ -287,7 +304,7 @@ def test_prediction_error_titles_give_each_tasks_r2(predictions):
         *predictions, target_names=["a", "b", "c", "d"]
     )
     r2 = task_scores(*predictions)["r2"].to_numpy()
-    assert [ax.get_title() for ax in disp.axes_] == [
+    assert [ax.get_title() for ax in disp.ax_] == [
         f"{name} (R² = {score:.2f})" for name, score in zip("abcd", r2, strict=True)
     ]
 
@@ -308,7 +325,7 @@ def test_task_without_observed_rows_gets_an_empty_panel(predictions):
     y_true[:, 2] = np.nan
     disp = TaskPredictionErrorDisplay.from_predictions(y_true, y_pred)
     assert len(disp.scatters_[2].get_offsets()) == 0
-    assert disp.axes_[2].get_title() == "task_2 (R² = nan)"
+    assert disp.ax_[2].get_title() == "task_2 (R² = nan)"
 
 
 def test_actual_vs_predicted_draws_the_identity_over_the_data(predictions):
@@ -317,7 +334,7 @@ def test_actual_vs_predicted_draws_the_identity_over_the_data(predictions):
     both = np.concatenate([y_true[:, 0], y_pred[:, 0]])
     assert_allclose(disp.lines_[0].get_xdata(), [both.min(), both.max()])
     assert_allclose(disp.lines_[0].get_ydata(), [both.min(), both.max()])
-    assert (disp.axes_[0].get_xlabel(), disp.axes_[0].get_ylabel()) == (
+    assert (disp.ax_[0].get_xlabel(), disp.ax_[0].get_ylabel()) == (
         "predicted",
         "observed",
     )
@@ -336,7 +353,7 @@ def test_residual_vs_predicted_scatters_residuals_around_zero(predictions):
         ),
     )
     assert_allclose(disp.lines_[1].get_ydata(), [0, 0])
-    assert disp.axes_[1].get_ylabel() == "residual (observed - predicted)"
+    assert disp.ax_[1].get_ylabel() == "residual (observed - predicted)"
 
 
 def test_target_names_default_to_dataframe_columns(predictions):
@@ -379,10 +396,32 @@ def test_r2_in_titles_is_on_all_rows_not_the_subsample(predictions):
     assert_allclose(disp.r2, task_scores(*predictions)["r2"])
 
 
-@pytest.mark.parametrize("subsample", [0, -3, 1.0, 1.5])
+def test_subsample_takes_numpy_scalars(predictions):
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, subsample=np.int64(10), random_state=0
+    )
+    assert len(disp.scatters_[0].get_offsets()) == 10
+    disp = TaskPredictionErrorDisplay.from_predictions(
+        *predictions, subsample=np.float64(0.2), random_state=0
+    )
+    assert len(disp.scatters_[0].get_offsets()) == 6
+
+
+@pytest.mark.parametrize(
+    "subsample", [0, -3, 0.0, 1.0, 1.5, float("nan"), True, False, np.True_, "10"]
+)
 def test_invalid_subsample_is_rejected(predictions, subsample):
-    with pytest.raises(ValueError, match="subsample must be"):
+    # a bool is not a number of rows (scikit-learn 1.9 raises a TypeError on
+    # True deep in numpy, and takes False for 0)
+    message = rf"subsample must be a positive int .* got {re.escape(repr(subsample))}\."
+    with pytest.raises(ValueError, match=message):
         TaskPredictionErrorDisplay.from_predictions(*predictions, subsample=subsample)
+
+
+def test_invalid_subsample_from_estimator_is_a_value_error(fitted):
+    reg, X, Y = fitted
+    with pytest.raises(ValueError, match=r"subsample must be .* got True\."):
+        TaskPredictionErrorDisplay.from_estimator(reg, X, Y, subsample=True)
 
 
 def test_unknown_kind_is_rejected_naming_the_options(predictions):
@@ -398,7 +437,7 @@ def test_n_cols_must_be_positive(predictions):
 def test_prediction_error_draws_on_the_given_axes(predictions):
     _, grid = plt.subplots(2, 2)
     disp = TaskPredictionErrorDisplay.from_predictions(*predictions, ax=grid)
-    assert list(disp.axes_) == list(grid.ravel())
+    assert list(disp.ax_) == list(grid.ravel())
 
 
 def test_given_axes_must_match_the_tasks(predictions):
@@ -426,6 +465,7 @@ def test_prediction_error_from_estimator_uses_its_predictions(fitted):
     assert disp.target_names == list(reg.target_names_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_prediction_error_with_target_columns_in_another_order_is_a_value_error(
     fitted,
 ):
