@@ -487,11 +487,11 @@ def _fit_command(args):
     dropped = _columns(data, args.drop, "--drop", args.data)
     if args.id_column is not None:
         dropped += _columns(data, [args.id_column], "--id-column", args.data)
-    both = [column for column in targets if column in dropped]
-    if both:
-        raise _UsageError(
-            f"--target {both[0]}: the column is also given to --drop or --id-column"
-        )
+        if args.id_column in targets:
+            raise _UsageError(
+                f"--id-column {args.id_column}: the column is also a --target; an "
+                "id is not a value to predict"
+            )
     for target in targets:
         if (
             not pd.api.types.is_numeric_dtype(data[target])

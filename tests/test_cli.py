@@ -263,15 +263,15 @@ def test_fit_to_a_table_file_name_fails_before_fitting(
     assert not output.exists()
 
 
-@pytest.mark.parametrize("option", ["--id-column", "--drop"])
-def test_fit_target_that_is_also_dropped_is_a_usage_error(
-    option, data_path, tmp_path, no_fit, capsys
+def test_fit_id_column_that_is_a_target_is_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
 ):
-    args = ["fit", data_path, "--target", "hdl", option, "hdl", "-o", tmp_path / "m"]
-    status, message = error_of(capsys, *args)
+    args = ["fit", data_path, "--target", "hdl", "--id-column", "hdl"]
+    status, message = error_of(capsys, *args, "-o", tmp_path / "m.skh")
     assert status == 2
     assert message == (
-        "--target hdl: the column is also given to --drop or --id-column"
+        "--id-column hdl: the column is also a --target; an id is not a value to "
+        "predict"
     )
 
 
@@ -683,14 +683,14 @@ TEXT = b"age,sex,hdl\n" + b"50,female,1.5\n" * 100
 )
 @pytest.mark.parametrize("command", ["fit", "predict"])
 def test_a_bad_csv_file_names_the_file_and_the_cause(
-    command, name, content, cause, model_path, tmp_path, capsys
+    command, name, content, cause, tmp_path, request, capsys
 ):
     data = tmp_path / name
     data.write_bytes(content)
     if command == "fit":
         args = ["fit", data, "--target", "hdl", "-o", tmp_path / "m.skh"]
     else:
-        args = ["predict", model_path, data]
+        args = ["predict", request.getfixturevalue("model_path"), data]
     status, message = error_of(capsys, *args)
     assert status == 1
     assert message == f"{data} {cause}"
