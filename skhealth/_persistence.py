@@ -65,7 +65,12 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._estimator import MultiTaskHealthRegressor, _resolve_device, _torch_seed
+from ._estimator import (
+    MultiTaskHealthRegressor,
+    _layer_sizes,
+    _resolve_device,
+    _torch_seed,
+)
 from .architectures import ARCHITECTURES, build_ensemble
 from .weighting import WEIGHTINGS, Fixed
 
@@ -84,6 +89,20 @@ _PREPROCESSING = "preprocessing.skops"
 # steps. The weights' limit follows from the network the metadata describes
 # (_weights_limit). save refuses a model that exceeds them.
 _LIMITS = {_METADATA: 64 * 2**20, _PREPROCESSING: 256 * 2**20}
+
+# Building the network a file describes costs time and memory per layer even
+# on the meta device (about 1.7 s and 100 MB for 10,000 layers): without a
+# bound, a small forged file listing millions of layers would stall loading.
+# fit trains no useful network this deep; save refuses one too.
+_MAX_LAYERS = 10_000
+
+
+def _n_layers(estimator):
+    """Hidden layers of the trunk and of a head: those the network builds."""
+    return sum(
+        len(_layer_sizes(getattr(estimator, param), param))
+        for param in ("hidden_layer_sizes", "head_layer_sizes")
+    )
 
 
 def _is_int(value, low=1, high=None):
@@ -443,6 +462,12 @@ def save(obj, path):
     # its weights must fit
     estimator._validate_params()
     estimator._check_network_params("saving")
+    if _n_layers(estimator) > _MAX_LAYERS:
+        raise ValueError(
+            f"The model has {_n_layers(estimator)} hidden layers, more than the "
+            f"{_MAX_LAYERS} a model file may describe (loading refuses more, so "
+            "that a small file cannot stall it). Save it with pickle or joblib."
+        )
     params = _encode_params(estimator)
     tensors, optimizer = _net_state(estimator.net_)
     members = {_WEIGHTS: safetensors.torch.save(tensors)}
@@ -670,6 +695,14 @@ def _make_estimator(metadata, name):
     estimator = MultiTaskHealthRegressor(**_decode_params(params, name))
     with _malformed(name, "a parameter"):  # the error names it
         estimator._validate_params()
+        n_layers = _n_layers(estimator)
+    _expect(
+        n_layers <= _MAX_LAYERS,
+        n_layers,
+        f"at most {_MAX_LAYERS}",
+        "number of hidden layers",
+        name,
+    )
     saved = metadata["attributes"]
     for attribute, (expected, accepted) in _ATTRIBUTES.items():
         if attribute in saved:

@@ -886,6 +886,34 @@ def test_layer_sizes_that_do_not_fit_the_weights_are_refused_before_building(
         skhealth.load(path)
 
 
+def test_more_layers_than_a_file_may_describe_are_refused_before_building(
+    model_file,
+):
+    _, path, _ = model_file
+    # 10**6 layers would take minutes to build, even on the meta device
+    _rewrite(
+        path,
+        lambda m: m["estimator"]["params"].update(
+            hidden_layer_sizes={"tuple": [4] * 10**6}
+        ),
+    )
+    message = "its number of hidden layers is 1000000, not at most 10000."
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        skhealth.load(path)
+
+
+def test_more_layers_than_loading_accepts_are_not_saved(
+    regression_data, tmp_path, monkeypatch
+):
+    X, Y = regression_data
+    monkeypatch.setattr(skhealth._persistence, "_MAX_LAYERS", 2)
+    path = tmp_path / "model.skh"
+    reg = fast(hidden_layer_sizes=(8,), head_layer_sizes=(4, 4)).fit(X, Y)
+    with pytest.raises(ValueError, match=r"has 3 hidden layers, more than the 2 a"):
+        reg.save(path)
+    assert not path.exists()
+
+
 def test_a_member_count_that_does_not_fit_the_weights_is_refused_at_once(
     model_file,
 ):
