@@ -601,6 +601,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             out_of_memory = isinstance(error, torch.OutOfMemoryError)
             if reset or not (out_of_memory or self._finite_network()):
                 self.__dict__.pop("net_", None)
+            else:
+                # the net kept: its attributes follow its history's whole epochs
+                history = self.net_.history
+                while len(history) > n_before and not (
+                    {"train_loss", "task_weights"} <= history[-1].keys()
+                ):
+                    history.pop()
+                self._record_history(n_before)
             if not out_of_memory:
                 raise
             raise MemoryError(

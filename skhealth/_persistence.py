@@ -52,6 +52,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import safetensors.torch
 import sklearn
 import skops.io
@@ -208,6 +209,8 @@ def _encode(value, name):
             return {"dict": {key: encode(element) for key, element in item.items()}}
         if isinstance(item, dict):  # keys JSON objects cannot hold, e.g. task indices
             return {"items": [[encode(key), encode(item[key])] for key in item]}
+        if isinstance(item, pd.Series):  # task_weighting keyed by target name
+            return {"series": [[encode(key), encode(w)] for key, w in item.items()]}
         if isinstance(item, np.ndarray) and (
             item.dtype.kind in "biuf"
             or (
@@ -248,6 +251,9 @@ def _decode(data):
         return {key: _decode(item) for key, item in data["dict"].items()}
     if data.keys() == {"items"}:
         return {_decode(key): _decode(item) for key, item in data["items"]}
+    if data.keys() == {"series"}:
+        pairs = [(_decode(key), _decode(value)) for key, value in data["series"]]
+        return pd.Series(dict(pairs))
     if data.keys() == {"scalar", "dtype"}:
         return _dtype(data["dtype"]).type(data["scalar"])
     if data.keys() == {"ndarray", "dtype", "shape"}:
@@ -495,7 +501,12 @@ def save(obj, path):
         "members": {member: _sha256(data) for member, data in members.items()},
     }
     metadata["metadata_sha256"] = _sha256(_canonical(metadata))
-    members = {_METADATA: json.dumps(metadata, indent=1).encode(), **members}
+    # compact: the history (a few numbers per batch) is most of it, and its
+    # size is limited
+    members = {
+        _METADATA: json.dumps(metadata, separators=(",", ":")).encode(),
+        **members,
+    }
     for member, limit in _LIMITS.items():
         if len(members.get(member, b"")) > limit:
             raise ValueError(
@@ -641,14 +652,18 @@ def _read(path, name):
     return metadata, members
 
 
+_DEVICE_ERRORS = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", ()))
+
+
 @contextmanager
 def _malformed(name, what="its content"):
     """Report content that a checked file should not have as a ModelFileError
     that says where it is."""
     try:
         yield
-    # a device's shortage of memory is a RuntimeError, but no damage to the file
-    except (ModelFileError, torch.OutOfMemoryError):
+    # A device's errors (out of memory, busy) are RuntimeErrors, but no damage
+    # to the file. torch.AcceleratorError came with torch 2.8.
+    except (ModelFileError, *_DEVICE_ERRORS):
         raise
     except (
         AttributeError,

@@ -306,8 +306,10 @@ def _load(args):
     except ValueError as exc:  # load's one other error: the device
         if args.device is not None:
             raise _UsageError(
-                f"--device {args.device}: this machine cannot use that device; "
-                "use --device cpu or --device auto"
+                f"--device {args.device}: this machine cannot use that device "
+                # load's message without its advice, which names Python's syntax
+                f"({str(exc).split('; ')[0].rstrip('.')}); use --device cpu or "
+                "--device auto"
             ) from exc
         metadata, _ = _read_model_file(args.model, args.model)
         saved = metadata["estimator"]["params"]["device"]

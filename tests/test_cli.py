@@ -855,8 +855,20 @@ def test_device_this_machine_cannot_use_is_a_usage_error(
     status, message = error_of(capsys, *args)
     assert status == 2
     assert message == (
-        "--device cuda: this machine cannot use that device; use --device cpu or "
-        "--device auto"
+        "--device cuda: this machine cannot use that device (device='cuda' but CUDA "
+        "is not available on this machine); use --device cpu or --device auto"
+    )
+
+
+def test_device_that_is_no_torch_device_is_a_usage_error_naming_why(
+    model_path, data_path, capsys
+):
+    args = ["predict", model_path, data_path, "--device", "cuda:x"]
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--device cuda:x: this machine cannot use that device (device='cuda:x' is "
+        "not a valid torch device); use --device cpu or --device auto"
     )
 
 

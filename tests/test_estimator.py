@@ -774,6 +774,28 @@ def test_a_last_step_to_infinite_weights_is_a_divergence(regression_data):
         reg.predict(X)
 
 
+class _FailAt(Callback):
+    """Raise in the given epoch's end, as a callback hitting a full disk would."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise RuntimeError("the disk is full")
+
+
+def test_failed_continued_fit_keeps_attributes_matching_the_history(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=3, warm_start=True, callbacks=[_FailAt(5)]).fit(X, Y)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        reg.fit(X, Y)
+    # epoch 5 failed at its end: the network kept is the one after epoch 5
+    assert reg.n_iter_ == len(reg.history_) == 5
+    assert reg.loss_curve_ == reg.history_[:, "train_loss"]
+    np.testing.assert_array_equal(reg.task_weights_, reg.history_[-1, "task_weights"])
+
+
 class _BlowUpAt(Callback):
     """Set a learning rate that ruins the network from the given epoch."""
 

@@ -24,6 +24,7 @@ from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import ModelFileError, MultiTaskHealthRegressor
+from skhealth._net import MultiTaskNet
 from skhealth.architectures import HardSharing, Hierarchical, MMoE
 from skhealth.weighting import Uncertainty
 
@@ -884,6 +885,53 @@ def test_layer_sizes_that_do_not_fit_the_weights_are_refused_before_building(
     )
     with pytest.raises(ModelFileError, match=re.escape(problem)):
         skhealth.load(path)
+
+
+def test_task_weights_given_as_a_series_round_trip(regression_data, tmp_path):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "hdl", "hba1c"])
+    weights = pd.Series({"hdl": 2.0, "sbp": 1.0})
+    reg = fast(task_weighting=weights).fit(X, Y)
+    reg.save(tmp_path / "model.skh")
+    loaded = skhealth.load(tmp_path / "model.skh")
+    pd.testing.assert_series_equal(loaded.task_weighting, weights)
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_model_kept_after_a_failed_continued_fit_round_trips(regression_data, tmp_path):
+    X, Y = regression_data
+    reg = fast(max_iter=2, warm_start=True, callbacks=[_FailAtEpoch(4)]).fit(X, Y)
+    with pytest.raises(RuntimeError, match="failed on purpose"):
+        reg.fit(X, Y)
+    reg.set_params(callbacks=None).save(tmp_path / "model.skh")
+    loaded = skhealth.load(tmp_path / "model.skh")
+    assert loaded.n_iter_ == 4
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+
+
+class _FailAtEpoch(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise RuntimeError("failed on purpose")
+
+
+@pytest.mark.skipif(
+    not hasattr(torch, "AcceleratorError"), reason="torch.AcceleratorError: torch 2.8"
+)
+def test_a_device_error_while_loading_is_no_damaged_file(model_file, monkeypatch):
+    _, path, _ = model_file
+    busy = torch.AcceleratorError("CUDA error: all CUDA-capable devices are busy")
+
+    def initialize(net):
+        raise busy
+
+    monkeypatch.setattr(MultiTaskNet, "initialize", initialize)
+    with pytest.raises(torch.AcceleratorError) as raised:
+        skhealth.load(path)
+    assert raised.value is busy
 
 
 def test_more_layers_than_a_file_may_describe_are_refused_before_building(
