@@ -34,9 +34,9 @@ from .architectures import (
 from .callbacks import PlateauStopping, TaskMetrics
 from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
 from .metrics import (
+    _as_labels,
     _check_target_columns,
     _default_task_names,
-    _na_to_nan,
     task_scores,
 )
 from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
@@ -678,7 +678,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         X, Y = _validate_X(
             self,
             X,
-            y=_na_to_nan(y),
+            y=_as_labels(y),
             reset=reset,
             validate_separately=(
                 {"dtype": np.float32, "order": "C"},
@@ -1003,7 +1003,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         _check_target_columns(y, self.target_names_)
         return task_scores(
-            y,
+            _as_labels(y),
             self.predict(X),
             sample_weight=sample_weight,
             target_names=self.target_names_,

@@ -2,15 +2,22 @@
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.utils.validation import check_array, check_consistent_length
 
 __all__ = ["task_scores"]
 
 
-def _na_to_nan(y):
-    """``y`` with pandas' ``pd.NA`` in object columns as ``NaN``: check_array
-    reads ``NaN`` as a missing label, but cannot convert ``pd.NA`` to float."""
+def _as_labels(y, name="y"):
+    """``y`` ready for check_array: dense, and with pandas' ``pd.NA`` in object
+    columns as ``NaN``, which check_array reads as a missing label (it cannot
+    convert ``pd.NA`` to float)."""
+    if sp.issparse(y):
+        raise ValueError(
+            f"Sparse {name} is not supported: densify it with {name}.toarray() "
+            "(a missing label is NaN, not an absent entry)."
+        )
     if not isinstance(y, pd.DataFrame | pd.Series) or not any(
         map(pd.api.types.is_object_dtype, pd.DataFrame(y).dtypes)
     ):
@@ -20,7 +27,7 @@ def _na_to_nan(y):
 
 def _as_2d(y, name):
     y = check_array(
-        _na_to_nan(y),
+        _as_labels(y, name),
         ensure_2d=False,
         dtype=np.float64,
         ensure_all_finite="allow-nan",

@@ -161,6 +161,14 @@ def test_bad_X_at_fit_is_a_value_error(regression_data, X_bad, message):
         fast().fit(X_bad(X), Y)
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
+def test_sparse_y_is_a_value_error(regression_data, method):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y) if method == "score" else fast()
+    with pytest.raises(ValueError, match=r"Sparse y is not supported: densify"):
+        getattr(reg, method)(X, sp.csr_matrix(Y))
+
+
 def test_sparse_X_at_predict_is_a_value_error(regression_data):
     X, Y = regression_data
     reg = fast().fit(X, Y)
