@@ -617,7 +617,8 @@ def _read_metadata(archive, name):
 
 
 def _read(path, name):
-    """The checked metadata and members of the model file at ``path``."""
+    """The checked metadata and members of the model file at ``path``, and the
+    estimator its metadata describe (checked, without its network)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -649,7 +650,7 @@ def _read(path, name):
                 f"{name} was modified or damaged: {member} does not match the "
                 f"SHA-256 recorded in {_METADATA}."
             )
-    return metadata, members
+    return metadata, members, estimator
 
 
 _DEVICE_ERRORS = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", ()))
@@ -964,9 +965,7 @@ def load(path, *, device=None):
     save : Write a model file.
     """
     name = os.fspath(path)
-    metadata, members = _read(path, name)
-    with _malformed(name):
-        estimator = _make_estimator(metadata, name)
+    metadata, members, estimator = _read(path, name)
     if device is not None:
         estimator.set_params(device=device)
     try:

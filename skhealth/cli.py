@@ -311,7 +311,7 @@ def _load(args):
                 f"({str(exc).split('; ')[0].rstrip('.')}); use --device cpu or "
                 "--device auto"
             ) from exc
-        metadata, _ = _read_model_file(args.model, args.model)
+        metadata = _read_model_file(args.model, args.model)[0]
         saved = metadata["estimator"]["params"]["device"]
         raise ValueError(
             f"{args.model} was saved with device {saved!r}, which this machine "
@@ -570,7 +570,7 @@ def _evaluate_command(args):
 
 
 def _info_command(args):
-    metadata, _ = _read_model_file(args.model, args.model)
+    metadata = _read_model_file(args.model, args.model)[0]
     model = _load(args)
     estimator = _final_estimator(model)
     if isinstance(model, Pipeline):
