@@ -1,6 +1,8 @@
 """The scikit-learn estimator: :class:`MultiTaskHealthRegressor`."""
 
 import copy
+import signal
+import threading
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -149,6 +151,49 @@ def _torch_seed(seed, device):
             with torch.cuda.device(index):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+@contextmanager
+def _recording_interrupts(interrupts):
+    """Append to the list ``interrupts`` the signal of a Ctrl-C (SIGINT) that
+    comes during the block.
+
+    skorch takes a ``KeyboardInterrupt`` during training for a request to stop
+    (its early stopping raises one) and returns as if training had ended: the
+    list tells a Ctrl-C apart. The handler in place still decides: only when it
+    raises ``KeyboardInterrupt`` (Python's default) is the signal recorded.
+    Signals reach the main thread only, so elsewhere nothing is recorded.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
+        yield
+        return
+
+    def record(signum, frame):
+        try:
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            interrupts.append(signum)
+            raise
+
+    signal.signal(signal.SIGINT, record)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _whole_epoch(entry):
+    """Whether the history ``entry`` is that of an epoch that ran to its end."""
+    return {"train_loss", "task_weights"} <= entry.keys()
+
+
+# The net's components whose tensors training changes, and the settings that
+# continuing to train sets (_apply_training_params, max_epochs).
+_TRAINED_COMPONENTS = ("module_", "criterion_", "optimizer_")
+_TRAINING_SETTINGS = ("lr", "batch_size", "iterator_train__shuffle", "max_epochs")
 
 
 def _as_tensor(array, device):
@@ -468,6 +513,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             divergence after the best epoch only warns: its weights are kept.
         MemoryError
             When the device runs out of memory: the training data stay on it.
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C). The estimator is left
+            unfitted, or, continuing (``warm_start``), exactly as it was before
+            this call.
 
         Notes
         -----
@@ -519,6 +568,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C): the estimator is left as it
+            was before this call (unfitted before the first call).
         """
         self._validate_params()
         self._train(
@@ -577,6 +632,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
         device = _resolve_device(self.device)
         n_before = 0 if reset else len(self.net_.history)
+        # continuing, an interrupted training puts the net back as it was
+        before = None if reset else self._training_state()
+        interrupts = []
         try:
             dataset = self._make_dataset(
                 X,
@@ -594,9 +652,22 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 else:
                     self._apply_training_params(len(dataset))
                 self.net_.max_epochs = epochs
-                self.net_.partial_fit(dataset)
+                with _recording_interrupts(interrupts):
+                    self.net_.partial_fit(dataset)
+            # skorch returns from a KeyboardInterrupt as from a request to stop,
+            # which comes at an epoch's end: Ctrl-C, or one that cut an epoch
+            # short, is an interrupt
+            history = self.net_.history
+            if interrupts or len(history) == n_before or not _whole_epoch(history[-1]):
+                raise KeyboardInterrupt
             self._check_divergence(n_before, dataset.X[: self.net_.batch_size])
+        except KeyboardInterrupt:
+            self._abandon_training(before)
+            raise
         except Exception as error:
+            if interrupts:  # what a callback raised after Ctrl-C stopped training
+                self._abandon_training(before)
+                raise KeyboardInterrupt from error
             # a half-built net, or one whose weights diverged, is no fitted model
             out_of_memory = isinstance(error, torch.OutOfMemoryError)
             if reset or not (out_of_memory or self._finite_network()):
@@ -604,9 +675,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             else:
                 # the net kept: its attributes follow its history's whole epochs
                 history = self.net_.history
-                while len(history) > n_before and not (
-                    {"train_loss", "task_weights"} <= history[-1].keys()
-                ):
+                while len(history) > n_before and not _whole_epoch(history[-1]):
                     history.pop()
                 self._record_history(n_before)
             if not out_of_memory:
@@ -619,6 +688,36 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             ) from error
         self._record_history(n_before)
         return len(self.net_.history) - n_before
+
+    def _training_state(self):
+        """A copy of what training changes in the net (see
+        :meth:`_abandon_training`): the tensors of its network, its task
+        weighting and its optimizer, its training settings and the length of
+        its history. Training never changes earlier epochs of the history, and
+        sets the stopping rule afresh."""
+        net = self.net_
+        return (
+            {
+                name: copy.deepcopy(getattr(net, name).state_dict())
+                for name in _TRAINED_COMPONENTS
+            },
+            {name: getattr(net, name) for name in _TRAINING_SETTINGS},
+            len(net.history),
+        )
+
+    def _abandon_training(self, state):
+        """Undo an interrupted training: unfitted when it built a new net
+        (``state`` is None), else the net as :meth:`_training_state` found it."""
+        if state is None:
+            self.__dict__.pop("net_", None)
+            return
+        tensors, settings, n_epochs = state
+        net = self.net_
+        for name, state_dict in tensors.items():
+            getattr(net, name).load_state_dict(state_dict)
+        for name, value in settings.items():
+            setattr(net, name, value)
+        del net.history[n_epochs:]
 
     def _finite_network(self, X=None):
         """Whether the network's weights, and its predictions for the tensor

@@ -4,7 +4,8 @@ Every command reads CSV or Parquet tables (chosen by the file's extension) and
 model files written by :func:`skhealth.save`. Errors print one line,
 ``skhealth: error: ...``, on stderr and exit with status 2 for a command line
 that cannot work (unknown column or parameter) or 1 for a failure while
-running (missing or damaged file, data that does not match the model).
+running (missing or damaged file, data that does not match the model). Ctrl-C
+prints ``skhealth: interrupted`` and exits with status 130.
 """
 
 import argparse
@@ -804,8 +805,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 when the command failed while running and 2 for a
-        command line that cannot work. Errors print one line on stderr.
+        0 on success, 1 when the command failed while running, 2 for a
+        command line that cannot work and 130 when interrupted (Ctrl-C).
+        Errors print one line on stderr.
 
     Examples
     --------
@@ -849,5 +851,7 @@ def main(argv=None):
             _error(exc)
             return 1
         except KeyboardInterrupt:
+            # an interrupted fit or demo saves nothing: training comes first
+            print("skhealth: interrupted", file=sys.stderr)
             return 130  # 128 + SIGINT, as the shell reports it
     return 0

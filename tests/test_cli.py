@@ -8,6 +8,7 @@ import io
 import json
 import lzma
 import os
+import signal
 import subprocess
 import sys
 import zipfile
@@ -21,6 +22,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import MultiTaskHealthRegressor
@@ -870,6 +872,36 @@ def test_device_that_is_no_torch_device_is_a_usage_error_naming_why(
         "--device cuda:x: this machine cannot use that device (device='cuda:x' is "
         "not a valid torch device); use --device cpu or --device auto"
     )
+
+
+# -------------------------------------------------------------- interrupts
+class _CtrlCInTraining(Callback):
+    """In place of the progress bar: Ctrl-C (SIGINT) after the first batch."""
+
+    def on_batch_end(self, net, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+
+
+@pytest.fixture
+def ctrl_c_in_training(monkeypatch):
+    monkeypatch.setattr("skhealth.cli.ProgressBar", _CtrlCInTraining)
+
+
+def test_fit_interrupted_exits_130_saying_so_and_saves_nothing(
+    data_path, tmp_path, ctrl_c_in_training, capsys
+):
+    path = tmp_path / "m.skh"
+    status, out, err = run(capsys, *fit_args(data_path, path))
+    assert (status, out, err) == (130, "", "skhealth: interrupted\n")
+    assert not path.exists()
+
+
+def test_demo_interrupted_exits_130_saying_so_and_writes_nothing(
+    tmp_path, ctrl_c_in_training, capsys
+):
+    status, out, err = run(capsys, "demo", "--output-dir", tmp_path)
+    assert (status, out, err) == (130, "", "skhealth: interrupted\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 # -------------------------------------------------------------------- demo
