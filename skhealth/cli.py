@@ -399,6 +399,52 @@ def _check_numbers(data, columns, path):
             )
 
 
+# A text column whose values are numbers but for a few stray ones (a typo, a
+# note) is a numeric column when at least this share of its values are numbers
+# and they take more distinct values than the others do: one-hot encoded, each
+# number would be a category of its own. A column of codes (1 and x) stays text.
+_NUMERIC_SHARE = 0.9
+
+
+def _shown(values):
+    """The first five of ``values``, as reprs, for a message."""
+    return ", ".join(map(repr, values[:5])) + (", ..." if values[5:] else "")
+
+
+def _coerce_stray_values(data, columns, path, strict):
+    """Make numbers of each of ``columns`` of ``data`` that holds numbers but for
+    a few stray values (see _NUMERIC_SHARE), which become missing values, with
+    a warning naming them; with ``strict``, raise instead."""
+    for column in columns:
+        values = data[column]
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+            continue
+        present = values.dropna()
+        numbers = pd.to_numeric(present, errors="coerce")
+        stray = present[numbers.isna()]
+        if (
+            stray.empty
+            or numbers.count() < _NUMERIC_SHARE * len(present)
+            or numbers.nunique() <= stray.nunique()
+        ):
+            continue
+        found = (
+            f"{path}: column {column!r} holds numbers and {len(stray)} value(s) "
+            f"that are not ({_shown(list(stray.unique()))})"
+        )
+        if strict:
+            raise ValueError(
+                f"{found}; correct them, or leave out --strict to treat them as "
+                "missing values"
+            )
+        warnings.warn(
+            f"{found}: they are treated as missing values, so that the column "
+            "stays numeric; pass --strict to refuse such a table",
+            stacklevel=2,
+        )
+        data[column] = pd.to_numeric(values, errors="coerce")
+
+
 def _check_values(model, X, path):
     """Check ``X`` against the preprocessing of a model this command line fitted
     (see _preprocessing): a numeric column must hold numbers, and a categorical
@@ -407,10 +453,9 @@ def _check_values(model, X, path):
     for column, known in _categories(model).items():
         unseen = sorted(set(X[column].dropna()) - set(known), key=str)
         if unseen:
-            shown = ", ".join(map(repr, unseen[:5])) + (", ..." if unseen[5:] else "")
             warnings.warn(
                 f"{path}: column {column!r} holds values the model was not fitted "
-                f"on ({shown}); they count as none of its categories.",
+                f"on ({_shown(unseen)}); they count as none of its categories.",
                 stacklevel=2,
             )
 
@@ -495,6 +540,8 @@ def _fit_command(args):
                 f"--id-column {args.id_column}: the column is also a --target; an "
                 "id is not a value to predict"
             )
+    used = [column for column in data.columns if column not in dropped]
+    _coerce_stray_values(data, used, args.data, args.strict)
     for target in targets:
         if (
             not pd.api.types.is_numeric_dtype(data[target])
@@ -710,6 +757,12 @@ def _make_parser():
         metavar="F",
         help="share of the rows held out for validation scores; 0 fits on every "
         "row (default: 0.2)",
+    )
+    fit.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a column of numbers that holds a few other values, such as "
+        "'12a' (by default they are treated as missing values, with a warning)",
     )
     fit.add_argument(
         "--quiet",

@@ -222,6 +222,66 @@ def test_fit_reads_a_large_column_of_digits_and_text_as_text(tmp_path, capsys):
     assert [list(categories) for categories in encoder.categories_] == [["1", "x"]]
 
 
+def _with_value(data_path, path, column, value, rows=(20,)):
+    """The table at ``data_path`` with ``value`` in ``column`` at ``rows``,
+    written to ``path``."""
+    data = pd.read_csv(data_path)
+    data[column] = data[column].astype(object)
+    data.loc[list(rows), column] = value
+    data.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("column", ["age", "hdl"], ids=["feature", "target"])
+def test_fit_treats_stray_text_in_a_numeric_column_as_missing_and_warns(
+    column, data_path, tmp_path, capsys
+):
+    stray = _with_value(data_path, tmp_path / "stray.csv", column, "12a")
+    missing = _with_value(data_path, tmp_path / "missing.csv", column, np.nan)
+    options = ("-q", "--param", "random_state=0")
+    status, _, err = run(capsys, *fit_args(stray, tmp_path / "stray.skh", *options))
+    assert status == 0
+    assert (
+        f"skhealth: warning: {stray}: column {column!r} holds numbers and 1 "
+        "value(s) that are not ('12a'): they are treated as missing values, so "
+        "that the column stays numeric; pass --strict to refuse such a table\n"
+    ) in err
+    assert main(fit_args(missing, tmp_path / "missing.skh", *options)) == 0
+    X = pd.read_csv(missing)[FEATURES]
+    np.testing.assert_array_equal(
+        skhealth.load(tmp_path / "stray.skh").predict(X),
+        skhealth.load(tmp_path / "missing.skh").predict(X),
+    )
+
+
+def test_fit_strict_refuses_stray_text_in_a_numeric_column(
+    data_path, tmp_path, no_fit, capsys
+):
+    stray = _with_value(data_path, tmp_path / "stray.csv", "age", "12a")
+    path = tmp_path / "m.skh"
+    status, message = error_of(capsys, *fit_args(stray, path, "--strict"))
+    assert status == 1
+    assert message == (
+        f"{stray}: column 'age' holds numbers and 1 value(s) that are not "
+        "('12a'); correct them, or leave out --strict to treat them as missing "
+        "values"
+    )
+    assert not path.exists()
+
+
+def test_fit_one_hot_encodes_a_column_of_numbers_and_much_text(
+    data_path, tmp_path, capsys
+):
+    # a fifth of the rows hold text: not a few stray values
+    mixed = _with_value(data_path, tmp_path / "mixed.csv", "steps", "?", range(60))
+    path = tmp_path / "m.skh"
+    status, _, err = run(capsys, *fit_args(mixed, path, "-q"))
+    assert status == 0
+    assert "steps" not in err
+    columns = {name: list(c) for name, _, c in skhealth.load(path)[0].transformers_}
+    assert "steps" in columns["categorical"]
+
+
 def test_fit_into_a_directory_fails_before_fitting(data_path, tmp_path, no_fit, capsys):
     status, message = error_of(capsys, *fit_args(data_path, tmp_path))
     assert status == 2
