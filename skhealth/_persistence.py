@@ -9,9 +9,10 @@ otherwise executes anything from the file. Its members are
     NumPy versions it was written with; the estimator's class and
     ``get_params()``; its learned attributes (including the target
     standardisation), the training batch size, the skorch history and the
-    optimizer's non-tensor state; the SHA-256 of every other member, and of
-    its own content (``metadata_sha256``: the SHA-256 of the metadata without
-    that key, written as JSON with sorted keys and no whitespace).
+    optimizer's non-tensor state; the SHA-256 of every other member. It is
+    written as JSON with sorted keys and no whitespace, and its own SHA-256 is
+    in the archive's comment (``skhealth-model 2 metadata-sha256=<hex>``), so
+    that it is checked before the JSON is parsed.
 ``weights.safetensors``
     The network's state dict (``module.*``), the criterion's (``criterion.*``,
     which holds the task weighting's learned weights and statistics) and the
@@ -36,19 +37,23 @@ with pickle or joblib instead (and load those only from people you trust).
 
 The checksums detect damage and accidental edits; they are no signature, since
 whoever can write a file can recompute them. What makes a file from a stranger
-safe to load is that it holds data only.
+safe to load is that it holds data only, and that every value is checked
+against what fitting gives before it is used (the threat model is in the user
+guide's page on model files).
 """
 
+import contextlib
 import copy
 import hashlib
-import importlib
 import io
 import json
+import math
 import os
+import re
 import reprlib
+import stat
 import zipfile
 import zlib
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -58,9 +63,9 @@ import sklearn
 import skops.io
 import skorch
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.compose import make_column_selector
-from sklearn.pipeline import Pipeline
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
@@ -72,13 +77,20 @@ from ._estimator import (
     _resolve_device,
     _torch_seed,
 )
-from .architectures import ARCHITECTURES, build_ensemble
+from .architectures import ARCHITECTURES
 from .weighting import WEIGHTINGS, Fixed
 
 __all__ = ["ModelFileError", "load", "save"]
 
 FORMAT_NAME = "skhealth-model"
-FORMAT_VERSION = 1
+# Loading reads every version; save writes the last.
+# 1: the metadata's SHA-256 is inside it (``metadata_sha256``, over the
+#    metadata without that key as canonical JSON), so checked after parsing.
+# 2: the metadata is written as canonical JSON and its SHA-256 is in the
+#    archive's comment, checked before parsing. Nothing else changed: a
+#    version-1 file loads to the same model.
+FORMAT_VERSION = 2
+_COMMENT = re.compile(rb"skhealth-model (\d{1,9}) metadata-sha256=([0-9a-f]{64})")
 
 _METADATA = "metadata.json"
 _WEIGHTS = "weights.safetensors"
@@ -87,9 +99,15 @@ _PREPROCESSING = "preprocessing.skops"
 # The most bytes a member may hold once decompressed, so that a small file
 # cannot make loading inflate gigabytes: the metadata is mostly the training
 # history (a few numbers per batch), the preprocessing a pipeline's fitted
-# steps. The weights' limit follows from the network the metadata describes
-# (_weights_limit). save refuses a model that exceeds them.
-_LIMITS = {_METADATA: 64 * 2**20, _PREPROCESSING: 256 * 2**20}
+# steps. The weights' size must be exactly what the network the metadata
+# describes needs (with Adam's moments), and at most their limit. save refuses
+# a model that exceeds them.
+_LIMITS = {_METADATA: 64 * 2**20, _PREPROCESSING: 256 * 2**20, _WEIGHTS: 2**30}
+
+# Parsed JSON takes up to about 70 bytes of memory per value (an empty dict in
+# 3 bytes of text takes 64): the metadata may hold at most this many values
+# (about 290 MB however they nest). A fit's history takes about 4 per batch.
+_MAX_JSON_VALUES = 4_000_000
 
 # Building the network a file describes costs time and memory per layer even
 # on the meta device (about 1.7 s and 100 MB for 10,000 layers): without a
@@ -177,11 +195,21 @@ _REGISTRIES = {
     "task_weighting": {**WEIGHTINGS, "fixed": Fixed},
 }
 
-# Classes a preprocessing member may need beyond skops' defaults: making one
-# from a file's arguments has no effect beyond the object. Only classes: skops
-# calls what a file names with the file's arguments, and scikit-learn and NumPy
-# also hold functions (and classes such as numpy.memmap) that act on the system.
-_TRUSTED_CLASSES = (BaseEstimator, make_column_selector, np.dtype, np.generic)
+# The types a preprocessing member may need beyond skops' defaults (scikit-learn's
+# public estimators, builtins, NumPy's scalar types and ufuncs): NumPy's dtype
+# and its scalar classes (make_column_selector(dtype_include=np.number)), and
+# the column selector. A fixed list of exact names, which deciding trust
+# imports nothing for: importing a module runs its code (numpy.f2py.__main__
+# runs f2py on the command line's files), and skops calls what a file names
+# with the file's arguments, so functions are never trusted.
+_TRUSTED_TYPES = frozenset(
+    {f"{cls.__module__}.{cls.__qualname__}" for cls in (np.dtype, make_column_selector)}
+    | {
+        f"numpy.{name}"
+        for name, value in vars(np).items()
+        if isinstance(value, type) and issubclass(value, np.generic)
+    }
+)
 
 
 class ModelFileError(ValueError):
@@ -347,33 +375,11 @@ def _final_estimator(obj):
     return estimator
 
 
-def _is_trusted(type_name):
-    """Whether ``type_name`` is a scikit-learn or NumPy class of _TRUSTED_CLASSES."""
-    module_name, _, attribute = type_name.rpartition(".")
-    if module_name.split(".")[0] not in ("sklearn", "numpy"):
-        return False
-    try:
-        # importing a module of these libraries runs only their own code
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError):
-        return False
-    return isinstance(found, type) and issubclass(found, _TRUSTED_CLASSES)
-
-
-def _untrusted(data):
-    """Types the skops ``data`` needs beyond what loading trusts."""
-    return [
-        type_name
-        for type_name in skops.io.get_untrusted_types(data=data)
-        if not _is_trusted(type_name)
-    ]
-
-
 def _dump_preprocessing(pipeline):
     head = copy.copy(pipeline)
     head.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], "passthrough")]
     data = skops.io.dumps(head)
-    untrusted = _untrusted(data)
+    untrusted = sorted(set(skops.io.get_untrusted_types(data=data)) - _TRUSTED_TYPES)
     if untrusted:
         raise ValueError(
             "The pipeline's preprocessing needs types that loading does not trust "
@@ -426,7 +432,9 @@ def save(obj, path):
     obj : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
         A fitted estimator, or a fitted pipeline whose last step is one.
     path : str or path-like
-        Where to write the file; an existing file is replaced.
+        Where to write the file. An existing file is replaced only once the
+        new one is complete (it is written beside it, then renamed): a failed
+        save, or another saving to the same path, never leaves part of a file.
 
     Raises
     ------
@@ -439,7 +447,11 @@ def save(obj, path):
         When the model holds something the format cannot store, or when a
         parameter the network is built from (``hidden_layer_sizes``,
         ``architecture``, ...) was changed after fitting: the file would not
-        describe the network its weights belong to.
+        describe the network its weights belong to; and when the network's
+        weights are not finite.
+    OSError
+        When the file cannot be written (a full disk, no permission); the
+        error names ``path``, and a file there before is left as it was.
 
     See Also
     --------
@@ -476,6 +488,14 @@ def save(obj, path):
         )
     params = _encode_params(estimator)
     tensors, optimizer = _net_state(estimator.net_)
+    not_finite = _not_finite(tensors)
+    if not_finite:
+        raise ValueError(
+            f"The model's network holds values that are not finite (NaN or inf) "
+            f"in {', '.join(not_finite)}: it predicts nothing useful, and loading "
+            "refuses such a file. Fit it again (lower learning_rate_init, or scale "
+            "the inputs)."
+        )
     members = {_WEIGHTS: safetensors.torch.save(tensors)}
     if isinstance(obj, Pipeline):
         members[_PREPROCESSING] = _dump_preprocessing(obj)
@@ -500,13 +520,7 @@ def save(obj, path):
         },
         "members": {member: _sha256(data) for member, data in members.items()},
     }
-    metadata["metadata_sha256"] = _sha256(_canonical(metadata))
-    # compact: the history (a few numbers per batch) is most of it, and its
-    # size is limited
-    members = {
-        _METADATA: json.dumps(metadata, separators=(",", ":")).encode(),
-        **members,
-    }
+    members = {_METADATA: _canonical(metadata), **members}
     for member, limit in _LIMITS.items():
         if len(members.get(member, b"")) > limit:
             raise ValueError(
@@ -515,11 +529,87 @@ def save(obj, path):
                 "members, so that a small file cannot make it inflate gigabytes). "
                 "Save this model with pickle or joblib instead."
             )
-    with zipfile.ZipFile(path, "w") as archive:
+    n_values = _n_json_values(members[_METADATA])
+    if n_values > _MAX_JSON_VALUES:
+        raise ValueError(
+            f"The model's {_METADATA} would hold about {n_values} values (most of "
+            f"them its training history), more than the {_MAX_JSON_VALUES} loading "
+            "parses. Save this model with pickle or joblib instead."
+        )
+    comment = b"%s %d metadata-sha256=%s" % (
+        FORMAT_NAME.encode(),
+        FORMAT_VERSION,
+        _sha256(members[_METADATA]).encode(),
+    )
+    try:
+        _write_archive(os.fspath(path), members, comment)
+    except OSError as exc:
+        # the path the caller gave, not the temporary file's
+        raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+
+
+def _not_finite(tensors):
+    """Names of the floating-point ``tensors`` that hold NaN or inf."""
+    return [
+        key
+        for key, tensor in tensors.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+
+
+def _n_json_values(text):
+    """An upper bound on the values in the JSON ``text``: each but the first
+    follows a comma, a colon or an opening bracket."""
+    return 1 + sum(text.count(char) for char in (b",", b":", b"["))
+
+
+def _zip(stream, members, comment):
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.comment = comment
         for member, data in members.items():
             # A fixed timestamp: the same model gives the same file.
             info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
             archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _write_archive(path, members, comment):
+    """Write the archive to ``path`` so that a failure (a full disk, a killed
+    process) or another process saving to the same path at the same time never
+    leaves a partial file there: a temporary file beside it, synced, then
+    renamed over it."""
+    target = os.path.realpath(path)  # a link's target is replaced, not the link
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # a device or a pipe (-o /dev/null): nothing to rename over
+        with open(target, "wb") as stream:
+            _zip(stream, members, comment)
+        return
+    folder, base = os.path.split(target)
+    temporary = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
+    # created as open() creates files (0o666 less the umask), never over one
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            _zip(stream, members, comment)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if mode is not None:  # the replaced file's permissions
+            os.chmod(temporary, stat.S_IMODE(mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    # the rename itself survives a power cut once the folder is synced
+    with contextlib.suppress(OSError):
+        folder_descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_descriptor)
+        finally:
+            os.close(folder_descriptor)
 
 
 def _library_versions():
@@ -553,21 +643,26 @@ def _check_sizes(infos, limit, what, name):
         )
 
 
+@contextlib.contextmanager
+def _inflating(member, name):
+    """Report what zipfile finds wrong while inflating ``member``."""
+    try:
+        yield
+    # RuntimeError: an encrypted member, which skhealth does not write.
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"{name} is damaged: {member} is corrupt ({exc})."
+        ) from exc
+
+
 def _read_member(archive, member, name, limit):
     try:
         info = archive.getinfo(member)
     except KeyError:
         raise ModelFileError(f"{name} is damaged: it lacks {member}.") from None
     _check_sizes([info], limit, member, name)
-    try:
-        with archive.open(info) as stream:
-            # bounded, should the declared size lie
-            data = stream.read(limit + 1)
-    # RuntimeError: an encrypted member, which skhealth does not write.
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
-        raise ModelFileError(
-            f"{name} is damaged: {member} is corrupt ({exc})."
-        ) from exc
+    with _inflating(member, name), archive.open(info) as stream:
+        data = stream.read(limit + 1)  # bounded, should the declared size lie
     if len(data) > limit:
         raise ModelFileError(
             f"{name} is damaged or not a skhealth model file: {member} holds more "
@@ -576,16 +671,35 @@ def _read_member(archive, member, name, limit):
     return data
 
 
-def _read_metadata(archive, name):
-    try:
-        metadata = json.loads(
-            _read_member(archive, _METADATA, name, _LIMITS[_METADATA])
-        )
-    # RecursionError: lists nested too deeply for the parser
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+def _parse_json(data, what, name):
+    """The JSON ``data``, after bounding the memory that parsing it takes."""
+    n_values = _n_json_values(data)
+    if n_values > _MAX_JSON_VALUES:
         raise ModelFileError(
-            f"{name} is damaged: {_METADATA} is not valid JSON ({exc})."
+            f"{name} is damaged or not a skhealth model file: {what} holds about "
+            f"{n_values} JSON values, more than the {_MAX_JSON_VALUES} loading "
+            "parses."
+        )
+    try:
+        return json.loads(data)
+    # ValueError: also a number of more digits than Python converts;
+    # RecursionError: lists nested too deeply for the parser
+    except (ValueError, RecursionError) as exc:
+        raise ModelFileError(
+            f"{name} is damaged: {what} is not valid JSON ({exc})."
         ) from exc
+
+
+def _read_metadata(archive, name, limit):
+    data = _read_member(archive, _METADATA, name, limit)
+    sealed = _COMMENT.fullmatch(archive.comment)
+    if sealed and int(sealed[1]) > FORMAT_VERSION:
+        raise _newer_format(int(sealed[1]), name)
+    if sealed and _sha256(data) != sealed[2].decode():
+        raise ModelFileError(
+            f"{name} was modified or damaged: {_METADATA} does not match its SHA-256."
+        )
+    metadata = _parse_json(data, _METADATA, name)
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(
             f"{name} is not a skhealth model file: its {_METADATA} does not name "
@@ -598,11 +712,14 @@ def _read_metadata(archive, name):
             "integer."
         )
     if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{name} was written by skhealth format version {version}; this "
-            f"skhealth reads up to {FORMAT_VERSION}: upgrade skhealth."
+        raise _newer_format(version, name)
+    if version == 1:  # the checksum is inside the metadata
+        intact = not sealed and metadata.pop("metadata_sha256", None) == _sha256(
+            _canonical(metadata)
         )
-    if metadata.pop("metadata_sha256", None) != _sha256(_canonical(metadata)):
+    else:
+        intact = bool(sealed) and int(sealed[1]) == version
+    if not intact:
         raise ModelFileError(
             f"{name} was modified or damaged: {_METADATA} does not match its SHA-256."
         )
@@ -616,9 +733,18 @@ def _read_metadata(archive, name):
     return metadata
 
 
-def _read(path, name):
+def _newer_format(version, name):
+    return ModelFileError(
+        f"{name} was written by skhealth format version {version}; this "
+        f"skhealth reads up to {FORMAT_VERSION}: upgrade skhealth."
+    )
+
+
+def _read(path, name, limits=_LIMITS):
     """The checked metadata and members of the model file at ``path``, and the
-    estimator its metadata describe (checked, without its network)."""
+    estimator its metadata describe (checked, without its network).
+
+    ``limits`` bounds what each member may inflate to (``_LIMITS``)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -627,7 +753,15 @@ def _read(path, name):
             "is truncated."
         ) from exc
     with archive:
-        metadata = _read_metadata(archive, name)
+        names = archive.namelist()
+        if len(set(names)) < len(names) or not {_METADATA, *names} <= set(_LIMITS):
+            # zip tools and zipfile would not agree on which duplicate is read
+            raise ModelFileError(
+                f"{name} is damaged or not a skhealth model file: it holds the "
+                f"members {reprlib.repr(names)}, not {', '.join(_LIMITS)} (the "
+                "last only for a pipeline), each once."
+            )
+        metadata = _read_metadata(archive, name, limits[_METADATA])
         digests = metadata.get("members")
         if (
             not isinstance(digests, dict)
@@ -637,13 +771,21 @@ def _read(path, name):
             raise ModelFileError(
                 f"{name} is damaged: {_METADATA} lists members {digests!r}."
             )
+        for member in digests.keys() ^ (set(names) - {_METADATA}):
+            raise ModelFileError(
+                f"{name} is damaged: it lacks {member}."
+                if member in digests
+                else f"{name} is damaged: it holds {member}, which {_METADATA} "
+                "does not list."
+            )
         with _malformed(name):
             estimator = _make_estimator(metadata, name)
-        limits = {**_LIMITS, _WEIGHTS: _weights_limit(estimator, name)}
-        members = {
-            member: _read_member(archive, member, name, limits[member])
-            for member in digests
-        }
+            _check_net_metadata(metadata["net"], estimator, name)
+        members = {_WEIGHTS: _read_weights(archive, estimator, name, limits[_WEIGHTS])}
+        if _PREPROCESSING in digests:
+            members[_PREPROCESSING] = _read_member(
+                archive, _PREPROCESSING, name, limits[_PREPROCESSING]
+            )
     for member, digest in digests.items():
         if _sha256(members[member]) != digest:
             raise ModelFileError(
@@ -656,7 +798,7 @@ def _read(path, name):
 _DEVICE_ERRORS = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", ()))
 
 
-@contextmanager
+@contextlib.contextmanager
 def _malformed(name, what="its content"):
     """Report content that a checked file should not have as a ModelFileError
     that says where it is."""
@@ -708,10 +850,23 @@ def _make_estimator(metadata, name):
             f"parameters this skhealth does not know ({', '.join(sorted(unknown))}): "
             "upgrade skhealth."
         )
+    missing = MultiTaskHealthRegressor().get_params().keys() - params.keys()
+    if missing:
+        # today's default need not be what the model was fitted with
+        raise ModelFileError(
+            f"{name} is damaged: it lacks the parameters "
+            f"{', '.join(sorted(missing))}, which every skhealth model file records."
+        )
     estimator = MultiTaskHealthRegressor(**_decode_params(params, name))
     with _malformed(name, "a parameter"):  # the error names it
         estimator._validate_params()
         n_layers = _n_layers(estimator)
+    try:  # a device fitting can use somewhere, if maybe not here
+        device = estimator.device
+        known = device == "auto" or torch.device(device).type in ("cpu", "cuda")
+    except RuntimeError:
+        known = False
+    _expect(known, device, "'auto', 'cpu', 'cuda' or 'cuda:N'", "device", name)
     _expect(
         n_layers <= _MAX_LAYERS,
         n_layers,
@@ -732,7 +887,9 @@ def _make_estimator(metadata, name):
     for attribute in _SCALER_ATTRIBUTES:
         setattr(scaler, attribute, _decode(metadata["target_scaler"][attribute]))
     estimator._target_scaler = scaler
-    # what predict computes with: one finite float statistic per task
+    # what predict computes with: one finite float statistic per task, the
+    # scale the root of the variance (or 1 for a constant task), as fitting
+    # gives: a scale whose square overflows would make predictions overflow
     n_tasks = estimator.n_tasks_
     per_task = [np.asarray(getattr(scaler, a)) for a in ("mean_", "scale_", "var_")]
     if (
@@ -743,20 +900,159 @@ def _make_estimator(metadata, name):
             or not np.isfinite(value).all()
             for value in per_task
         )
-        or not (per_task[1] > 0).all()  # scale_
+        or not (per_task[1] > 0).all()
+        or not np.all(
+            np.isclose(per_task[1], np.sqrt(per_task[2]), rtol=1e-6, atol=0)
+            | (per_task[1] == 1.0)
+        )
     ):
         raise ModelFileError(
             f"{name} is damaged: its target statistics are not one finite float "
-            f"per task ({n_tasks}) with positive scales."
+            f"per task ({n_tasks}), with positive scales that are the root of the "
+            "variances."
         )
     return estimator
 
 
-def _weights_limit(estimator, name):
-    """The most bytes the weights of the network ``estimator`` describes take:
-    the members' values, twice again as Adam's moments, and a KiB for the name
-    and the optimizer's step of each tensor and for the criterion's per task."""
-    # one member, on the meta device: it allocates nothing
+def _some(names, n=4):
+    """The first ``n`` of ``names``, sorted, and how many more there are."""
+    names = sorted(names)
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return (", ".join(names[:n]) or "none") + more
+
+
+def _is_epoch(record, number, n_tasks):
+    """Whether ``record`` is the history of epoch ``number`` as fitting records
+    it: its number, training loss, task weights and batches, and otherwise
+    numbers, flags and lists of numbers under str keys."""
+    return (
+        isinstance(record, dict)
+        and type(record.get("epoch")) is int
+        and record["epoch"] == number
+        and _is_real(record.get("train_loss"))
+        and _is_reals(record.get("task_weights"))
+        and len(record["task_weights"]) == n_tasks
+        and isinstance(record.get("batches"), list)
+        and all(
+            isinstance(batch, dict)
+            and all(isinstance(k, str) and _is_real(v) for k, v in batch.items())
+            for batch in record["batches"]
+        )
+        and all(
+            isinstance(key, str)
+            and (
+                key == "batches"
+                or value is None
+                or _is_bool(value)
+                or _is_real(value)
+                or _is_reals(value)
+            )
+            for key, value in record.items()
+        )
+    )
+
+
+def _check_net_metadata(saved, estimator, name):
+    """Refuse a batch size, history or optimizer record that fitting never gives."""
+    batch_size = _decode(saved["batch_size"])
+    _expect(_is_int(batch_size), batch_size, "a positive int", "batch size", name)
+    history = saved["history"]
+    _expect(
+        isinstance(history, list)
+        and len(history) == estimator.n_iter_
+        and all(
+            _is_epoch(record, number, estimator.n_tasks_)
+            for number, record in enumerate(history, 1)
+        ),
+        history,
+        "one record per epoch (n_iter_) of what fitting records",
+        "training history",
+        name,
+    )
+    optimizer = saved["optimizer"]
+    # Adam's state is all tensors (fused, its step is one too): in the weights
+    if not (
+        isinstance(optimizer, dict)
+        and optimizer.keys() == {"param_groups", "state"}
+        and optimizer["state"] == {}
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its optimizer record is not Adam's parameter "
+            f"groups with its state in {_WEIGHTS}."
+        )
+
+
+# How safetensors names the dtypes a network's state holds
+_SAFETENSORS_DTYPES = {
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.bool: "BOOL",
+}
+
+# The most bytes a weights member's header (its tensors' names, dtypes, shapes
+# and offsets) may take: a network of _MAX_LAYERS layers needs about 8 MiB.
+_MAX_HEADER = 16 * 2**20
+
+
+def _tensor_layout(header, estimator, name):
+    """The name, dtype and shape of every tensor a model file holds for the
+    network ``estimator`` describes (built on the meta device, which allocates
+    nothing), checked against the weights' ``header``."""
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{name} is damaged: {_WEIGHTS} has no valid header.")
+    # A doctored n_members would build that many members, even on the meta
+    # device: compare it with the file's first.
+    n_members = estimator.n_members
+    copies = {key.split(".")[2] for key in header if key.startswith("module.members.")}
+    n_copies = max(len(copies), 1)
+    if n_copies != n_members:
+        raise ModelFileError(
+            f"{name} is damaged: {_WEIGHTS} holds the weights of {n_copies} "
+            f"network(s), not of n_members={n_members!r}."
+        )
+    meta = torch.device("meta")
+    with _malformed(name, "the network its parameters describe"), meta:
+        net = estimator._make_net(estimator.n_features_in_, 1, meta).initialize()
+    layout = {}
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        for key, tensor in part.state_dict().items():
+            layout[f"{prefix}.{key}"] = (tensor.dtype, list(tensor.shape))
+    # Adam (fused) keeps a float32 step and two moments for every parameter,
+    # each of which fitting updates
+    parameters = [p for group in net.optimizer_.param_groups for p in group["params"]]
+    for index, parameter in enumerate(parameters):
+        layout[f"optimizer.{index}.step"] = (torch.float32, [])
+        for moment in ("exp_avg", "exp_avg_sq"):
+            layout[f"optimizer.{index}.{moment}"] = (
+                parameter.dtype,
+                list(parameter.shape),
+            )
+    missing, unexpected = layout.keys() - header.keys(), header.keys() - layout.keys()
+    mismatched = [
+        key
+        for key in layout.keys() & header.keys()
+        if not isinstance(header[key], dict)
+        or header[key].get("dtype") != _SAFETENSORS_DTYPES.get(layout[key][0])
+        or header[key].get("shape") != layout[key][1]
+    ]
+    if missing or unexpected or mismatched:
+        raise ModelFileError(
+            f"{name} is damaged: the weights in {_WEIGHTS} do not fit the network "
+            f"its {_METADATA} describes (missing: {_some(missing)}; unexpected: "
+            f"{_some(unexpected)}; wrong shape or dtype: {_some(mismatched)})."
+        )
+    return layout
+
+
+def _weights_bound(estimator, name):
+    """An upper bound on the bytes of the weights of the network ``estimator``
+    describes, found without building it: a member's values, twice again as
+    Adam's moments, and a KiB for the name and step of each tensor and for the
+    criterion's per task."""
+    # one member, on the meta device: it allocates nothing, and its number of
+    # layers is bounded
     with _malformed(name, "the network its parameters describe"), torch.device("meta"):
         params = estimator._module_params(estimator.n_features_in_)
         state = params["architecture"].build(params["spec"]).state_dict()
@@ -765,34 +1061,40 @@ def _weights_limit(estimator, name):
     return params["n_members"] * per_member + 1024 * estimator.n_tasks_
 
 
-def _load_state(part, tensors, prefix, name):
-    """Load ``part``'s state dict from ``tensors`` after checking names and shapes."""
-    part.load_state_dict(_fitting_state(part, tensors, prefix, name))
-
-
-def _fitting_state(part, tensors, prefix, name):
-    """``part``'s state dict from ``tensors``, which must fit it exactly."""
-    expected = part.state_dict()
-    got = {
-        key.removeprefix(f"{prefix}."): tensor
-        for key, tensor in tensors.items()
-        if key.startswith(f"{prefix}.")
-    }
-    missing, unexpected = expected.keys() - got.keys(), got.keys() - expected.keys()
-    mismatched = [
-        key
-        for key in expected.keys() & got.keys()
-        if got[key].shape != expected[key].shape
-        or got[key].dtype != expected[key].dtype
-    ]
-    if missing or unexpected or mismatched:
+def _read_weights(archive, estimator, name, limit):
+    """The weights member, inflated past its header only once that lists
+    exactly the tensors of the network the metadata describes, and its
+    declared size is exactly theirs and at most ``limit``."""
+    info = archive.getinfo(_WEIGHTS)
+    _check_sizes([info], min(_weights_bound(estimator, name), limit), _WEIGHTS, name)
+    with _inflating(_WEIGHTS, name), archive.open(info) as stream:
+        prefix = stream.read(8)
+        n_header = int.from_bytes(prefix, "little")
+        if len(prefix) < 8 or not 0 < n_header <= min(_MAX_HEADER, info.file_size):
+            raise ModelFileError(f"{name} is damaged: {_WEIGHTS} has no valid header.")
+        header = stream.read(n_header)
+    layout = _tensor_layout(
+        _parse_json(header, f"the header of {_WEIGHTS}", name), estimator, name
+    )
+    n_data = sum(math.prod(shape) * dtype.itemsize for dtype, shape in layout.values())
+    if n_data > limit:
         raise ModelFileError(
-            f"{name} is damaged: the {prefix} weights in {_WEIGHTS} do not fit the "
-            f"network its {_METADATA} describes (missing: {sorted(missing)}, "
-            f"unexpected: {sorted(unexpected)}, wrong shape or dtype: "
-            f"{sorted(mismatched)})."
+            f"{name} describes a network whose weights take {n_data} bytes, more "
+            f"than the {limit} a model file may hold."
         )
-    return got
+    if info.file_size != 8 + n_header + n_data:
+        raise ModelFileError(
+            f"{name} is damaged: {_WEIGHTS} declares {info.file_size} bytes, not "
+            f"the {8 + n_header + n_data} of its header and the network's tensors."
+        )
+    with _inflating(_WEIGHTS, name), archive.open(info) as stream:
+        data = stream.read(info.file_size + 1)  # bounded, should the size lie
+    if len(data) != info.file_size:
+        raise ModelFileError(
+            f"{name} is damaged: {_WEIGHTS} holds other than the "
+            f"{info.file_size} bytes it declares."
+        )
+    return data
 
 
 def _fits_group(group, built):
@@ -801,15 +1103,15 @@ def _fits_group(group, built):
     learning_rate_init and alpha."""
     return (
         isinstance(group, dict)
-        and group.get("params") == built["params"]
+        and group.keys() == built.keys()
+        and group["params"] == built["params"]
         and all(
-            _is_real(group.get(key)) and group[key] >= 0
-            for key in ("lr", "weight_decay")
+            _is_real(group[key]) and group[key] >= 0 for key in ("lr", "weight_decay")
         )
         and all(
             group[key] == value
             for key, value in built.items()
-            if key in group and key not in ("params", "lr", "weight_decay")
+            if key not in ("params", "lr", "weight_decay")
         )
     )
 
@@ -827,102 +1129,137 @@ def _load_optimizer(optimizer, tensors, saved, name):
             f"{name} is damaged: its optimizer settings are not those of the "
             "optimizer the estimator builds."
         )
-    params = [param for group in optimizer.param_groups for param in group["params"]]
-    state = {
-        int(index): {key: _decode(value) for key, value in entries.items()}
-        for index, entries in saved["state"].items()
-    }
+    state = {}
     for key, tensor in tensors.items():
         if key.startswith("optimizer."):
             index, entry = key.removeprefix("optimizer.").split(".", 1)
             state.setdefault(int(index), {})[entry] = tensor
-    wrong = [
-        index
-        for index, entries in state.items()
-        if not 0 <= index < len(params)
-        # Adam's state is tensors: a step, and moments shaped as the parameter
-        or any(
-            not torch.is_tensor(value)
-            or (value.dim() and value.shape != params[index].shape)
-            for value in entries.values()
-        )
-    ]
-    if wrong:
-        raise ModelFileError(
-            f"{name} is damaged: the optimizer state in {_WEIGHTS} does not fit the "
-            f"network (parameters {sorted(wrong)})."
-        )
     optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
 def _restore_net(estimator, device, metadata, members, name):
     saved = metadata["net"]
-    batch_size = _decode(saved["batch_size"])
-    _expect(_is_int(batch_size), batch_size, "a positive int", "batch size", name)
-    history = saved["history"]
-    _expect(
-        isinstance(history, list)
-        and len(history) == estimator.n_iter_
-        and all(isinstance(epoch, dict) for epoch in history),
-        history,
-        "one dict per epoch (n_iter_)",
-        "training history",
-        name,
-    )
+    # names, dtypes and shapes are those of the network (_read_weights)
     tensors = safetensors.torch.load(members[_WEIGHTS])
-    # The weights must fit the network the parameters describe before it is
-    # built for real: a doctored layer size would otherwise allocate it first,
-    # and a doctored n_members build that many members, even on the meta device.
-    params = estimator._module_params(estimator.n_features_in_)
-    copies = {key.split(".")[2] for key in tensors if key.startswith("module.members.")}
-    n_copies = max(len(copies), 1)
-    if n_copies != params["n_members"]:
+    not_finite = _not_finite(tensors)
+    if not_finite:
         raise ModelFileError(
-            f"{name} is damaged: {_WEIGHTS} holds the weights of {n_copies} "
-            f"network(s), not of n_members={params['n_members']!r}."
+            f"{name} is damaged: {_WEIGHTS} holds values that are not finite (NaN "
+            f"or inf) in {_some(not_finite)}; fitting keeps no such network."
         )
-    with torch.device("meta"):
-        module = build_ensemble(**params)
-    module_state = _fitting_state(module, tensors, "module", name)
+    batch_size = _decode(saved["batch_size"])
     with _torch_seed(estimator._seed, device):
         # _make_net sizes batch_size="auto" from the number of training rows,
         # which the file does not keep; it keeps the size that was used.
         net = estimator._make_net(estimator.n_features_in_, batch_size, device)
         net.batch_size = batch_size
         net.initialize()
-    unexpected = [
-        key
-        for key in tensors
-        if key.split(".")[0] not in ("module", "criterion", "optimizer")
-    ]
-    if unexpected:
-        raise ModelFileError(
-            f"{name} is damaged: {_WEIGHTS} holds unexpected tensors {unexpected}."
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        part.load_state_dict(
+            {
+                key.removeprefix(f"{prefix}."): tensor
+                for key, tensor in tensors.items()
+                if key.startswith(f"{prefix}.")
+            }
         )
-    # the real module is built from the same parameters: checked above
-    net.module_.load_state_dict(module_state)
-    _load_state(net.criterion_, tensors, "criterion", name)
     _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
-    net.history = History(history)
+    net.history = History(saved["history"])
     estimator.net_ = net
     estimator._built_with = estimator._network_params()
 
 
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_array(inner, info, name):
+    """Refuse an array in the skops archive whose header does not describe its
+    data exactly: NumPy would allocate what the header declares first."""
+    with _inflating(_PREPROCESSING, name), inner.open(info) as stream:
+        try:
+            read_header = _NPY_HEADERS[np.lib.format.read_magic(stream)]
+            shape, _, dtype = read_header(stream)
+        except (KeyError, ValueError) as exc:
+            raise ModelFileError(
+                f"{name} is damaged: the array {info.filename!r} in "
+                f"{_PREPROCESSING} has no valid header ({exc!r})."
+            ) from exc
+        n_bytes = info.file_size - stream.tell()
+    if dtype.hasobject or math.prod(shape) * dtype.itemsize != n_bytes:
+        raise ModelFileError(
+            f"{name} is damaged: the array {info.filename!r} in {_PREPROCESSING} "
+            f"declares {shape} values of {dtype}, not the {n_bytes} bytes it holds."
+        )
+
+
+def _unfitted(steps):
+    """The first of the preprocessing ``steps``, or of their parts, that is no
+    fitted transformer (``None`` if there is none)."""
+    for step in steps:
+        if isinstance(step, str) or step is None:
+            if step not in ("drop", "passthrough", None):
+                return step
+            continue
+        if not (hasattr(step, "fit") and hasattr(step, "transform")):
+            return step
+        try:
+            check_is_fitted(step)
+        except NotFittedError:
+            return step
+        if isinstance(step, Pipeline):
+            parts = [part for _, part in step.steps]
+        elif isinstance(step, ColumnTransformer):
+            parts = [part for _, part, _ in step.transformers_]
+        elif isinstance(step, FeatureUnion):
+            parts = [part for _, part in step.transformer_list]
+        else:
+            parts = []
+        found = _unfitted(parts)
+        if found is not None:
+            return found
+    return None
+
+
 def _load_preprocessing(data, name):
     # skops inflates the archive that the member is: it may not hold more
-    with zipfile.ZipFile(io.BytesIO(data)) as inner:
+    with _inflating(_PREPROCESSING, name), zipfile.ZipFile(io.BytesIO(data)) as inner:
+        infos = inner.infolist()
         limit = _LIMITS[_PREPROCESSING]
-        _check_sizes(inner.infolist(), limit, f"the archive in {_PREPROCESSING}", name)
-    untrusted = _untrusted(data)
+        _check_sizes(infos, limit, f"the archive in {_PREPROCESSING}", name)
+        for info in infos:
+            if info.filename.endswith(".npy"):
+                _check_array(inner, info, name)
+    try:
+        needed = skops.io.get_untrusted_types(data=data)  # beyond skops' defaults
+        untrusted = [
+            type_name for type_name in needed if type_name not in _TRUSTED_TYPES
+        ]
+        if not untrusted:
+            pipeline = skops.io.loads(data, trusted=needed)
+    except KeyboardInterrupt:
+        raise
+    # Whatever else reading the objects raises, SystemExit included, is the
+    # file's doing: it must not end the program that loads it.
+    except BaseException as exc:
+        raise ModelFileError(
+            f"{name} is damaged: its {_PREPROCESSING} cannot be loaded ({exc!r})."
+        ) from exc
     if untrusted:
         raise ModelFileError(
             f"{name} holds preprocessing that needs types skhealth does not trust "
             f"(only scikit-learn estimators, NumPy dtypes and skops' defaults): "
             f"{', '.join(untrusted)}."
         )
-    pipeline = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
     if not isinstance(pipeline, Pipeline) or pipeline.steps[-1][1] != "passthrough":
         raise ModelFileError(f"{name} is damaged: {_PREPROCESSING} holds no pipeline.")
+    unfitted = _unfitted([step for _, step in pipeline.steps[:-1]])
+    if unfitted is not None:
+        raise ModelFileError(
+            f"{name} is damaged: its preprocessing holds {reprlib.repr(unfitted)}, "
+            "which is no fitted transformer."
+        )
     return pipeline
 
 

@@ -1,19 +1,22 @@
 """skhealth.save / skhealth.load: model files that hold data only."""
 
 import copy
-import hashlib
 import io
 import json
 import pickle
 import re
 import zipfile
 
+import forging
 import numpy as np
 import pandas as pd
 import pytest
 import safetensors.torch
 import skops.io
 import torch
+from forging import members as _members
+from forging import rewrite as _rewrite
+from forging import write as _write
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.exceptions import NotFittedError
@@ -86,37 +89,6 @@ def model_file(regression_data, tmp_path):
     path = tmp_path / "model.skh"
     reg.save(path)
     return reg, path, X
-
-
-# Rewriting a file as someone editing it would: members replaced, and the
-# metadata's checksums recomputed ("sealed") or left as they were.
-def _members(path):
-    with zipfile.ZipFile(path) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _write(path, members, compression=zipfile.ZIP_STORED):
-    with zipfile.ZipFile(path, "w", compression=compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-
-
-def _rewrite(
-    path, edit_metadata=None, *, seal=True, replace=None, compression=zipfile.ZIP_STORED
-):
-    members = {**_members(path), **(replace or {})}
-    metadata = json.loads(members["metadata.json"])
-    digest = metadata.pop("metadata_sha256")
-    if edit_metadata is not None:
-        edit_metadata(metadata)
-    if seal:
-        for name in metadata["members"]:
-            metadata["members"][name] = hashlib.sha256(members[name]).hexdigest()
-        canonical = json.dumps(metadata, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
-    metadata["metadata_sha256"] = digest
-    members["metadata.json"] = json.dumps(metadata).encode()
-    _write(path, members, compression)
 
 
 # -------------------------------------------------------------- round trips
@@ -354,7 +326,7 @@ def test_file_holds_metadata_weights_and_preprocessing_as_data(health_frame, tmp
     }
     metadata = json.loads(members["metadata.json"])
     assert metadata["format"] == "skhealth-model"
-    assert metadata["format_version"] == 1
+    assert metadata["format_version"] == 2
     assert set(metadata["versions"]) == {
         "skhealth",
         "torch",
@@ -664,7 +636,8 @@ def _first_group(edit):
         ),
         (
             lambda m: m["net"].update(history={"epoch": 1}),
-            "its training history is {'epoch': 1}, not one dict per epoch (n_iter_).",
+            "its training history is {'epoch': 1}, not one record per epoch "
+            "(n_iter_) of what fitting records.",
         ),
         (
             lambda m: m["estimator"]["params"].update(
@@ -717,8 +690,8 @@ def test_resealed_values_fitting_never_gives_are_refused_by_name(
         (lambda m: m["attributes"].pop("_seed"), "it lacks _seed."),
         (
             lambda m: m["target_scaler"].update(scale_=_array([1.0, 0.0, 1.0], "<f8")),
-            "its target statistics are not one finite float per task (3) with "
-            "positive scales.",
+            "its target statistics are not one finite float per task (3), with "
+            "positive scales that are the root of the variances.",
         ),
         (
             _first_group(lambda group: group["params"].reverse()),
@@ -735,8 +708,8 @@ def test_resealed_values_fitting_never_gives_are_refused_by_name(
             lambda m: m["net"]["optimizer"]["state"].update(
                 {"0": {"max_exp_avg_sq": 5}}
             ),
-            "the optimizer state in weights.safetensors does not fit the network "
-            "(parameters [0]).",
+            "its optimizer record is not Adam's parameter groups with its state in "
+            "weights.safetensors.",
         ),
     ],
     ids=["no_seed", "zero_scale", "reordered_parameters", "maximize", "number_state"],
@@ -812,7 +785,8 @@ def test_missing_member_is_refused(model_file, member):
     _, path, _ = model_file
     members = _members(path)
     del members[member]
-    _write(path, members)
+    # sealed as it was: the metadata still lists the member
+    _write(path, members, comment=forging.comment(path))
     with pytest.raises(ModelFileError, match=f"damaged: it lacks {member}"):
         skhealth.load(path)
 
@@ -829,7 +803,7 @@ def test_newer_format_version_asks_for_an_upgrade(model_file):
     _rewrite(path, lambda m: m.update(format_version=3))
     message = (
         f"{path} was written by skhealth format version 3; this skhealth reads up "
-        "to 1: upgrade skhealth."
+        "to 2: upgrade skhealth."
     )
     with pytest.raises(ModelFileError, match=re.escape(message)):
         skhealth.load(path)
@@ -978,7 +952,11 @@ def test_weights_that_do_not_fit_the_network_are_refused(model_file):
         path,
         lambda m: m["estimator"]["params"].update(hidden_layer_sizes={"tuple": [17]}),
     )
-    with pytest.raises(ModelFileError, match=r"module weights .* do not fit"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"weights in weights.safetensors do not fit .*; wrong shape or dtype: "
+        r"module.members.0.heads.weight, module.members.0.trunk.0.bias,",
+    ):
         skhealth.load(path)
 
 
