@@ -6,9 +6,14 @@ of a small network goes there. Here the data are tensors from the start
 (training data on the training device; data to predict on the CPU, moved one
 pass at a time), and a batch is a slice (or one gather, when shuffling) of
 those tensors. Everything else (the epoch loop, callbacks, history) is skorch's.
+
+Training a small network on the CPU runs on one intra-op thread (see
+:func:`training_threads`).
 """
 
+import contextlib
 import math
+import threading
 
 import torch
 from skorch import NeuralNet
@@ -87,6 +92,67 @@ class BatchIterator:
 _EVAL_ROWS = 8192
 
 
+# Multiply-adds of the forward pass over one training batch (the batch size
+# times the network's parameters) below which training on the CPU uses one
+# intra-op thread. Measured on 2 cores (docs/user_guide/performance.rst): up to
+# 42 million, two threads saved nothing on a quiet machine; from 80 million
+# they saved 10-25 %. On a busy machine they cost several times the time of one
+# at any size. 0 keeps torch's setting for every network.
+MIN_PARALLEL_WORK = 50_000_000
+
+
+def training_threads(n_parameters, batch_size):
+    """The intra-op threads to train a network on the CPU.
+
+    Parameters
+    ----------
+    n_parameters : int
+        The network's parameters: about the multiply-adds of its forward pass
+        for one row.
+    batch_size : int
+
+    Returns
+    -------
+    n_threads : int
+        1 when ``batch_size * n_parameters`` is below ``MIN_PARALLEL_WORK``:
+        a small network's matrix products are too small to share between
+        threads, which then wait on each other; else ``torch.get_num_threads()``.
+    """
+    if batch_size * n_parameters < MIN_PARALLEL_WORK:
+        return 1
+    return torch.get_num_threads()
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0  # blocks of at_most_threads running, in all threads
+_threads_restore = None  # torch's setting when the first of them began
+
+
+@contextlib.contextmanager
+def at_most_threads(n_threads):
+    """Run the block on at most ``n_threads`` intra-op threads.
+
+    Torch's setting (:func:`torch.set_num_threads`) is process-wide: blocks
+    running at the same time in threads of one process share it, and the last
+    one to end restores the setting from before the first began, also when the
+    block raises (``KeyboardInterrupt`` too).
+    """
+    global _threads_users, _threads_restore
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_restore = torch.get_num_threads()
+        _threads_users += 1
+        if n_threads < torch.get_num_threads():
+            torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0 and torch.get_num_threads() != _threads_restore:
+                torch.set_num_threads(_threads_restore)
+
+
 class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
@@ -95,8 +161,20 @@ class MultiTaskNet(NeuralNet):
     objective and runs the backward pass (gradient-based strategies act on the
     module's shared parameters there). The weights in force during each epoch
     are recorded in the history as ``task_weights``. Prediction runs under
-    :func:`torch.inference_mode`.
+    :func:`torch.inference_mode`. Training on the CPU runs on the threads of
+    :func:`training_threads`, torch's setting restored afterwards.
     """
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch's fit trains through here too
+        if not self.initialized_:
+            self.initialize()
+        n_threads = torch.get_num_threads()
+        if torch.device(self.device).type == "cpu":
+            n_parameters = sum(p.numel() for p in self.module_.parameters())
+            n_threads = training_threads(n_parameters, self.batch_size)
+        with at_most_threads(n_threads):
+            return super().partial_fit(X, y, classes, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
