@@ -190,6 +190,28 @@ def _whole_epoch(entry):
     return {"train_loss", "task_weights"} <= entry.keys()
 
 
+# Training diverged when the network it leaves predicts its training data this
+# many times worse, in squared error, than each target's mean does (an R²
+# below -999 there) and than the network it started from.
+_DIVERGED_ERROR_RATIO = 1e3
+
+
+class _TrainingDiverged(ValueError):
+    """Training left a network whose predictions mean nothing."""
+
+
+def _error_ratio(predicted, rows):
+    """The squared error of the standardised predictions ``predicted`` of the
+    training ``rows`` (``(X, (y, weight))``) over that of predicting the
+    targets' mean, 0: 1 - R², whatever the loss trained on."""
+    _, (y, weight) = rows
+    weight = torch.ones_like(y) if weight is None else weight
+    with torch.inference_mode():  # the predictions are inference tensors
+        errors = (weight * (predicted - y).double().square()).sum()
+        spread = (weight * y.double().square()).sum()
+    return float(errors / spread)
+
+
 # The net's components whose tensors training changes, and the settings that
 # continuing to train sets (_apply_training_params, max_epochs).
 _TRAINED_COMPONENTS = ("module_", "criterion_", "optimizer_")
@@ -507,10 +529,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid parameters or data, and when training diverges to a
-            network whose weights or predictions are not finite (lower
-            ``learning_rate_init`` or scale the inputs). With early stopping, a
-            divergence after the best epoch only warns: its weights are kept.
+            For invalid parameters or data, and when training diverges (lower
+            ``learning_rate_init`` or scale the inputs): to a network whose
+            weights or predictions are not finite, or whose predictions of the
+            training data are meaningless: their squared error over 1000 times
+            that of predicting each target's mean (an R² below -999) and that of
+            the network it started from. With early stopping, a divergence
+            after the best epoch only warns: its weights are kept.
         MemoryError
             When the device runs out of memory: the training data stay on it.
         KeyboardInterrupt
@@ -521,7 +546,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Notes
         -----
         A fit that fails leaves the estimator unfitted, except a continued one
-        (``warm_start``) whose network is still finite.
+        (``warm_start``) that did not diverge and whose network is still finite.
         """
         self._validate_params()
         reset = not (self.warm_start and hasattr(self, "net_"))
@@ -652,6 +677,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 else:
                     self._apply_training_params(len(dataset))
                 self.net_.max_epochs = epochs
+                # the training rows of one evaluation pass, which the
+                # divergence check predicts before and after training
+                rows = dataset.batch(slice(self.net_._eval_rows()))
+                start = _error_ratio(self.net_.evaluation_step((rows[0], None)), rows)
                 with _recording_interrupts(interrupts):
                     self.net_.partial_fit(dataset)
             # skorch returns from a KeyboardInterrupt as from a request to stop,
@@ -660,7 +689,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             history = self.net_.history
             if interrupts or len(history) == n_before or not _whole_epoch(history[-1]):
                 raise KeyboardInterrupt
-            self._check_divergence(n_before, dataset.X[: self.net_.batch_size])
+            self._check_divergence(n_before, rows, start)
         except KeyboardInterrupt:
             self._abandon_training(before)
             raise
@@ -668,9 +697,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             if interrupts:  # what a callback raised after Ctrl-C stopped training
                 self._abandon_training(before)
                 raise KeyboardInterrupt from error
-            # a half-built net, or one whose weights diverged, is no fitted model
+            # a half-built net, or one that diverged, is no fitted model
             out_of_memory = isinstance(error, torch.OutOfMemoryError)
-            if reset or not (out_of_memory or self._finite_network()):
+            diverged = isinstance(error, _TrainingDiverged)
+            if reset or diverged or not (out_of_memory or self._finite_network()):
                 self.__dict__.pop("net_", None)
             else:
                 # the net kept: its attributes follow its history's whole epochs
@@ -719,24 +749,39 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             setattr(net, name, value)
         del net.history[n_epochs:]
 
-    def _finite_network(self, X=None):
-        """Whether the network's weights, and its predictions for the tensor
-        ``X`` (weights of 1e20 are finite, their products may not be), are."""
-        if not all(torch.isfinite(p).all() for p in self.net_.module_.parameters()):
-            return False
-        return X is None or bool(self.net_.evaluation_step((X, None)).isfinite().all())
+    def _finite_network(self):
+        """Whether the network's weights are all finite."""
+        return all(torch.isfinite(p).all() for p in self.net_.module_.parameters())
 
-    def _check_divergence(self, n_before, X):
-        """Raise if training diverged to a network that is not finite on ``X``;
-        warn if it diverged but the network kept is (early stopping's best)."""
+    def _check_divergence(self, n_before, rows, start):
+        """Raise if training diverged to a network whose predictions of the
+        training ``rows`` (``(X, (y, weight))``) are not finite, or meaningless:
+        their :func:`_error_ratio` over 1000 times that of predicting the
+        targets' mean and that of the network it started from (``start``). Warn
+        if it diverged but the network kept is sound (early stopping's best).
+
+        Weights of 1e20 are finite, their products may not be: the predictions
+        are checked. A network still learning from unscaled inputs improves on
+        the one it started from, however poor.
+        """
         losses = self.net_.history[n_before:, "train_loss"]
         bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
         where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
         advice = "Lower learning_rate_init, or scale the inputs (e.g. StandardScaler)."
-        if not self._finite_network(X):
-            raise ValueError(
+        predicted = self.net_.evaluation_step((rows[0], None))
+        if not (self._finite_network() and predicted.isfinite().all()):
+            raise _TrainingDiverged(
                 f"Training diverged{where}: the network's weights or predictions are "
                 "not finite. " + advice
+            )
+        ratio = _error_ratio(predicted, rows)
+        if ratio > _DIVERGED_ERROR_RATIO * max(1.0, start):
+            raise _TrainingDiverged(
+                f"Training diverged{where}: the network's predictions of its "
+                f"training data are meaningless, their squared error {ratio:.3g} "
+                f"times that of predicting each target's mean (R² {1 - ratio:.3g}) "
+                "and over a thousand times that of the network it started from. "
+                + advice
             )
         if bad:
             kept = (

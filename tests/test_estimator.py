@@ -784,6 +784,48 @@ def test_a_last_step_to_infinite_weights_is_a_divergence(regression_data):
         reg.predict(X)
 
 
+@pytest.mark.parametrize(
+    ("loss", "learning_rate_init"),
+    [("squared_error", 1e3), ("absolute_error", 1e4), ("huber", 1e3)],
+)
+def test_training_to_meaningless_predictions_is_a_divergence_leaving_it_unfitted(
+    regression_data, loss, learning_rate_init
+):
+    X, Y = regression_data
+    reg = fast(loss=loss, learning_rate_init=learning_rate_init)
+    message = (
+        r"^Training diverged: the network's predictions of its training data are "
+        r"meaningless, their squared error \S+ times that of predicting each "
+        r"target's mean \(R² -\S+\) and over a thousand times that of the network "
+        r"it started from\. Lower learning_rate_init, or scale the inputs"
+    )
+    with pytest.raises(ValueError, match=message):
+        reg.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_continuing_to_meaningless_predictions_leaves_the_estimator_unfitted(
+    regression_data,
+):
+    X, Y = regression_data
+    reg = fast(warm_start=True, max_iter=2).fit(X, Y)
+    with pytest.raises(ValueError, match="predictions of its training data are mea"):
+        reg.set_params(learning_rate_init=1e3).fit(X, Y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_network_still_learning_from_unscaled_inputs_has_not_diverged(
+    regression_data, method
+):
+    X, Y = regression_data
+    X = 10_000 * X  # the network starts far off, and improves
+    reg = getattr(fast(), method)(X, Y)
+    assert reg.score(X, Y) < -999
+
+
 class _FailAt(Callback):
     """Raise in the given epoch's end, as a callback hitting a full disk would."""
 
