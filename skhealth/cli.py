@@ -466,7 +466,15 @@ def _predict(model, X):
     return pd.DataFrame(Y, columns=list(estimator.target_names_), index=X.index)
 
 
+def _printable(text):
+    """``text`` with every character that is not printable (an escape sequence's
+    ESC, a line break) escaped as in a Python repr: names read from a file must
+    not control the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _print_scores(scores):
+    scores = scores.rename(index=_printable)
     print(scores.to_string(float_format=lambda value: f"{value:.3f}"))
     print(f"mean R2: {scores['r2'].mean():.3f}")
 
@@ -625,22 +633,23 @@ def _info_command(args):
         steps = ", ".join(
             f"{name}: {type(step).__name__}" for name, step in model.steps
         )
-        print(f"model: Pipeline({steps})")
+        lines = [f"model: Pipeline({steps})"]
     else:
-        print(f"model: {type(model).__name__}")
+        lines = [f"model: {type(model).__name__}"]
     versions = ", ".join(f"{lib} {v}" for lib, v in metadata["versions"].items())
-    print(f"saved with: {versions}")
-    print(f"epochs trained: {estimator.n_iter_}")
+    lines += [f"saved with: {versions}", f"epochs trained: {estimator.n_iter_}"]
     targets = list(estimator.target_names_)
-    print(f"targets ({len(targets)}): {', '.join(targets)}")
+    lines.append(f"targets ({len(targets)}): {', '.join(targets)}")
     features = getattr(model, "feature_names_in_", None)
     if features is None:
-        print(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
+        lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
     else:
-        print(f"features ({len(features)}): {', '.join(map(str, features))}")
-    print(f"parameters of {type(estimator).__name__}:")
+        lines.append(f"features ({len(features)}): {', '.join(map(str, features))}")
+    lines.append(f"parameters of {type(estimator).__name__}:")
     for name, value in estimator.get_params(deep=False).items():
-        print(f"  {name} = {value!r}")
+        lines.append(f"  {name} = {value!r}")
+    for line in lines:  # everything here comes from the file
+        print(_printable(line))
 
 
 # ------------------------------------------------------------------ parsing
@@ -835,16 +844,21 @@ def _make_parser():
     return parser
 
 
+def _one_line(text):
+    """``text`` on one line, whatever it quotes from a file printable."""
+    return _printable(" ".join(str(text).split()))
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"skhealth: warning: {message}", file=sys.stderr)
+    print(f"skhealth: warning: {_one_line(message)}", file=sys.stderr)
 
 
 def _error(exc):
-    if isinstance(exc, OSError) and exc.filename is not None:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}"
     else:
-        message = " ".join(str(exc).split())
-    print(f"skhealth: error: {message}", file=sys.stderr)
+        message = str(exc)
+    print(f"skhealth: error: {_one_line(message)}", file=sys.stderr)
 
 
 def main(argv=None):

@@ -622,6 +622,49 @@ def test_info_describes_the_model(model_path, capsys):
     assert len(lines[6:]) == len(MultiTaskHealthRegressor().get_params())
 
 
+@pytest.fixture
+def escape_model(tmp_path):
+    """A model whose target and feature names hold terminal escape sequences,
+    and its data."""
+    rng = np.random.RandomState(0)
+    data = pd.DataFrame(
+        {
+            "age\x1b[2J": rng.normal(size=50),
+            "sex": rng.choice(["female", "male"], 50),
+            "sbp\x1b[31m": rng.normal(size=50),
+        }
+    )
+    data_path, path = tmp_path / "escape.csv", tmp_path / "escape.skh"
+    data.to_csv(data_path, index=False)
+    args = ["fit", data_path, "--target", "sbp\x1b[31m", "--param", "max_iter=2"]
+    assert main([str(arg) for arg in [*args, "-q", "-o", path]]) == 0
+    return path, data_path
+
+
+def test_info_escapes_control_characters_read_from_the_model_file(escape_model, capsys):
+    status, out, _ = run(capsys, "info", escape_model[0])
+    assert status == 0
+    assert "\x1b" not in out
+    lines = out.splitlines()
+    assert "targets (1): sbp\\x1b[31m" in lines
+    assert "features (2): age\\x1b[2J, sex" in lines
+
+
+def test_evaluate_escapes_control_characters_in_target_names(escape_model, capsys):
+    status, out, _ = run(capsys, "evaluate", *escape_model)
+    assert status == 0
+    assert "\x1b" not in out
+    assert out.splitlines()[2].startswith("sbp\\x1b[31m ")
+
+
+def test_errors_escape_control_characters_in_names(escape_model, tmp_path, capsys):
+    other = tmp_path / "other.csv"
+    pd.DataFrame({"sex": ["male"]}).to_csv(other, index=False)
+    status, message = error_of(capsys, "predict", escape_model[0], other)
+    assert status == 1
+    assert message == f"{other} lacks 1 feature column(s) of the model: age\\x1b[2J"
+
+
 # ------------------------------------------------------------------ errors
 def test_missing_data_file_is_a_runtime_error(tmp_path, capsys):
     missing = tmp_path / "missing.csv"
