@@ -184,16 +184,26 @@ def _read_ids(path, column):
     return ids[column]
 
 
+def _write_error(path, exc):
+    """``exc``, an OSError writing ``path`` (such as a full disk's, which names
+    no file), as one that names it."""
+    name = "standard output" if path == "-" else str(path)
+    return OSError(exc.errno, exc.strerror or str(exc).strip(), name)
+
+
 def _write_table(frame, path):
     try:
         if path == "-":
             frame.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()  # a write error shows here, not at exit
         elif _is_device(path) or _table_format(path) == "csv":
             frame.to_csv(path, index=False)
         else:
             frame.to_parquet(path, index=False)
     except ImportError as exc:
         raise _module_error(path, exc) from exc
+    except OSError as exc:  # a BrokenPipeError stays one: main handles it
+        raise _write_error(path, exc) from exc
 
 
 def _check_output(path, inputs):
@@ -524,8 +534,12 @@ def _plot_learning_curves(estimator, path):
     figure.suptitle(
         "NHANES 2017-2018 learning curves: training (solid), validation (dashed)"
     )
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+    finally:
+        plt.close(figure)
     print(f"Saved the learning curves to {path}")
 
 

@@ -1,6 +1,7 @@
 """The ``skhealth`` command line: what each command writes, and how it fails."""
 
 import bz2
+import errno
 import gzip
 import hashlib
 import importlib.util
@@ -418,6 +419,49 @@ def test_predict_id_column_that_is_a_target_is_a_usage_error(
 def test_predict_writes_to_dev_null(data_path, model_path, capsys):
     status, out, err = run(capsys, "predict", model_path, data_path, "-o", "/dev/null")
     assert (status, out, err) == (0, "", "")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_predict_write_error_names_the_file(data_path, model_path, capsys):
+    # writing to /dev/full fails as a full disk does, with ENOSPC
+    status, message = error_of(
+        capsys, "predict", model_path, data_path, "-o", "/dev/full"
+    )
+    assert (status, message) == (1, "/dev/full: No space left on device")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_predict_write_error_on_standard_output_says_so(
+    data_path, model_path, monkeypatch, capsys
+):
+    with open("/dev/full", "w") as full:
+        monkeypatch.setattr(sys, "stdout", full)
+        status, message = error_of(capsys, "predict", model_path, data_path)
+    assert (status, message) == (1, "standard output: No space left on device")
+
+
+def test_predict_stops_quietly_when_the_reader_of_its_output_has_gone(
+    data_path, model_path, monkeypatch, capsys
+):
+    read, write = os.pipe()
+    os.close(read)  # as head does, once it has its lines
+    with open(write, "w") as pipe:
+        monkeypatch.setattr(sys, "stdout", pipe)
+        status, _, err = run(capsys, "predict", model_path, data_path)
+    assert (status, err) == (1, "")
+
+
+def test_fit_save_error_is_one_line_naming_the_file(
+    data_path, tmp_path, monkeypatch, capsys
+):
+    def save(model, path):  # as skhealth.save reports a full disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr("skhealth.cli.save", save)
+    path = tmp_path / "m.skh"
+    status, out, err = run(capsys, *fit_args(data_path, path, "-q"))
+    assert (status, out) == (1, "")
+    assert err.splitlines()[-1] == f"skhealth: error: {path}: No space left on device"
 
 
 def test_predict_over_its_data_file_is_a_usage_error(data_path, model_path, capsys):
@@ -1020,6 +1064,17 @@ def test_demo_prints_held_out_scores_and_writes_model_and_plot(tmp_path, capsys)
     assert (tmp_path / "nhanes-learning-curves.png").stat().st_size > 0
     model = skhealth.load(tmp_path / "nhanes.skh")
     assert model[-1].n_iter_ == 3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_demo_plot_write_error_names_the_file(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "nhanes-learning-curves.png"
+    plot.symlink_to("/dev/full")  # written to, it fails as a full disk does
+    status, _, err = run(capsys, "demo", "--max-iter", "1", "--output-dir", tmp_path)
+    assert status == 1
+    assert err.endswith(f"skhealth: error: {plot}: No space left on device\n")
 
 
 @pytest.mark.slow
