@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_consistent_length,
     check_is_fitted,
     validate_data,
@@ -108,13 +109,62 @@ def _resolve_device(device):
     return resolved
 
 
+# The largest float32: the network computes in float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _too_large(values):
+    """``(column, value)``: the first column of the 2-D float array ``values``
+    that holds infinity or a number beyond float32's range, and its first such
+    value; ``None`` where none does."""
+    with np.errstate(invalid="ignore"):
+        large = np.abs(values) > _FLOAT32_MAX  # NaN is not
+    columns = np.flatnonzero(large.any(axis=0))
+    if not columns.size:
+        return None
+    column = int(columns[0])
+    return column, float(values[large[:, column], column][0])
+
+
+def _too_large_advice(value):
+    """What is wrong with ``value``, a feature's value that :func:`_too_large`
+    found, and what to do, to follow the value in a message."""
+    if np.isinf(value):
+        return ": every feature value must be finite."
+    return (
+        f", beyond the range of float32 (±{_FLOAT32_MAX:.2g}), in which the network "
+        "computes: rescale that feature, e.g. divide it by a power of 10."
+    )
+
+
 def _validate_X(estimator, X, **kwargs):
     if sp.issparse(X):
         raise ValueError(
             "Sparse input is not supported: densify it with X.toarray(), or use "
             "OneHotEncoder(sparse_output=False) in a pipeline."
         )
-    return validate_data(estimator, X, **kwargs)
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except ValueError:
+        # scikit-learn names neither the feature nor the value
+        _check_too_large(X)
+        raise
+
+
+def _check_too_large(X):
+    """Raise, naming the feature and the value, where numeric ``X`` holds
+    infinity or a number beyond float32's range."""
+    try:
+        values = check_array(X, dtype=np.float64, ensure_all_finite=False)
+    except (ValueError, TypeError):
+        return  # not numbers: scikit-learn's error says so
+    found = _too_large(values)
+    if found is None:
+        return
+    column, value = found
+    name = X.columns[column] if hasattr(X, "columns") else None
+    where = f"feature {name!r}" if isinstance(name, str) else f"column {column}"
+    raise ValueError(f"Input X contains {value:g} in {where}{_too_large_advice(value)}")
 
 
 def _check_shared_parameters(net, task_weighting):

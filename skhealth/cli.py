@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import __version__
-from ._estimator import MultiTaskHealthRegressor
+from ._estimator import MultiTaskHealthRegressor, _too_large, _too_large_advice
 from ._persistence import ModelFileError, load, save
 from ._persistence import _encode as _encode_param
 from ._persistence import _read as _read_model_file
@@ -455,11 +455,30 @@ def _coerce_stray_values(data, columns, path, strict):
         data[column] = pd.to_numeric(values, errors="coerce")
 
 
+def _check_magnitudes(data, columns, path):
+    """Raise, naming the column and value, where ``columns`` of numbers hold
+    infinity or a number beyond float32's range: standardised, they would be
+    NaN or infinite (the squares of 1e200 overflow)."""
+    if not columns:
+        return
+    numbers = data[columns].apply(pd.to_numeric)
+    found = _too_large(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
+    if found is not None:
+        column, value = found
+        raise ValueError(
+            f"{path}: column {columns[column]!r} holds {value:g}"
+            f"{_too_large_advice(value)}"
+        )
+
+
 def _check_values(model, X, path):
     """Check ``X`` against the preprocessing of a model this command line fitted
-    (see _preprocessing): a numeric column must hold numbers, and a categorical
-    value the encoder never saw, encoded as no category at all, is warned of."""
-    _check_numbers(X, _fitted_columns(model, "numeric")[0], path)
+    (see _preprocessing): a numeric column must hold numbers of the network's
+    range, and a categorical value the encoder never saw, encoded as no
+    category at all, is warned of."""
+    numeric = _fitted_columns(model, "numeric")[0]
+    _check_numbers(X, numeric, path)
+    _check_magnitudes(X, numeric, path)
     for column, known in _categories(model).items():
         unseen = sorted(set(X[column].dropna()) - set(known), key=str)
         if unseen:
@@ -576,6 +595,7 @@ def _fit_command(args):
     X = data.drop(columns=targets + dropped)
     if X.shape[1] == 0:
         raise _UsageError(f"{args.data}: no feature column is left to fit on")
+    _check_magnitudes(X, list(X.select_dtypes("number").columns), args.data)
     Y = data[targets]
     if args.validation_fraction > 0:
         X, X_valid, Y, Y_valid = train_test_split(

@@ -283,6 +283,38 @@ def test_fit_one_hot_encodes_a_column_of_numbers_and_much_text(
     assert "steps" in columns["categorical"]
 
 
+_BEYOND_FLOAT32 = (
+    ", beyond the range of float32 (±3.4e+38), in which the network computes: "
+    "rescale that feature, e.g. divide it by a power of 10."
+)
+_too_large_values = pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("inf", "inf: every feature value must be finite."),
+        (-1e308, "-1e+308" + _BEYOND_FLOAT32),  # whose square overflows
+    ],
+)
+
+
+@_too_large_values
+def test_fit_refuses_an_infinite_or_too_large_feature_value_naming_it(
+    value, problem, data_path, tmp_path, no_fit, capsys
+):
+    bad = _with_value(data_path, tmp_path / "bad.csv", "age", value)
+    status, message = error_of(capsys, *fit_args(bad, tmp_path / "m.skh"))
+    assert (status, message) == (1, f"{bad}: column 'age' holds {problem}")
+
+
+@_too_large_values
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_infinite_or_too_large_feature_value_is_an_error_naming_it(
+    command, value, problem, data_path, model_path, tmp_path, capsys
+):
+    bad = _with_value(data_path, tmp_path / "bad.csv", "age", value)
+    status, message = error_of(capsys, command, model_path, bad)
+    assert (status, message) == (1, f"{bad}: column 'age' holds {problem}")
+
+
 def test_fit_into_a_directory_fails_before_fitting(data_path, tmp_path, no_fit, capsys):
     status, message = error_of(capsys, *fit_args(data_path, tmp_path))
     assert status == 2

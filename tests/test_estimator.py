@@ -151,7 +151,6 @@ def test_dataframe_and_array_inputs_agree(regression_data):
     ("X_bad", "message"),
     [
         (lambda X: np.where(X > 2, np.nan, X), "Input X contains NaN"),
-        (lambda X: np.where(X > 2, np.inf, X), "Input X contains infinity"),
         (lambda X: X + 1j, "Complex data not supported"),
         (lambda X: sp.csr_matrix(X), "Sparse input is not supported"),
         (lambda X: X[:, 0], "Expected 2D array, got 1D array instead"),
@@ -188,19 +187,68 @@ def test_wrong_feature_count_at_predict_is_a_value_error(regression_data):
         reg.predict(X[:, :5])
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (np.nan, "Input X contains NaN"),
-        (np.inf, "Input X contains infinity"),
-        (1e39, "Input X contains infinity or a value too large for dtype"),
-    ],
-)
-def test_non_finite_X_at_predict_is_a_value_error(regression_data, value, message):
+def test_nan_in_X_at_predict_is_a_value_error(regression_data):
     X, Y = regression_data
     reg = fast(max_iter=2).fit(X, Y)
     X_bad = X[:3].copy()
-    X_bad[1, 2] = value
+    X_bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        reg.predict(X_bad)
+
+
+_FINITE = ": every feature value must be finite."
+_BEYOND_FLOAT32 = (
+    ", beyond the range of float32 (±3.4e+38), in which the network computes: "
+    "rescale that feature, e.g. divide it by a power of 10."
+)
+
+
+_too_large_values = pytest.mark.parametrize(
+    ("value", "shown", "advice"),
+    [
+        (np.inf, "inf", _FINITE),
+        (-np.inf, "-inf", _FINITE),
+        (1e39, "1e+39", _BEYOND_FLOAT32),  # inf once cast to float32
+        (-1e308, "-1e+308", _BEYOND_FLOAT32),  # whose square overflows
+    ],
+)
+_named_or_not = pytest.mark.parametrize(
+    ("names", "where"), [(None, "column 2"), (list("abcdef"), "feature 'c'")]
+)
+
+
+def _with_value(X, value, names):
+    """``(X, X with value in column 2, and in column 4 further down)``, as
+    DataFrames when ``names`` are given."""
+    X_bad = X.copy()
+    X_bad[5, 2] = value
+    X_bad[7:, 4] = value  # a later column too: the message names the first
+    if names:
+        return pd.DataFrame(X, columns=names), pd.DataFrame(X_bad, columns=names)
+    return X, X_bad
+
+
+@_too_large_values
+@_named_or_not
+def test_infinite_or_too_large_X_at_fit_is_a_value_error_naming_it(
+    regression_data, value, shown, advice, names, where
+):
+    X, Y = regression_data
+    _, X_bad = _with_value(X, value, names)
+    message = f"^{re.escape(f'Input X contains {shown} in {where}{advice}')}$"
+    with pytest.raises(ValueError, match=message):
+        fast().fit(X_bad, Y)
+
+
+@_too_large_values
+@_named_or_not
+def test_infinite_or_too_large_X_at_predict_is_a_value_error_naming_it(
+    regression_data, value, shown, advice, names, where
+):
+    X, Y = regression_data
+    X, X_bad = _with_value(X, value, names)
+    reg = fast(max_iter=2).fit(X, Y)
+    message = f"^{re.escape(f'Input X contains {shown} in {where}{advice}')}$"
     with pytest.raises(ValueError, match=message):
         reg.predict(X_bad)
 
