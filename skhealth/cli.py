@@ -142,7 +142,8 @@ def _read_table(path, text_columns=()):
             low_memory=False,
         )
         _check_separator(frame, path)
-    else:
+        _check_unique_header(path)
+    else:  # pyarrow refuses a Parquet file whose columns share a name
         frame = _reading(path, pd.read_parquet)
         for column in [c for c in text_columns if c in frame.columns]:
             frame[column] = frame[column].astype(str).where(frame[column].notna())
@@ -163,6 +164,21 @@ def _check_separator(frame, path):
                     f"columns: it reads as one column, {header!r}; save it as "
                     "comma-separated CSV"
                 )
+
+
+def _check_unique_header(path):
+    """Raise, naming them, where columns of the CSV file at ``path`` share a
+    name: pandas would read the second ``age`` as a column ``age.1``."""
+    header = _reading(
+        path, pd.read_csv, header=None, nrows=1, dtype=str, keep_default_na=False
+    ).iloc[0]
+    named = pd.Index(header[header != ""])  # pandas names blank ones apart
+    repeated = list(dict.fromkeys(named[named.duplicated()]))
+    if repeated:
+        raise ValueError(
+            f"{path} has several columns named {', '.join(map(repr, repeated))}: "
+            "give each column its own name"
+        )
 
 
 def _read_ids(path, column):

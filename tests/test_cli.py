@@ -315,6 +315,28 @@ def test_infinite_or_too_large_feature_value_is_an_error_naming_it(
     assert (status, message) == (1, f"{bad}: column 'age' holds {problem}")
 
 
+@pytest.mark.parametrize("command", ["fit", "predict", "evaluate"])
+def test_a_csv_file_whose_columns_share_names_is_an_error_naming_them(
+    command, data_path, model_path, tmp_path, capsys
+):
+    lines = data_path.read_text().splitlines()
+    # pandas would read the second "age" as "age.1", and "hdl" as "hdl.1"
+    lines[0] = lines[0].replace("sex", "age").replace("sleep_hours", "hdl")
+    shared = tmp_path / "shared.csv"
+    shared.write_text("\n".join(lines) + "\n")
+    args = {
+        "fit": fit_args(shared, tmp_path / "m.skh"),
+        "predict": ["predict", model_path, shared],
+        "evaluate": ["evaluate", model_path, shared],
+    }[command]
+    status, message = error_of(capsys, *args)
+    assert (status, message) == (
+        1,
+        f"{shared} has several columns named 'age', 'hdl': give each column its "
+        "own name",
+    )
+
+
 def test_fit_into_a_directory_fails_before_fitting(data_path, tmp_path, no_fit, capsys):
     status, message = error_of(capsys, *fit_args(data_path, tmp_path))
     assert status == 2
