@@ -167,6 +167,19 @@ def _check_too_large(X):
     raise ValueError(f"Input X contains {value:g} in {where}{_too_large_advice(value)}")
 
 
+def _check_target_names(y):
+    """Raise, naming them, where columns of ``y`` share a name: target names are
+    strings, so the columns 1 and "1" do too."""
+    names = [str(name) for name in getattr(y, "columns", ())]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"y has several targets named {repeated} (target names are "
+            "strings, so 1 and '1' are the same name): give each target "
+            "column its own name."
+        )
+
+
 def _check_shared_parameters(net, task_weighting):
     """Weightings that act on shared gradients need shared weights to act on."""
     if not net.criterion__weighting.uses_shared_gradients:
@@ -853,14 +866,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             names = [y.name]
         else:
             names = _default_task_names(n_tasks)
-        names = [str(name) for name in names]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(
-                f"y has several targets named {repeated} (target names are "
-                "strings, so 1 and '1' are the same name): give each target "
-                "column its own name."
-            )
+        names = [str(name) for name in names]  # unique: see _check_target_names
         if "best" in names:
             raise ValueError(
                 "y has a target named 'best': its history keys would clash with "
@@ -869,6 +875,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
     def _validate_training_data(self, X, y, sample_weight, reset):
+        _check_target_names(y)
         X, Y = _validate_X(
             self,
             X,
@@ -1195,6 +1202,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ['r2', 'mae', 'rmse', 'n_observed']
         """
         check_is_fitted(self)
+        _check_target_names(y)
         _check_target_columns(y, self.target_names_)
         return task_scores(
             _as_labels(y),

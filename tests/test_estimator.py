@@ -101,6 +101,18 @@ def test_target_names_equal_as_strings_are_a_value_error(regression_data):
         fast().fit(X, y)
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
+def test_target_columns_sharing_a_name_are_a_value_error_naming_it(
+    regression_data, method
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y) if method == "score" else fast()
+    y = pd.DataFrame(Y, columns=["sbp", "hdl", "sbp"])
+    message = re.escape("y has several targets named ['sbp'] (target names are")
+    with pytest.raises(ValueError, match=message):
+        getattr(reg, method)(X, y)
+
+
 def test_pandas_na_in_an_object_target_is_a_missing_label(regression_data):
     X, Y = regression_data
     Y = Y.copy()
