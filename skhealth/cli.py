@@ -254,26 +254,29 @@ def _final_estimator(model):
 
 
 def _preprocessing(X):
-    """One-hot encode non-numeric columns, impute and standardise numeric ones."""
+    """One-hot encode non-numeric columns, impute and standardise numeric ones.
+
+    A kind of column that ``X`` lacks gets no step: scikit-learn leaves the step
+    of no column unfitted, and a model file holds fitted steps only.
+    """
     numeric = list(X.select_dtypes("number").columns)
     categorical = [column for column in X.columns if column not in numeric]
-    return ColumnTransformer(
-        [
-            (
-                "numeric",
-                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-                numeric,
+    steps = [
+        (
+            "numeric",
+            make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+            numeric,
+        ),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
             ),
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                categorical,
-            ),
-        ]
-    )
+            categorical,
+        ),
+    ]
+    return ColumnTransformer([step for step in steps if step[2]])
 
 
 def _make_model(X, estimator):
