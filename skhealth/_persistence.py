@@ -1194,6 +1194,14 @@ def _check_array(inner, info, name):
         )
 
 
+def _selects_nothing(columns):
+    """Whether a fitted ColumnTransformer's ``columns`` select no column."""
+    if not hasattr(columns, "__len__") or isinstance(columns, str):
+        return False
+    columns = np.asarray(columns)
+    return columns.size == 0 or (columns.dtype == bool and not columns.any())
+
+
 def _unfitted(steps):
     """The first of the preprocessing ``steps``, or of their parts, that is no
     fitted transformer (``None`` if there is none)."""
@@ -1211,7 +1219,12 @@ def _unfitted(steps):
         if isinstance(step, Pipeline):
             parts = [part for _, part in step.steps]
         elif isinstance(step, ColumnTransformer):
-            parts = [part for _, part, _ in step.transformers_]
+            # a transformer of no column is left unfitted, as fitting leaves it
+            parts = [
+                part
+                for _, part, columns in step.transformers_
+                if not _selects_nothing(columns)
+            ]
         elif isinstance(step, FeatureUnion):
             parts = [part for _, part in step.transformer_list]
         else:

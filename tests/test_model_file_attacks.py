@@ -612,3 +612,18 @@ def test_mutated_files_load_to_a_working_model_or_raise_model_file_error(
             # parameters that training refuses, by name
             assert refusal is None or re.search("diverged|parameter", refusal)
     assert outcomes["refused"] > 0
+
+
+def test_pipeline_with_a_transformer_of_no_column_round_trips(health_frame, tmp_path):
+    # scikit-learn leaves a transformer that selects no column unfitted
+    X, Y = health_frame
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(), make_column_selector(dtype_include=bool)),
+            ("numeric", StandardScaler(), ["age", "steps"]),
+        ]
+    )
+    pipe = Pipeline([("preprocess", preprocess), ("regressor", fast())]).fit(X, Y)
+    path = tmp_path / "pipeline.skh"
+    skhealth.save(pipe, path)
+    np.testing.assert_array_equal(skhealth.load(path).predict(X), pipe.predict(X))
