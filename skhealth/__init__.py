@@ -1,7 +1,7 @@
 """skhealth: multi-task learning for health data, the scikit-learn way."""
 
 from ._estimator import MultiTaskHealthRegressor
-from ._persistence import ModelFileError, load, save
+from .model_files import ModelFileError, load, save
 
 __version__ = "0.1.0"
 

@@ -1,320 +1,49 @@
-"""The scikit-learn estimator: :class:`MultiTaskHealthRegressor`."""
+"""The scikit-learn estimator: :class:`MultiTaskHealthRegressor`.
 
-import copy
-import signal
-import threading
+It keeps the scikit-learn surface: parameters, fit, partial_fit, predict and
+score, the target standardisation and the learned attributes. Training (the
+network as built, the skorch net, a run's policies) is in ``_training``.
+"""
+
 import warnings
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_consistent_length,
-    check_is_fitted,
-    validate_data,
-)
-from skorch.callbacks import BatchScoring, Callback, EpochScoring
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
-from .architectures import (
-    ARCHITECTURES,
-    Architecture,
-    NetworkSpec,
-    build_ensemble,
-    get_architecture,
+from ._net import TaskDataset
+from ._sklearn import Interval, StrOptions, check_sample_weight
+from ._torch_utils import as_tensor, resolve_device
+from ._training import (
+    NetworkConfig,
+    TrainingDiverged,
+    TrainingSettings,
+    fit_net,
+    make_dataset,
 )
-from .callbacks import PlateauStopping, TaskMetrics
-from .losses import LOSSES, MaskedMultiTaskLoss, label_weights
-from .metrics import (
-    _as_labels,
-    _check_target_columns,
-    _default_task_names,
-    task_scores,
+from ._validation import (
+    as_labels,
+    check_target_columns,
+    check_target_names,
+    default_task_names,
+    validate_X,
 )
-from .weighting import WEIGHTINGS, TaskWeighting, get_weighting
+from .architectures import ARCHITECTURES, Architecture
+from .losses import LOSSES
+from .metrics import task_scores
+from .weighting import WEIGHTINGS, TaskWeighting
 
 __all__ = ["MultiTaskHealthRegressor"]
 
 # With early_stopping="auto", hold out data when there are at least this many
 # rows: below it, a validation split of 10 % is too small to stop on reliably.
 _AUTO_EARLY_STOPPING_ROWS = 1000
-
-
-def _layer_sizes(value, name):
-    sizes = [value] if isinstance(value, Integral) else list(value)
-    if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-        raise ValueError(f"{name} must be positive integers; got {value!r}.")
-    return tuple(int(s) for s in sizes)
-
-
-def _user_callbacks(callbacks):
-    """A copy of ``callbacks`` (each fit trains with fresh ones), checked."""
-    for item in callbacks or []:
-        pair = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
-        callback = item[1] if pair else item
-        if not isinstance(callback, Callback):
-            raise ValueError(
-                "callbacks must be skorch Callback instances or (name, Callback) "
-                f"pairs; got {item!r}."
-            )
-        if isinstance(callback, EpochScoring | BatchScoring):
-            # the net sees standardised targets with a mask of missing labels,
-            # which skorch's scorers cannot read
-            raise ValueError(
-                f"callbacks: {type(callback).__name__} cannot score this net, whose "
-                "targets are standardised and may be missing. Each task's R² is "
-                "in history_ already (train_r2_<task>, valid_r2_<task>, and "
-                "valid_r2 with early_stopping); score other metrics on held-out "
-                "data with score_tasks."
-            )
-    return copy.deepcopy(callbacks or [])
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
-            "'cuda:N' or 'auto'."
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available on this machine; use "
-            "device='cpu' or device='auto'."
-        )
-    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
-        count = torch.cuda.device_count()
-        raise ValueError(
-            f"device={device!r} but this machine has {count} CUDA device(s), "
-            f"cuda:0 to cuda:{count - 1}."
-        )
-    if resolved.type not in ("cpu", "cuda"):
-        raise ValueError(
-            f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'."
-        )
-    return resolved
-
-
-# The largest float32: the network computes in float32.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _too_large(values):
-    """``(column, value)``: the first column of the 2-D float array ``values``
-    that holds infinity or a number beyond float32's range, and its first such
-    value; ``None`` where none does."""
-    with np.errstate(invalid="ignore"):
-        large = np.abs(values) > _FLOAT32_MAX  # NaN is not
-    columns = np.flatnonzero(large.any(axis=0))
-    if not columns.size:
-        return None
-    column = int(columns[0])
-    return column, float(values[large[:, column], column][0])
-
-
-def _too_large_advice(value):
-    """What is wrong with ``value``, a feature's value that :func:`_too_large`
-    found, and what to do, to follow the value in a message."""
-    if np.isinf(value):
-        return ": every feature value must be finite."
-    return (
-        f", beyond the range of float32 (±{_FLOAT32_MAX:.2g}), in which the network "
-        "computes: rescale that feature, e.g. divide it by a power of 10."
-    )
-
-
-def _validate_X(estimator, X, **kwargs):
-    if sp.issparse(X):
-        raise ValueError(
-            "Sparse input is not supported: densify it with X.toarray(), or use "
-            "OneHotEncoder(sparse_output=False) in a pipeline."
-        )
-    try:
-        return validate_data(estimator, X, **kwargs)
-    except ValueError:
-        # scikit-learn names neither the feature nor the value
-        _check_too_large(X)
-        raise
-
-
-def _check_too_large(X):
-    """Raise, naming the feature and the value, where numeric ``X`` holds
-    infinity or a number beyond float32's range."""
-    try:
-        values = check_array(X, dtype=np.float64, ensure_all_finite=False)
-    except (ValueError, TypeError):
-        return  # not numbers: scikit-learn's error says so
-    found = _too_large(values)
-    if found is None:
-        return
-    column, value = found
-    name = X.columns[column] if hasattr(X, "columns") else None
-    where = f"feature {name!r}" if isinstance(name, str) else f"column {column}"
-    raise ValueError(f"Input X contains {value:g} in {where}{_too_large_advice(value)}")
-
-
-def _check_target_names(y):
-    """Raise, naming them, where columns of ``y`` share a name: target names are
-    strings, so the columns 1 and "1" do too."""
-    names = [str(name) for name in getattr(y, "columns", ())]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(
-            f"y has several targets named {repeated} (target names are "
-            "strings, so 1 and '1' are the same name): give each target "
-            "column its own name."
-        )
-
-
-def _check_shared_parameters(net, task_weighting):
-    """Weightings that act on shared gradients need shared weights to act on."""
-    if not net.criterion__weighting.uses_shared_gradients:
-        return
-    try:
-        shared = net.module_.last_shared_weights()
-    except NotImplementedError:
-        shared = []
-    if not shared:
-        architecture = type(net.module__architecture).__name__
-        raise ValueError(
-            f"task_weighting={task_weighting!r} acts on the gradients of the "
-            f"parameters all tasks share, but the {architecture} "
-            "network reports no shared weight matrix (shared_parameters()). Give "
-            "the network shared hidden layers or use another task_weighting."
-        )
-
-
-@contextmanager
-def _torch_seed(seed, device):
-    """Seed the generators training draws from, the CPU's and that of the GPU it
-    runs on, for the block; restore the caller's states after it.
-
-    Not ``torch.manual_seed``: it would also reseed every other GPU's generator.
-    """
-    gpus = []
-    if device.type == "cuda":
-        gpus = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=gpus):
-        torch.default_generator.manual_seed(seed)
-        for index in gpus:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(seed)
-        yield
-
-
-@contextmanager
-def _recording_interrupts(interrupts):
-    """Append to the list ``interrupts`` the signal of a Ctrl-C (SIGINT) that
-    comes during the block.
-
-    skorch takes a ``KeyboardInterrupt`` during training for a request to stop
-    (its early stopping raises one) and returns as if training had ended: the
-    list tells a Ctrl-C apart. The handler in place still decides: only when it
-    raises ``KeyboardInterrupt`` (Python's default) is the signal recorded.
-    Signals reach the main thread only, so elsewhere nothing is recorded.
-    """
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(
-        previous
-    ):
-        yield
-        return
-
-    def record(signum, frame):
-        try:
-            previous(signum, frame)
-        except KeyboardInterrupt:
-            interrupts.append(signum)
-            raise
-
-    signal.signal(signal.SIGINT, record)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _whole_epoch(entry):
-    """Whether the history ``entry`` is that of an epoch that ran to its end."""
-    return {"train_loss", "task_weights"} <= entry.keys()
-
-
-# Training diverged when the network it leaves predicts its training data this
-# many times worse, in squared error, than each target's mean does (an R²
-# below -999 there) and than the network it started from.
-_DIVERGED_ERROR_RATIO = 1e3
-
-
-class _TrainingDiverged(ValueError):
-    """Training left a network whose predictions mean nothing."""
-
-
-def _error_ratio(predicted, rows):
-    """The squared error of the standardised predictions ``predicted`` of the
-    training ``rows`` (``(X, (y, weight))``) over that of predicting the
-    targets' mean, 0: 1 - R², whatever the loss trained on."""
-    _, (y, weight) = rows
-    weight = torch.ones_like(y) if weight is None else weight
-    with torch.inference_mode():  # the predictions are inference tensors
-        errors = (weight * (predicted - y).double().square()).sum()
-        spread = (weight * y.double().square()).sum()
-    return float(errors / spread)
-
-
-# The net's components whose tensors training changes, and the settings that
-# continuing to train sets (_apply_training_params, max_epochs).
-_TRAINED_COMPONENTS = ("module_", "criterion_", "optimizer_")
-_TRAINING_SETTINGS = ("lr", "batch_size", "iterator_train__shuffle", "max_epochs")
-
-
-def _as_tensor(array, device):
-    # torch shares memory with a writeable C-ordered numpy array; a read-only
-    # one (e.g. a memmap) is copied rather than exposed to in-place ops.
-    array = np.require(array, requirements=["C", "W"])
-    return torch.from_numpy(array).to(device)
-
-
-# Parameters the network (module, criterion, stopping rule, device) is built
-# from: training continues on, and a model file describes, the network as built.
-_NETWORK_PARAMS = (
-    "hidden_layer_sizes",
-    "head_layer_sizes",
-    "activation",
-    "dropout",
-    "architecture",
-    "n_members",
-    "task_weighting",
-    "loss",
-    "early_stopping",
-    "device",
-)
-
-
-def _comparable(value):
-    """``value`` with estimators as (class, parameters) and arrays as tuples,
-    so that ``==`` compares what they configure."""
-    if hasattr(value, "get_params"):
-        params = value.get_params(deep=False)
-        return type(value), {key: _comparable(item) for key, item in params.items()}
-    if isinstance(value, dict):
-        return {key: _comparable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return tuple(_comparable(item) for item in value)
-    return value
 
 
 class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
@@ -614,8 +343,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         reset = not (self.warm_start and hasattr(self, "net_"))
         n_epochs = self._train(X, y, sample_weight, epochs=self.max_iter, reset=reset)
-        stopper = dict(self.net_.callbacks_)["plateau_stopping"]
-        if n_epochs == self.max_iter and stopper.misses_ < stopper.patience:
+        if n_epochs == self.max_iter and not self.net_.plateaued():
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
@@ -709,68 +437,57 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     "in larger units, e.g. divide it by a power of 10."
                 )
         else:
-            self._check_network_params("continuing to train (warm_start, partial_fit)")
+            self._network.check_unchanged(
+                self.get_params(deep=False),
+                "continuing to train (warm_start, partial_fit)",
+            )
             if Y.shape[1] != self.n_tasks_:
                 raise ValueError(
                     f"y has {Y.shape[1]} tasks but the estimator was fitted with "
                     f"{self.n_tasks_}; continuing training needs the same tasks."
                 )
-            _check_target_columns(y, self.target_names_)
+            check_target_columns(y, self.target_names_)
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         n_before = 0 if reset else len(self.net_.history)
-        # continuing, an interrupted training puts the net back as it was
-        before = None if reset else self._training_state()
-        interrupts = []
+        settings = TrainingSettings.from_params(self.get_params(deep=False))
+        holds_out = self.do_early_stopping_ if holdout is None else holdout
         try:
-            dataset = self._make_dataset(
+            dataset = make_dataset(
                 X,
                 Y,
                 sample_weight,
                 device,
-                holdout=self.do_early_stopping_ if holdout is None else holdout,
+                holdout=self.validation_fraction if holds_out else None,
+                seed=self._seed,
+                task_names=self.target_names_,
             )
-            with _torch_seed(self._seed + n_before, device):
-                if reset:
-                    net = self._make_net(X.shape[1], len(dataset), device)
-                    _check_shared_parameters(net.initialize(), self.task_weighting)
-                    self.net_ = net
-                    self._built_with = self._network_params()
-                else:
-                    self._apply_training_params(len(dataset))
-                self.net_.max_epochs = epochs
-                # the training rows of one evaluation pass, which the
-                # divergence check predicts before and after training
-                rows = dataset.batch(slice(self.net_._eval_rows()))
-                start = _error_ratio(self.net_.evaluation_step((rows[0], None)), rows)
-                with _recording_interrupts(interrupts):
-                    self.net_.partial_fit(dataset)
-            # skorch returns from a KeyboardInterrupt as from a request to stop,
-            # which comes at an epoch's end: Ctrl-C, or one that cut an epoch
-            # short, is an interrupt
-            history = self.net_.history
-            if interrupts or len(history) == n_before or not _whole_epoch(history[-1]):
-                raise KeyboardInterrupt
-            self._check_divergence(n_before, rows, start)
-        except KeyboardInterrupt:
-            self._abandon_training(before)
-            raise
+            config = (
+                NetworkConfig.from_params(self.get_params(), vars(self))
+                if reset
+                else self._network
+            )
+            self.net_, n_epochs = fit_net(
+                config,
+                settings,
+                dataset,
+                device,
+                epochs=epochs,
+                seed=self._seed,
+                net=None if reset else self.net_,
+            )
+            self._network = config
         except Exception as error:
-            if interrupts:  # what a callback raised after Ctrl-C stopped training
-                self._abandon_training(before)
-                raise KeyboardInterrupt from error
             # a half-built net, or one that diverged, is no fitted model
             out_of_memory = isinstance(error, torch.OutOfMemoryError)
-            diverged = isinstance(error, _TrainingDiverged)
-            if reset or diverged or not (out_of_memory or self._finite_network()):
-                self.__dict__.pop("net_", None)
-            else:
-                # the net kept: its attributes follow its history's whole epochs
-                history = self.net_.history
-                while len(history) > n_before and not _whole_epoch(history[-1]):
-                    history.pop()
+            kept = not (reset or isinstance(error, TrainingDiverged)) and (
+                out_of_memory or self.net_.is_finite()
+            )
+            if kept:  # its attributes follow its history's whole epochs
                 self._record_history(n_before)
+            else:
+                self.__dict__.pop("net_", None)
             if not out_of_memory:
                 raise
             raise MemoryError(
@@ -780,83 +497,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "device='cpu', fewer rows, a smaller batch_size or smaller layers."
             ) from error
         self._record_history(n_before)
-        return len(self.net_.history) - n_before
-
-    def _training_state(self):
-        """A copy of what training changes in the net (see
-        :meth:`_abandon_training`): the tensors of its network, its task
-        weighting and its optimizer, its training settings and the length of
-        its history. Training never changes earlier epochs of the history, and
-        sets the stopping rule afresh."""
-        net = self.net_
-        return (
-            {
-                name: copy.deepcopy(getattr(net, name).state_dict())
-                for name in _TRAINED_COMPONENTS
-            },
-            {name: getattr(net, name) for name in _TRAINING_SETTINGS},
-            len(net.history),
-        )
-
-    def _abandon_training(self, state):
-        """Undo an interrupted training: unfitted when it built a new net
-        (``state`` is None), else the net as :meth:`_training_state` found it."""
-        if state is None:
-            self.__dict__.pop("net_", None)
-            return
-        tensors, settings, n_epochs = state
-        net = self.net_
-        for name, state_dict in tensors.items():
-            getattr(net, name).load_state_dict(state_dict)
-        for name, value in settings.items():
-            setattr(net, name, value)
-        del net.history[n_epochs:]
-
-    def _finite_network(self):
-        """Whether the network's weights are all finite."""
-        return all(torch.isfinite(p).all() for p in self.net_.module_.parameters())
-
-    def _check_divergence(self, n_before, rows, start):
-        """Raise if training diverged to a network whose predictions of the
-        training ``rows`` (``(X, (y, weight))``) are not finite, or meaningless:
-        their :func:`_error_ratio` over 1000 times that of predicting the
-        targets' mean and that of the network it started from (``start``). Warn
-        if it diverged but the network kept is sound (early stopping's best).
-
-        Weights of 1e20 are finite, their products may not be: the predictions
-        are checked. A network still learning from unscaled inputs improves on
-        the one it started from, however poor.
-        """
-        losses = self.net_.history[n_before:, "train_loss"]
-        bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
-        where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
-        advice = "Lower learning_rate_init, or scale the inputs (e.g. StandardScaler)."
-        predicted = self.net_.evaluation_step((rows[0], None))
-        if not (self._finite_network() and predicted.isfinite().all()):
-            raise _TrainingDiverged(
-                f"Training diverged{where}: the network's weights or predictions are "
-                "not finite. " + advice
-            )
-        ratio = _error_ratio(predicted, rows)
-        if ratio > _DIVERGED_ERROR_RATIO * max(1.0, start):
-            raise _TrainingDiverged(
-                f"Training diverged{where}: the network's predictions of its "
-                f"training data are meaningless, their squared error {ratio:.3g} "
-                f"times that of predicting each target's mean (R² {1 - ratio:.3g}) "
-                "and over a thousand times that of the network it started from. "
-                + advice
-            )
-        if bad:
-            kept = (
-                "early stopping kept the weights of its best epoch"
-                if self.do_early_stopping_
-                else "the network's weights are still finite"
-            )
-            warnings.warn(
-                f"Training diverged{where}; {kept}. " + advice,
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        return n_epochs
 
     @staticmethod
     def _target_names(y, n_tasks):
@@ -865,8 +506,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         elif getattr(y, "name", None) is not None and n_tasks == 1:
             names = [y.name]
         else:
-            names = _default_task_names(n_tasks)
-        names = [str(name) for name in names]  # unique: see _check_target_names
+            names = default_task_names(n_tasks)
+        names = [str(name) for name in names]  # unique: see check_target_names
         if "best" in names:
             raise ValueError(
                 "y has a target named 'best': its history keys would clash with "
@@ -875,11 +516,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
     def _validate_training_data(self, X, y, sample_weight, reset):
-        _check_target_names(y)
-        X, Y = _validate_X(
+        check_target_names(y)
+        X, Y = validate_X(
             self,
             X,
-            y=_as_labels(y),
+            y=as_labels(y),
             reset=reset,
             validate_separately=(
                 {"dtype": np.float32, "order": "C"},
@@ -897,7 +538,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "Input y contains infinity; use NaN for a missing label and finite "
                 "values otherwise."
             )
-        sample_weight = _check_sample_weight(
+        sample_weight = check_sample_weight(
             sample_weight, X, dtype=np.float32, ensure_non_negative=True
         )
         observed = (
@@ -915,174 +556,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "provide labels."
             )
         return X, Y, sample_weight
-
-    def _loss_kinds(self, n_tasks):
-        kinds = [self.loss] * n_tasks if isinstance(self.loss, str) else list(self.loss)
-        if len(kinds) != n_tasks or any(
-            not isinstance(k, str) or k not in LOSSES for k in kinds
-        ):
-            raise ValueError(
-                f"loss must be one of {sorted(LOSSES)} or a list of them, one per task "
-                f"({n_tasks}); got {self.loss!r}."
-            )
-        return kinds
-
-    def _make_dataset(self, X, Y, sample_weight, device, holdout):
-        def dataset(X, Y, sample_weight, holdout=None):
-            X, Y, sample_weight = (_as_tensor(a, device) for a in (X, Y, sample_weight))
-            return TaskDataset(X, *label_weights(Y, sample_weight), holdout=holdout)
-
-        if not holdout:
-            return dataset(X, Y, sample_weight)
-        X, X_val, Y, Y_val, w, w_val = train_test_split(
-            X,
-            Y,
-            sample_weight,
-            test_size=self.validation_fraction,
-            random_state=self._seed,
-        )
-        unlabelled = np.flatnonzero(np.isnan(Y).all(axis=0))
-        if unlabelled.size:
-            t = int(unlabelled[0])
-            raise ValueError(
-                f"The training set ({len(Y)} rows, after holding out "
-                f"validation_fraction={self.validation_fraction}) has no label for "
-                f"task {t} ({self.target_names_[t]!r}): all of them were held out. "
-                "Lower validation_fraction, provide more labels, or set "
-                "early_stopping=False."
-            )
-        if (np.sum(~np.isnan(Y_val), axis=0) < 2).all():
-            raise ValueError(
-                f"The validation set ({len(Y_val)} rows, validation_fraction="
-                f"{self.validation_fraction}) has fewer than 2 observed labels for "
-                "every task. Increase validation_fraction or the size of the data, or "
-                "set early_stopping=False."
-            )
-        return dataset(X, Y, w, holdout=dataset(X_val, Y_val, w_val))
-
-    def _batch_size(self, n_samples):
-        return min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-
-    def _network_params(self):
-        return {name: copy.deepcopy(getattr(self, name)) for name in _NETWORK_PARAMS}
-
-    def _check_network_params(self, action):
-        """Raise if a parameter the network was built from has changed since."""
-        for name, built in self._built_with.items():
-            now = getattr(self, name)
-            if self._configuration(name, now) != self._configuration(name, built):
-                raise ValueError(
-                    f"{name}={now!r}, but the network was built with {name}="
-                    f"{built!r}; {action} needs the network as built. Set {name} "
-                    "back, or fit again (warm_start=False) to build a new network."
-                )
-
-    def _configuration(self, name, value):
-        """What a network parameter's value configures, comparable with ``==``:
-        a strategy's name and an instance of its class are the same."""
-        if name == "architecture":
-            value = get_architecture(value)
-        elif name == "task_weighting":
-            value = get_weighting(value, self.target_names_)
-        return _comparable(value)
-
-    def _apply_training_params(self, n_samples):
-        """Continue training with the optimisation parameters as they are now,
-        as MLPRegressor's warm_start does."""
-        net = self.net_
-        net.set_params(lr=self.learning_rate_init)  # every parameter group's
-        # set directly: skorch's set_params would look for a component to re-make
-        net.batch_size = self._batch_size(n_samples)
-        net.iterator_train__shuffle = self.shuffle
-        # skorch puts the parameters no pattern of _make_net's
-        # optimizer__param_groups matched (the decayed weights) in the last group
-        net.optimizer_.param_groups[-1]["weight_decay"] = self.alpha
-        stopper = dict(net.callbacks_)["plateau_stopping"]
-        stopper.patience, stopper.threshold = self.n_iter_no_change, self.tol
-
-    def _module_params(self, n_features):
-        """The arguments of :func:`~skhealth.architectures.build_ensemble` that
-        build the network."""
-        spec = NetworkSpec(
-            n_features=n_features,
-            n_tasks=self.n_tasks_,
-            hidden_layer_sizes=_layer_sizes(
-                self.hidden_layer_sizes, "hidden_layer_sizes"
-            ),
-            head_layer_sizes=_layer_sizes(self.head_layer_sizes, "head_layer_sizes"),
-            activation=self.activation,
-            dropout=self.dropout,
-            task_names=tuple(self.target_names_),
-        )
-        return dict(
-            architecture=get_architecture(self.architecture),
-            spec=spec,
-            n_members=self.n_members,
-        )
-
-    def _make_net(self, n_features, n_samples, device):
-        module_params = self._module_params(n_features)
-        batch_size = self._batch_size(n_samples)
-        if self.do_early_stopping_:
-            monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
-        else:
-            monitor = dict(monitor="train_loss", lower_is_better=True, load_best=False)
-        callbacks = [
-            ("task_metrics", TaskMetrics(self.target_names_)),
-            (
-                "plateau_stopping",
-                PlateauStopping(
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    **monitor,
-                ),
-            ),
-            *_user_callbacks(self.callbacks),
-        ]
-        weighting = get_weighting(self.task_weighting, self.target_names_)
-        return MultiTaskNet(
-            # the builder rather than a module: skorch would pickle a module
-            # given as a parameter as it is, beside module_, which it maps to
-            # the CPU on a machine without CUDA
-            module=build_ensemble,
-            **{f"module__{key}": value for key, value in module_params.items()},
-            criterion=MaskedMultiTaskLoss,
-            criterion__losses=self._loss_kinds(self.n_tasks_),
-            criterion__weighting=weighting,
-            optimizer=torch.optim.Adam,
-            # one kernel per parameter group instead of a dozen small ops per
-            # parameter: on small networks Adam's step is much of the time
-            optimizer__fused=True,
-            lr=self.learning_rate_init,
-            # L2 on the network's weights only, as MLPRegressor's alpha
-            optimizer__param_groups=[
-                ("*.bias", {"weight_decay": 0.0}),
-                ("weighting.*", {"weight_decay": 0.0}),
-            ],
-            optimizer__weight_decay=self.alpha,
-            batch_size=batch_size,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=self.shuffle,
-            train_split=use_holdout,
-            callbacks=callbacks,
-            # skorch tabulates every epoch even when silent: drop the table then
-            **(
-                {"callbacks__print_log__keys_ignored": self._untabulated_keys()}
-                if self.verbose
-                else {"callbacks__print_log": None}
-            ),
-            verbose=self.verbose,
-            device=device.type if device.index is None else str(device),
-        )
-
-    def _untabulated_keys(self):
-        """History keys left out of the verbose table: at verbose=1, those that
-        would double its width, to keep it readable."""
-        per_task = ("train_r2", "valid_loss") if self.verbose < 2 else ()
-        return ["task_weights"] + [
-            f"{key}_{name}" for key in per_task for name in self.target_names_
-        ]
 
     def _record_history(self, n_before):
         history = self.net_.history
@@ -1130,7 +603,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X_predict(X)
         # X stays on the CPU: the net moves one pass of rows at a time
-        Y = self.net_.forward(TaskDataset(_as_tensor(X, "cpu"))).numpy()
+        Y = self.net_.forward(TaskDataset(as_tensor(X, "cpu"))).numpy()
         Y = (
             Y.astype(np.float64) * self._target_scaler.scale_
             + self._target_scaler.mean_
@@ -1154,7 +627,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             X32 = np.ascontiguousarray(X, dtype=np.float32)
             if np.isfinite(X32).all():
                 return X32
-        return _validate_X(self, X, reset=False, dtype=np.float32, order="C")
+        return validate_X(self, X, reset=False, dtype=np.float32, order="C")
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the R² on observed labels.
@@ -1202,10 +675,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ['r2', 'mae', 'rmse', 'n_observed']
         """
         check_is_fitted(self)
-        _check_target_names(y)
-        _check_target_columns(y, self.target_names_)
+        check_target_names(y)
+        check_target_columns(y, self.target_names_)
         return task_scores(
-            _as_labels(y),
+            as_labels(y),
             self.predict(X),
             sample_weight=sample_weight,
             target_names=self.target_names_,
@@ -1214,7 +687,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     def save(self, path):
         """Write the fitted estimator to a model file that is safe to share.
 
-        The same as ``skhealth.save(self, path)``: a zip archive of data only
+        An alias of ``skhealth.save(self, path)``: a zip archive of data only
         (JSON metadata and safetensors weights), which :func:`skhealth.load`
         reads without unpickling anything. See :func:`skhealth.save` for what
         the format can hold; it also saves a pipeline ending in this estimator.
@@ -1223,16 +696,64 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ----------
         path : str or path-like
             Where to write the file (``.skh`` by convention); an existing file
-            is replaced.
+            is replaced only once the new one is complete.
 
         See Also
         --------
         skhealth.save : Save an estimator or a pipeline ending in one.
         skhealth.load : Read a model file.
         """
-        from ._persistence import save  # _persistence imports this module
+        # imported here: model_files builds estimators, so imports this module
+        from .model_files import save
 
         save(self, path)
+
+    # The pair of hooks through which model files read and restore what fitting
+    # learned: the learned attributes (the private ones fitting sets too), the
+    # target standardisation and the training net.
+    _FITTED_ATTRIBUTES = (
+        "n_features_in_",
+        "feature_names_in_",
+        "n_tasks_",
+        "target_names_",
+        "_y_1d",
+        "_seed",
+        "do_early_stopping_",
+        "n_iter_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+        "task_weights_",
+    )
+
+    def _get_fitted_state(self):
+        """What fitting learned, as ``{"attributes": {name: value},
+        "target_scaler": StandardScaler, "net": MultiTaskNet}``.
+
+        Raises a ValueError when a parameter the network is built from changed
+        since: the parameters would not describe the network."""
+        check_is_fitted(self)
+        self._network.check_unchanged(self.get_params(deep=False), "saving")
+        return {
+            "attributes": {
+                name: getattr(self, name)
+                for name in self._FITTED_ATTRIBUTES
+                if hasattr(self, name)
+            },
+            "target_scaler": self._target_scaler,
+            "net": self.net_,
+        }
+
+    def _set_fitted_state(self, state):
+        """Make this estimator the fitted one ``state`` describes (as
+        :meth:`_get_fitted_state` gives it): its net must be the one its
+        parameters and attributes configure."""
+        for name, value in state["attributes"].items():
+            setattr(self, name, value)
+        self._target_scaler = state["target_scaler"]
+        self.net_ = state["net"]
+        self._network = NetworkConfig.from_params(self.get_params(), vars(self))
 
     def __sklearn_is_fitted__(self):
         # check_is_fitted would otherwise scan every attribute's name, at every
@@ -1246,7 +767,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if net is not None and on_gpu and torch.device(net.device).type == "cpu":
             # skorch mapped a GPU-trained net to the CPU, CUDA being missing: say
             # where it is, so that it can train on and be saved
-            self.device = self._built_with["device"] = "cpu"
+            self.device = "cpu"
+            self._network = self._network.on_device("cpu")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

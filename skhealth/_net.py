@@ -12,6 +12,7 @@ Training a small network on the CPU runs on one intra-op thread (see
 """
 
 import contextlib
+import copy
 import math
 import threading
 
@@ -208,7 +209,7 @@ class MultiTaskNet(NeuralNet):
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
 
     def forward(self, X, training=False, device="cpu"):
-        if training or not isinstance(X, TaskDataset) or len(X) > self._eval_rows():
+        if training or not isinstance(X, TaskDataset) or len(X) > self.eval_rows():
             return super().forward(X, training=training, device=device)
         # Data that fit in one pass (one person being served, say) go straight
         # to the evaluation step, without the batch loop and concatenation.
@@ -220,9 +221,10 @@ class MultiTaskNet(NeuralNet):
         # Validation and prediction: large batches in order. skorch would
         # gather the iterator's parameters by scanning the net's attributes, at
         # every predict: a noticeable part of a one-row prediction.
-        return BatchIterator(dataset, self._eval_rows())
+        return BatchIterator(dataset, self.eval_rows())
 
-    def _eval_rows(self):
+    def eval_rows(self):
+        """Rows per forward pass when predicting or validating."""
         return max(self.batch_size, _EVAL_ROWS)
 
     def _set_training(self, training=True):
@@ -235,3 +237,79 @@ class MultiTaskNet(NeuralNet):
         weighting = self.criterion_.weighting
         self.history.record("task_weights", weighting.weights().tolist())
         weighting.end_epoch()
+
+    # Training settings and state of a live net: the one place that reads or
+    # changes skorch's components (param groups, callbacks) once built.
+    def apply_training_settings(self, settings, n_samples):
+        """Continue training with the optimisation ``settings``
+        (:class:`~skhealth._training.TrainingSettings`) as they are now, on
+        ``n_samples`` rows, as MLPRegressor's ``warm_start`` does."""
+        self.set_params(lr=settings.learning_rate_init)  # every group's
+        # set directly: skorch's set_params would look for a component to re-make
+        self.batch_size = settings.batch_size_for(n_samples)
+        self.iterator_train__shuffle = settings.shuffle
+        # skorch puts the parameters no pattern of optimizer__param_groups
+        # matched (the decayed weights) in the last group
+        self.optimizer_.param_groups[-1]["weight_decay"] = settings.alpha
+        stopper = dict(self.callbacks_)["plateau_stopping"]
+        stopper.patience, stopper.threshold = settings.n_iter_no_change, settings.tol
+
+    def plateaued(self):
+        """Whether training stopped because its monitored score stopped
+        improving (rather than at ``max_epochs``)."""
+        stopper = dict(self.callbacks_)["plateau_stopping"]
+        return stopper.misses_ >= stopper.patience
+
+    def check_shared_parameters(self, task_weighting):
+        """Raise if the task weighting acts on the gradients of shared weights
+        and the network has none: ``task_weighting`` is the parameter given."""
+        if not self.criterion__weighting.uses_shared_gradients:
+            return
+        try:
+            shared = self.module_.last_shared_weights()
+        except NotImplementedError:
+            shared = []
+        if not shared:
+            architecture = type(self.module__architecture).__name__
+            raise ValueError(
+                f"task_weighting={task_weighting!r} acts on the gradients of the "
+                f"parameters all tasks share, but the {architecture} network "
+                "reports no shared weight matrix (shared_parameters()). Give the "
+                "network shared hidden layers or use another task_weighting."
+            )
+
+    def is_finite(self):
+        """Whether the network's weights are all finite."""
+        return all(torch.isfinite(p).all() for p in self.module_.parameters())
+
+    def whole_epoch(self, index):
+        """Whether the history's epoch ``index`` ran to its end."""
+        return {"train_loss", "task_weights"} <= self.history[index].keys()
+
+    # The components whose tensors training changes, and the settings that
+    # continuing to train sets (apply_training_settings, max_epochs).
+    _TRAINED_COMPONENTS = ("module_", "criterion_", "optimizer_")
+    _TRAINING_SETTINGS = ("lr", "batch_size", "iterator_train__shuffle", "max_epochs")
+
+    def training_state(self):
+        """A copy of what training changes (see :meth:`restore_training_state`):
+        the tensors of the network, the task weighting and the optimizer, the
+        training settings and the length of the history. Training never changes
+        earlier epochs of the history, and sets the stopping rule afresh."""
+        return (
+            {
+                name: copy.deepcopy(getattr(self, name).state_dict())
+                for name in self._TRAINED_COMPONENTS
+            },
+            {name: getattr(self, name) for name in self._TRAINING_SETTINGS},
+            len(self.history),
+        )
+
+    def restore_training_state(self, state):
+        """Put the net back as :meth:`training_state` found it."""
+        tensors, settings, n_epochs = state
+        for name, state_dict in tensors.items():
+            getattr(self, name).load_state_dict(state_dict)
+        for name, value in settings.items():
+            setattr(self, name, value)
+        del self.history[n_epochs:]

@@ -16,8 +16,9 @@ from numbers import Integral, Real
 
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
 from torch import nn
+
+from ._sklearn import Interval
 
 __all__ = [
     "ARCHITECTURES",

@@ -2,61 +2,12 @@
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_consistent_length
+
+from ._validation import as_2d, default_task_names
 
 __all__ = ["task_scores"]
-
-
-def _as_labels(y, name="y"):
-    """``y`` ready for check_array: dense, and with pandas' ``pd.NA`` in object
-    columns as ``NaN``, which check_array reads as a missing label (it cannot
-    convert ``pd.NA`` to float)."""
-    if sp.issparse(y):
-        raise ValueError(
-            f"Sparse {name} is not supported: densify it with {name}.toarray() "
-            "(a missing label is NaN, not an absent entry)."
-        )
-    if not isinstance(y, pd.DataFrame | pd.Series) or not any(
-        map(pd.api.types.is_object_dtype, pd.DataFrame(y).dtypes)
-    ):
-        return y
-    return y.where(y.notna(), np.nan)
-
-
-def _as_2d(y, name):
-    y = check_array(
-        _as_labels(y, name),
-        ensure_2d=False,
-        dtype=np.float64,
-        ensure_all_finite="allow-nan",
-        input_name=name,
-    )
-    if y.ndim == 1:
-        y = y.reshape(-1, 1)
-    if y.ndim != 2:
-        raise ValueError(f"{name} must be 1-D or 2-D; got an array of shape {y.shape}.")
-    return y
-
-
-def _default_task_names(n_tasks):
-    """The names of tasks that came without any: ``task_0``, ``task_1``, ..."""
-    return [f"task_{t}" for t in range(n_tasks)]
-
-
-def _check_target_columns(y, target_names):
-    """Raise when ``y`` is a DataFrame whose columns are not ``target_names``
-    in order (a model fitted without column names has nothing to check)."""
-    names = [str(name) for name in target_names]
-    if not hasattr(y, "columns") or names == _default_task_names(len(names)):
-        return
-    columns = [str(column) for column in y.columns]
-    if columns != names:
-        raise ValueError(
-            f"y has the columns {columns}, but the model's tasks are {names}: "
-            f"pass y[{names}], so that each column meets its own task."
-        )
 
 
 def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
@@ -98,7 +49,7 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     """
     if target_names is None and hasattr(y_true, "columns"):
         target_names = list(y_true.columns)
-    y_true, y_pred = _as_2d(y_true, "y_true"), _as_2d(y_pred, "y_pred")
+    y_true, y_pred = as_2d(y_true, "y_true"), as_2d(y_pred, "y_pred")
     check_consistent_length(y_true, y_pred, sample_weight)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -109,7 +60,7 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
         raise ValueError("y_pred contains NaN; predictions must be finite.")
     n_tasks = y_true.shape[1]
     if target_names is None:
-        target_names = _default_task_names(n_tasks)
+        target_names = default_task_names(n_tasks)
     if len(target_names) != n_tasks:
         raise ValueError(
             f"target_names has {len(target_names)} names for {n_tasks} tasks."

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
 from torch import nn
+
+from ._sklearn import Interval
 
 __all__ = [
     "DWA",

@@ -27,6 +27,7 @@ from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import ModelFileError, MultiTaskHealthRegressor
+from skhealth.model_files import Limits
 from skhealth._net import MultiTaskNet
 from skhealth.architectures import HardSharing, Hierarchical, MMoE
 from skhealth.weighting import Uncertainty
@@ -530,7 +531,7 @@ def test_member_longer_than_its_declared_size_is_read_no_further(model_file):
 
 
 def test_preprocessing_archive_inflating_past_its_limit_is_refused(
-    health_frame, tmp_path, monkeypatch
+    health_frame, tmp_path
 ):
     X, Y = health_frame
     path = tmp_path / "model.skh"
@@ -539,25 +540,21 @@ def test_preprocessing_archive_inflating_past_its_limit_is_refused(
     with zipfile.ZipFile(inner, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("schema.json", b" " * (2 * 2**20))
     _rewrite(path, replace={"preprocessing.skops": inner.getvalue()})
-    monkeypatch.setitem(skhealth._persistence._LIMITS, "preprocessing.skops", 2**20)
     with pytest.raises(
         ModelFileError,
         match=f"the archive in preprocessing.skops would be {2 * 2**20} bytes once "
         f"decompressed, more than the {2**20} it can hold",
     ):
-        skhealth.load(path)
+        skhealth.load(path, limits=Limits(preprocessing=2**20))
 
 
-def test_metadata_larger_than_loading_accepts_is_not_saved(
-    regression_data, tmp_path, monkeypatch
-):
+def test_metadata_larger_than_loading_accepts_is_not_saved(regression_data, tmp_path):
     X, Y = regression_data
-    monkeypatch.setitem(skhealth._persistence._LIMITS, "metadata.json", 1000)
     path = tmp_path / "model.skh"
     with pytest.raises(
         ValueError, match=r"metadata.json would be \d+ bytes, more than the 1000 .*"
     ):
-        skhealth.save(fast().fit(X, Y), path)
+        skhealth.save(fast().fit(X, Y), path, limits=Limits(metadata=1000))
     assert not path.exists()
 
 
@@ -924,15 +921,12 @@ def test_more_layers_than_a_file_may_describe_are_refused_before_building(
         skhealth.load(path)
 
 
-def test_more_layers_than_loading_accepts_are_not_saved(
-    regression_data, tmp_path, monkeypatch
-):
+def test_more_layers_than_loading_accepts_are_not_saved(regression_data, tmp_path):
     X, Y = regression_data
-    monkeypatch.setattr(skhealth._persistence, "_MAX_LAYERS", 2)
     path = tmp_path / "model.skh"
     reg = fast(hidden_layer_sizes=(8,), head_layer_sizes=(4, 4)).fit(X, Y)
     with pytest.raises(ValueError, match=r"has 3 hidden layers, more than the 2 a"):
-        reg.save(path)
+        skhealth.save(reg, path, limits=Limits(layers=2))
     assert not path.exists()
 
 

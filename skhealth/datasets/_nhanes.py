@@ -5,7 +5,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import validate_params
+
+from .._sklearn import validate_params
 
 DATA_MODULE = "skhealth.datasets.data"
 DESCR_MODULE = "skhealth.datasets.descr"

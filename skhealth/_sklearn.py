@@ -1,0 +1,20 @@
+"""scikit-learn's private helpers that skhealth uses, in one place: when
+scikit-learn moves one, this file changes and nothing else."""
+
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+    validate_params,
+)
+from sklearn.utils._plotting import _validate_style_kwargs as validate_style_kwargs
+from sklearn.utils.validation import _check_sample_weight as check_sample_weight
+
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "check_sample_weight",
+    "validate_parameter_constraints",
+    "validate_params",
+    "validate_style_kwargs",
+]

@@ -1,0 +1,72 @@
+"""Small torch helpers: devices, seeding, tensors."""
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+
+class DeviceError(ValueError):
+    """A device this machine cannot use: not a torch device, no CUDA, or a
+    CUDA device it does not have. The message says which, and what to use."""
+
+
+def resolve_device(device):
+    """The :class:`torch.device` for an estimator's ``device`` parameter.
+
+    Raises
+    ------
+    DeviceError
+        When this machine cannot use ``device``.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise DeviceError(
+            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
+            "'cuda:N' or 'auto'."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            f"device={device!r} but CUDA is not available on this machine; use "
+            "device='cpu' or device='auto'."
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise DeviceError(
+            f"device={device!r} but this machine has {count} CUDA device(s), "
+            f"cuda:0 to cuda:{count - 1}."
+        )
+    if resolved.type not in ("cpu", "cuda"):
+        raise DeviceError(
+            f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'."
+        )
+    return resolved
+
+
+@contextmanager
+def torch_seed(seed, device):
+    """Seed the generators training draws from, the CPU's and that of the GPU it
+    runs on, for the block; restore the caller's states after it.
+
+    Not ``torch.manual_seed``: it would also reseed every other GPU's generator.
+    """
+    gpus = []
+    if device.type == "cuda":
+        gpus = [torch.cuda.current_device() if device.index is None else device.index]
+    with torch.random.fork_rng(devices=gpus):
+        torch.default_generator.manual_seed(seed)
+        for index in gpus:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def as_tensor(array, device):
+    """``array`` as a tensor on ``device``, sharing its memory where it can."""
+    # torch shares memory with a writeable C-ordered numpy array; a read-only
+    # one (e.g. a memmap) is copied rather than exposed to in-place ops.
+    array = np.require(array, requirements=["C", "W"])
+    return torch.from_numpy(array).to(device)

@@ -1,0 +1,308 @@
+"""The schema: what loading accepts of each value a model file holds.
+
+Each learned attribute has a constraint in the manner of scikit-learn's
+``_parameter_constraints``: an object that says whether a value satisfies it
+and what it expects. What it accepts is what fitting gives; a value that
+fitting never gives is damage, or a forgery, refused with a
+:class:`ModelFileError` that names the file, the value and what was expected.
+"""
+
+import contextlib
+import reprlib
+import zipfile
+from numbers import Integral, Real
+
+import numpy as np
+import safetensors
+import torch
+
+from ._container import ModelFileError
+
+# A device's errors (out of memory, busy) are RuntimeErrors, but no damage to
+# the file. torch.AcceleratorError came with torch 2.8.
+DEVICE_ERRORS = (torch.OutOfMemoryError, getattr(torch, "AcceleratorError", ()))
+
+
+@contextlib.contextmanager
+def malformed(name, what="its content"):
+    """Report content that a checked file should not have as a ModelFileError
+    that says where it is."""
+    try:
+        yield
+    except (ModelFileError, *DEVICE_ERRORS):
+        raise
+    except (
+        AttributeError,
+        IndexError,
+        KeyError,
+        OverflowError,
+        RuntimeError,
+        TypeError,
+        ValueError,
+        safetensors.SafetensorError,
+        zipfile.BadZipFile,
+    ) as exc:
+        raise ModelFileError(
+            f"{name} is damaged or not a skhealth model file: {what} is malformed "
+            f"({exc!r})."
+        ) from exc
+
+
+def expect(ok, value, expected, field, name):
+    """Refuse the file unless ``ok``: its ``field`` is ``value``, not ``expected``."""
+    if not ok:
+        raise ModelFileError(
+            f"{name} is damaged or not a skhealth model file: its {field} is "
+            f"{reprlib.repr(value)}, not {expected}."
+        )
+
+
+def some(names, n=4):
+    """The first ``n`` of ``names``, sorted, and how many more there are."""
+    names = sorted(names)
+    more = f" and {len(names) - n} more" if len(names) > n else ""
+    return (", ".join(names[:n]) or "none") + more
+
+
+# ------------------------------------------------------------- constraints
+def is_int(value, low=1, high=None):
+    return (
+        isinstance(value, Integral)
+        and not isinstance(value, bool)
+        and low <= value
+        and (high is None or value <= high)
+    )
+
+
+def is_real(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def is_reals(value):
+    return isinstance(value, list) and all(map(is_real, value))
+
+
+def is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+class Int:
+    """An int (not a bool) from ``low`` to ``high``."""
+
+    def __init__(self, low=1, high=None, description="a positive int"):
+        self.low, self.high, self.description = low, high, description
+
+    def is_satisfied_by(self, value, attributes):
+        return is_int(value, self.low, self.high)
+
+    def __str__(self):
+        return self.description
+
+
+class Number:
+    """A number, or ``None`` where ``none`` is allowed."""
+
+    def __init__(self, none=False):
+        self.none = none
+
+    def is_satisfied_by(self, value, attributes):
+        return (self.none and value is None) or is_real(value)
+
+    def __str__(self):
+        return "a number or None" if self.none else "a number"
+
+
+class Numbers:
+    """A list of numbers, or ``None`` where ``none`` is allowed."""
+
+    def __init__(self, none=False):
+        self.none = none
+
+    def is_satisfied_by(self, value, attributes):
+        return (self.none and value is None) or is_reals(value)
+
+    def __str__(self):
+        return "a list of numbers or None" if self.none else "a list of numbers"
+
+
+class Flag:
+    """A bool; ``True`` only where ``true_if(attributes)`` holds."""
+
+    def __init__(self, true_if=None, description="a bool"):
+        self.true_if, self.description = true_if, description
+
+    def is_satisfied_by(self, value, attributes):
+        return is_bool(value) and (
+            not value or self.true_if is None or self.true_if(attributes)
+        )
+
+    def __str__(self):
+        return self.description
+
+
+class Array:
+    """A 1-D array of floats (``kind="f"``) or str (``kind="O"``), one per
+    feature or task: its length is the attribute ``length``."""
+
+    def __init__(self, kind, length, description):
+        self.kind, self.length, self.description = kind, length, description
+
+    def is_satisfied_by(self, value, attributes):
+        return (
+            isinstance(value, np.ndarray)
+            and value.shape == (attributes[self.length],)
+            and value.dtype.kind == self.kind
+            and (self.kind != "O" or all(isinstance(item, str) for item in value))
+        )
+
+    def __str__(self):
+        return self.description
+
+
+# The estimator's learned attributes, saved when present (all but
+# feature_names_in_ always are), in the order they are checked: a constraint
+# may depend on the attributes above it. The network is built from them.
+ATTRIBUTES = {
+    "n_features_in_": Int(),
+    "feature_names_in_": Array("O", "n_features_in_", "one str per feature"),
+    "n_tasks_": Int(),
+    "target_names_": Array("O", "n_tasks_", "one str per task"),
+    "_y_1d": Flag(
+        lambda a: a["n_tasks_"] == 1, description="a bool, true only for one task"
+    ),
+    # the seeds training draws from: randint(2**31 - 1) plus the epoch
+    "_seed": Int(0, 2**31 - 2, "an int from 0 to 2**31 - 2"),
+    "do_early_stopping_": Flag(),
+    "n_iter_": Int(),
+    "loss_curve_": Numbers(),
+    "best_loss_": Number(none=True),
+    "validation_scores_": Numbers(none=True),
+    "best_validation_score_": Number(none=True),
+    "task_weights_": Array("f", "n_tasks_", "one float per task"),
+}
+OPTIONAL_ATTRIBUTES = ("feature_names_in_",)  # set only for named columns
+SCALER_ATTRIBUTES = ("mean_", "scale_", "var_", "n_samples_seen_", "n_features_in_")
+
+
+def check_attributes(attributes, name):
+    """Refuse learned ``attributes`` (decoded) that fitting never gives."""
+    for attribute, constraint in ATTRIBUTES.items():
+        if attribute not in attributes:
+            if attribute not in OPTIONAL_ATTRIBUTES:
+                raise ModelFileError(f"{name} is damaged: it lacks {attribute}.")
+            continue
+        value = attributes[attribute]
+        expect(
+            constraint.is_satisfied_by(value, attributes),
+            value,
+            constraint,
+            attribute,
+            name,
+        )
+
+
+def check_target_statistics(scaler, n_tasks, name):
+    """Refuse target statistics other than what predict computes with: one
+    finite float per task, the scale the root of the variance (or 1 for a
+    constant task), as fitting gives. A scale whose square overflows would
+    make predictions overflow."""
+    per_task = [np.asarray(getattr(scaler, a)) for a in ("mean_", "scale_", "var_")]
+    if (
+        scaler.n_features_in_ != n_tasks
+        or any(
+            value.shape != (n_tasks,)
+            or value.dtype.kind != "f"
+            or not np.isfinite(value).all()
+            for value in per_task
+        )
+        or not (per_task[1] > 0).all()
+        or not np.all(
+            np.isclose(per_task[1], np.sqrt(per_task[2]), rtol=1e-6, atol=0)
+            | (per_task[1] == 1.0)
+        )
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its target statistics are not one finite float "
+            f"per task ({n_tasks}), with positive scales that are the root of the "
+            "variances."
+        )
+
+
+def is_epoch(record, number, n_tasks):
+    """Whether ``record`` is the history of epoch ``number`` as fitting records
+    it: its number, training loss, task weights and batches, and otherwise
+    numbers, flags and lists of numbers under str keys."""
+    return (
+        isinstance(record, dict)
+        and type(record.get("epoch")) is int
+        and record["epoch"] == number
+        and is_real(record.get("train_loss"))
+        and is_reals(record.get("task_weights"))
+        and len(record["task_weights"]) == n_tasks
+        and isinstance(record.get("batches"), list)
+        and all(
+            isinstance(batch, dict)
+            and all(isinstance(k, str) and is_real(v) for k, v in batch.items())
+            for batch in record["batches"]
+        )
+        and all(
+            isinstance(key, str)
+            and (
+                key == "batches"
+                or value is None
+                or is_bool(value)
+                or is_real(value)
+                or is_reals(value)
+            )
+            for key, value in record.items()
+        )
+    )
+
+
+def check_net_record(saved, batch_size, attributes, name):
+    """Refuse a batch size, history or optimizer record that fitting never
+    gives."""
+    expect(is_int(batch_size), batch_size, "a positive int", "batch size", name)
+    history = saved["history"]
+    expect(
+        isinstance(history, list)
+        and len(history) == attributes["n_iter_"]
+        and all(
+            is_epoch(record, number, attributes["n_tasks_"])
+            for number, record in enumerate(history, 1)
+        ),
+        history,
+        "one record per epoch (n_iter_) of what fitting records",
+        "training history",
+        name,
+    )
+    optimizer = saved["optimizer"]
+    # Adam's state is all tensors (fused, its step is one too): in the weights
+    if not (
+        isinstance(optimizer, dict)
+        and optimizer.keys() == {"param_groups", "state"}
+        and optimizer["state"] == {}
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its optimizer record is not Adam's parameter "
+            "groups with its state in weights.safetensors."
+        )
+
+
+def fits_group(group, built):
+    """Whether a saved parameter group is the ``built`` one: the same parameters
+    and settings, but for the learning rate and weight decay, which follow
+    learning_rate_init and alpha."""
+    return (
+        isinstance(group, dict)
+        and group.keys() == built.keys()
+        and group["params"] == built["params"]
+        and all(
+            is_real(group[key]) and group[key] >= 0 for key in ("lr", "weight_decay")
+        )
+        and all(
+            group[key] == value
+            for key, value in built.items()
+            if key not in ("params", "lr", "weight_decay")
+        )
+    )

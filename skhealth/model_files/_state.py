@@ -1,0 +1,357 @@
+"""State: the estimator and its net, to and from a model file's values.
+
+Saving reads the estimator's fitted state through its state hook; loading
+builds the estimator from checked parameters and attributes, checks the
+weights against the network it describes (built on PyTorch's meta device,
+which allocates nothing), then builds that network for real and loads them.
+"""
+
+import dataclasses
+import json
+
+import safetensors.torch
+import torch
+from sklearn.preprocessing import StandardScaler
+from skorch.history import History
+
+from .._estimator import MultiTaskHealthRegressor
+from .._torch_utils import DeviceError, resolve_device, torch_seed
+from .._training import NetworkConfig, TrainingSettings, make_net
+from ._codec import decode, decode_param, encode, encode_params, plain
+from ._container import METADATA, WEIGHTS, ModelFileError
+from ._schema import (
+    SCALER_ATTRIBUTES,
+    check_attributes,
+    check_net_record,
+    check_target_statistics,
+    expect,
+    fits_group,
+    malformed,
+    some,
+)
+
+# How safetensors names the dtypes a network's state holds
+_SAFETENSORS_DTYPES = {
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.bool: "BOOL",
+}
+
+
+# ------------------------------------------------------------------- saving
+def final_estimator(obj):
+    """The estimator a model file stores for ``obj``, or a TypeError."""
+    estimator = obj.steps[-1][1] if hasattr(obj, "steps") else obj
+    if type(estimator) is not MultiTaskHealthRegressor:
+        raise TypeError(
+            "skhealth.save writes a MultiTaskHealthRegressor or a Pipeline whose "
+            f"last step is one; got {type(obj).__name__}"
+            + (f" ending in {type(estimator).__name__}" if estimator is not obj else "")
+            + ". Save other objects (and subclasses) with pickle or joblib."
+        )
+    return estimator
+
+
+def _cpu_copy(tensor):
+    # a copy, since safetensors refuses tensors that share memory
+    return tensor.detach().to("cpu", copy=True)
+
+
+def not_finite(tensors):
+    """Names of the floating-point ``tensors`` that hold NaN or inf."""
+    return [
+        key
+        for key, tensor in tensors.items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+
+
+def dump(estimator, limits):
+    """The metadata values and the weights of the fitted ``estimator``."""
+    # loading refuses invalid parameters, and rebuilds from them the network
+    # the weights must fit
+    estimator._validate_params()
+    state = estimator._get_fitted_state()
+    config = NetworkConfig.from_params(estimator.get_params(), state["attributes"])
+    if config.n_layers > limits.layers:
+        raise ValueError(
+            f"The model has {config.n_layers} hidden layers, more than the "
+            f"{limits.layers} a model file may describe (loading refuses more, so "
+            "that a small file cannot stall it). Save it with pickle or joblib."
+        )
+    net = state["net"]
+    tensors = {}
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        for key, tensor in part.state_dict().items():
+            tensors[f"{prefix}.{key}"] = _cpu_copy(tensor)
+    optimizer = net.optimizer_.state_dict()
+    for index, entries in optimizer["state"].items():
+        for key, value in entries.items():
+            tensors[f"optimizer.{index}.{key}"] = _cpu_copy(value)
+    wrong = not_finite(tensors)
+    if wrong:
+        raise ValueError(
+            f"The model's network holds values that are not finite (NaN or inf) "
+            f"in {', '.join(wrong)}: it predicts nothing useful, and loading "
+            "refuses such a file. Fit it again (lower learning_rate_init, or scale "
+            "the inputs)."
+        )
+    scaler = state["target_scaler"]
+    values = {
+        "estimator": {
+            "class": type(estimator).__name__,
+            "params": encode_params(estimator.get_params(deep=False)),
+        },
+        "attributes": {
+            name: encode(value, name) for name, value in state["attributes"].items()
+        },
+        "target_scaler": {
+            name: encode(getattr(scaler, name), name) for name in SCALER_ATTRIBUTES
+        },
+        "net": {
+            "batch_size": encode(net.batch_size, "batch_size"),
+            "history": _plain_history(net.history),
+            "optimizer": {
+                "param_groups": encode(optimizer["param_groups"], "optimizer"),
+                # Adam's state is all tensors (fused, its step is one too)
+                "state": {},
+            },
+        },
+    }
+    return values, safetensors.torch.save(tensors)
+
+
+def _plain_history(history):
+    """skorch's history as JSON data (NumPy values as plain ones)."""
+    return json.loads(json.dumps(history, default=plain))
+
+
+# ------------------------------------------------------------------ loading
+@dataclasses.dataclass(frozen=True)
+class Described:
+    """What a model file's metadata describe, checked: the estimator (its
+    parameters set, not fitted), what fitting learned, and the net as built."""
+
+    estimator: object
+    attributes: dict
+    target_scaler: StandardScaler
+    config: NetworkConfig
+    settings: TrainingSettings
+
+
+def describe(metadata, name, limits):
+    """What the ``metadata`` describe (:class:`Described`), every value checked
+    against what fitting gives; no network yet."""
+    saved = metadata["estimator"]
+    if saved["class"] != "MultiTaskHealthRegressor":
+        raise ModelFileError(
+            f"{name} holds a {saved['class']}, which this skhealth cannot build: "
+            "upgrade skhealth."
+        )
+    params = saved["params"]
+    known = MultiTaskHealthRegressor().get_params().keys()
+    if params.keys() - known:
+        raise ModelFileError(
+            f"{name} was saved by skhealth {metadata['versions']['skhealth']} with "
+            "parameters this skhealth does not know "
+            f"({', '.join(sorted(params.keys() - known))}): upgrade skhealth."
+        )
+    if known - params.keys():
+        # today's default need not be what the model was fitted with
+        raise ModelFileError(
+            f"{name} is damaged: it lacks the parameters "
+            f"{', '.join(sorted(known - params.keys()))}, which every skhealth "
+            "model file records."
+        )
+    decoded = {}
+    for param, data in params.items():
+        with malformed(name, f"its parameter {param}"):
+            decoded[param] = decode_param(param, data, name)
+    estimator = MultiTaskHealthRegressor(**decoded)
+    with malformed(name, "a parameter"):  # the error names it
+        estimator._validate_params()
+    try:  # a device fitting can use somewhere, if maybe not here
+        device = estimator.device
+        known_device = device == "auto" or torch.device(device).type in ("cpu", "cuda")
+    except RuntimeError:
+        known_device = False
+    expect(known_device, device, "'auto', 'cpu', 'cuda' or 'cuda:N'", "device", name)
+    attributes = {}
+    for attribute, value in metadata["attributes"].items():
+        with malformed(name, f"its {attribute}"):
+            attributes[attribute] = decode(value)
+    check_attributes(attributes, name)
+    scaler = StandardScaler()
+    with malformed(name, "its target statistics"):
+        for attribute in SCALER_ATTRIBUTES:
+            setattr(scaler, attribute, decode(metadata["target_scaler"][attribute]))
+    check_target_statistics(scaler, attributes["n_tasks_"], name)
+    with malformed(name, "a parameter"):
+        config = NetworkConfig.from_params(estimator.get_params(), attributes)
+        settings = TrainingSettings.from_params(estimator.get_params())
+    expect(
+        config.n_layers <= limits.layers,
+        config.n_layers,
+        f"at most {limits.layers}",
+        "number of hidden layers",
+        name,
+    )
+    saved_net = metadata["net"]
+    with malformed(name, "its batch size"):
+        batch_size = decode(saved_net["batch_size"])
+    check_net_record(saved_net, batch_size, attributes, name)
+    # the net as fitting built it, for the batch size it trained with
+    settings = dataclasses.replace(settings, batch_size=batch_size)
+    return Described(estimator, attributes, scaler, config, settings)
+
+
+def weights_bound(described, name):
+    """An upper bound on the bytes of the weights of the network ``described``,
+    found without building it: a member's values, twice again as Adam's
+    moments, and a KiB for the name and step of each tensor and for the
+    criterion's per task."""
+    # one member, on the meta device: it allocates nothing, and its number of
+    # layers is bounded
+    with malformed(name, "the network its parameters describe"), torch.device("meta"):
+        state = described.config.build_member().state_dict()
+    n_bytes = sum(tensor.numel() * tensor.element_size() for tensor in state.values())
+    per_member = 3 * (n_bytes + 1024 * len(state))
+    return described.config.n_members * per_member + 1024 * described.config.n_tasks
+
+
+def weights_layout(described, name):
+    """A function that checks the weights' header against the network
+    ``described``, and returns each tensor's dtype and shape."""
+    config, settings = described.config, described.settings
+
+    def layout_of(header):
+        if not isinstance(header, dict):
+            raise ModelFileError(f"{name} is damaged: {WEIGHTS} has no valid header.")
+        # A doctored n_members would build that many members, even on the
+        # meta device: compare it with the file's first.
+        copies = {
+            key.split(".")[2] for key in header if key.startswith("module.members.")
+        }
+        n_copies = max(len(copies), 1)
+        if n_copies != config.n_members:
+            raise ModelFileError(
+                f"{name} is damaged: {WEIGHTS} holds the weights of {n_copies} "
+                f"network(s), not of n_members={config.n_members!r}."
+            )
+        meta = torch.device("meta")
+        with malformed(name, "the network its parameters describe"), meta:
+            net = make_net(config, settings, 1, meta).initialize()
+        layout = _layout(net)
+        missing, unexpected = (
+            layout.keys() - header.keys(),
+            header.keys() - layout.keys(),
+        )
+        mismatched = [
+            key
+            for key in layout.keys() & header.keys()
+            if not isinstance(header[key], dict)
+            or header[key].get("dtype") != _SAFETENSORS_DTYPES.get(layout[key][0])
+            or header[key].get("shape") != layout[key][1]
+        ]
+        if missing or unexpected or mismatched:
+            raise ModelFileError(
+                f"{name} is damaged: the weights in {WEIGHTS} do not fit the network "
+                f"its {METADATA} describes (missing: {some(missing)}; unexpected: "
+                f"{some(unexpected)}; wrong shape or dtype: {some(mismatched)})."
+            )
+        return list(layout.values())
+
+    return layout_of
+
+
+def _layout(net):
+    """The name, dtype and shape of every tensor a model file holds for ``net``."""
+    layout = {}
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        for key, tensor in part.state_dict().items():
+            layout[f"{prefix}.{key}"] = (tensor.dtype, list(tensor.shape))
+    # Adam (fused) keeps a float32 step and two moments for every parameter,
+    # each of which fitting updates
+    parameters = [p for group in net.optimizer_.param_groups for p in group["params"]]
+    for index, parameter in enumerate(parameters):
+        layout[f"optimizer.{index}.step"] = (torch.float32, [])
+        for moment in ("exp_avg", "exp_avg_sq"):
+            layout[f"optimizer.{index}.{moment}"] = (
+                parameter.dtype,
+                list(parameter.shape),
+            )
+    return layout
+
+
+def restore(described, metadata, weights, device, name):
+    """The estimator ``described``, fitted: its attributes, target statistics
+    and a net on ``device`` with the ``weights``, whose names, dtypes and
+    shapes :func:`weights_layout` checked."""
+    tensors = safetensors.torch.load(weights)
+    wrong = not_finite(tensors)
+    if wrong:
+        raise ModelFileError(
+            f"{name} is damaged: {WEIGHTS} holds values that are not finite (NaN "
+            f"or inf) in {some(wrong)}; fitting keeps no such network."
+        )
+    saved = metadata["net"]
+    config, settings = described.config, described.settings
+    with torch_seed(described.attributes["_seed"], device):
+        net = make_net(config, settings, settings.batch_size, device).initialize()
+    for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
+        part.load_state_dict(
+            {
+                key.removeprefix(f"{prefix}."): tensor
+                for key, tensor in tensors.items()
+                if key.startswith(f"{prefix}.")
+            }
+        )
+    _load_optimizer(net.optimizer_, tensors, saved["optimizer"], name)
+    net.history = History(saved["history"])
+    estimator = described.estimator
+    estimator._set_fitted_state(
+        {
+            "attributes": described.attributes,
+            "target_scaler": described.target_scaler,
+            "net": net,
+        }
+    )
+    return estimator
+
+
+def _load_optimizer(optimizer, tensors, saved, name):
+    # torch takes the saved groups as they are, and matches the state to the
+    # parameters by the indices they list
+    groups, built = decode(saved["param_groups"]), optimizer.state_dict()
+    if not (
+        isinstance(groups, list)
+        and len(groups) == len(built["param_groups"])
+        and all(map(fits_group, groups, built["param_groups"]))
+    ):
+        raise ModelFileError(
+            f"{name} is damaged: its optimizer settings are not those of the "
+            "optimizer the estimator builds."
+        )
+    state = {}
+    for key, tensor in tensors.items():
+        if key.startswith("optimizer."):
+            index, entry = key.removeprefix("optimizer.").split(".", 1)
+            state.setdefault(int(index), {})[entry] = tensor
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def device_for(estimator, device, name):
+    """The torch device to load onto: ``device``, or the one saved."""
+    if device is not None:
+        estimator.set_params(device=device)
+    try:
+        return resolve_device(estimator.device)
+    except ValueError as exc:
+        if device is not None:
+            raise
+        raise DeviceError(
+            f"{name} was saved with device={estimator.device!r}, which this machine "
+            "cannot use: pass device='cpu' (or 'auto') to skhealth.load."
+        ) from exc
