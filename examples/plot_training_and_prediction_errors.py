@@ -10,34 +10,24 @@ missing (a lab test someone skipped) is left out of its task's panel.
 """
 
 import matplotlib.pyplot as plt
-from sklearn.compose import make_column_selector, make_column_transformer
-from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skhealth import MultiTaskHealthRegressor
 from skhealth.datasets import load_nhanes
 from skhealth.plot import TaskPredictionErrorDisplay, TrainingCurveDisplay
+from skhealth.preprocessing import make_default_preprocessor
 
 X, Y = load_nhanes(return_X_y=True)
 X_train, X_test, Y_train, Y_test = train_test_split(
     X, Y, test_size=0.25, random_state=0
 )
-preprocess = make_column_transformer(
-    (
-        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-        make_column_selector(dtype_include="category"),
-    ),
-    (
-        make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-        make_column_selector(dtype_exclude="category"),
-    ),
-)
-# early_stopping=True holds out 10 % of the training rows for the validation
-# curves; large batches and a high learning rate keep the example quick.
+# make_default_preprocessor imputes and standardises the numeric features and
+# one-hot encodes the others, as `skhealth fit` does. early_stopping=True holds
+# out 10 % of the training rows for the validation curves; large batches and a
+# high learning rate keep the example quick.
 model = make_pipeline(
-    preprocess,
+    make_default_preprocessor(X),
     MultiTaskHealthRegressor(
         hidden_layer_sizes=(64,),
         batch_size=256,

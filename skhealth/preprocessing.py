@@ -1,0 +1,91 @@
+"""The default preprocessing of a table of mixed-type features.
+
+The network reads numbers only, with no missing values, and learns best from
+inputs of similar scales. :func:`make_default_preprocessor` builds the
+scikit-learn transformer that ``skhealth fit`` puts before the estimator; put
+it first in a pipeline of your own to get the same model in Python.
+"""
+
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+__all__ = ["make_default_preprocessor"]
+
+
+def make_default_preprocessor(X):
+    """Make the transformer that imputes, scales and encodes the columns of ``X``.
+
+    Numeric columns are median-imputed, then standardised. Every other column
+    (text, categorical or boolean) is imputed with its most frequent value,
+    then one-hot encoded; a category not seen in ``fit`` is encoded as none of
+    them. The columns are chosen now, by name, from the dtypes of ``X``: fit
+    and apply the transformer to tables with the same columns. A kind of
+    column that ``X`` lacks gets no step (scikit-learn would leave a step of
+    no column unfitted, and a model file holds fitted steps only).
+
+    This is the preprocessing of ``skhealth fit`` and ``skhealth demo``.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The features (only their names and dtypes are read).
+
+    Returns
+    -------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Unfitted, with a ``"numeric"`` step for the numeric columns and a
+        ``"categorical"`` step for the others, each a
+        :class:`~sklearn.pipeline.Pipeline` of a
+        :class:`~sklearn.impute.SimpleImputer` and a
+        :class:`~sklearn.preprocessing.StandardScaler` or a
+        :class:`~sklearn.preprocessing.OneHotEncoder`.
+
+    Raises
+    ------
+    TypeError
+        When ``X`` is not a DataFrame: an array has no dtype per column to
+        tell numbers from categories.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.datasets import load_nhanes
+    >>> from skhealth.preprocessing import make_default_preprocessor
+    >>> X, Y = load_nhanes(return_X_y=True)
+    >>> preprocessor = make_default_preprocessor(X)
+    >>> [(name, len(columns)) for name, _, columns in preprocessor.transformers]
+    [('numeric', 17), ('categorical', 4)]
+    >>> model = make_pipeline(
+    ...     preprocessor, MultiTaskHealthRegressor(max_iter=2, random_state=0)
+    ... )
+    >>> model.fit(X, Y).predict(X).shape
+    (5263, 7)
+    """
+    if not hasattr(X, "select_dtypes"):
+        raise TypeError(
+            "make_default_preprocessor needs X as a pandas DataFrame, whose dtypes "
+            f"tell numeric columns from categorical ones; got {type(X).__name__}. "
+            "Pass pd.DataFrame(X, columns=...) with categorical columns as "
+            "strings or pandas categoricals."
+        )
+    numeric = list(X.select_dtypes("number").columns)
+    categorical = [column for column in X.columns if column not in numeric]
+    steps = [
+        (
+            "numeric",
+            make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+            numeric,
+        ),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ),
+            categorical,
+        ),
+    ]
+    return ColumnTransformer([step for step in steps if step[2]])
