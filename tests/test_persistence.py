@@ -374,7 +374,9 @@ def test_cuda_model_without_cuda_asks_for_a_device(model_file):
         pytest.skip("needs a machine without CUDA")
     reg, path, X = model_file
     _rewrite(path, lambda m: m["estimator"]["params"].update(device="cuda"))
-    with pytest.raises(ValueError, match=r"saved with device='cuda'.*device='cpu'"):
+    with pytest.raises(
+        skhealth.DeviceError, match=r"saved with device='cuda'.*device='cpu'"
+    ):
         skhealth.load(path)
     loaded = skhealth.load(path, device="cpu")
     assert loaded.device == "cpu"
