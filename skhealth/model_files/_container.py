@@ -178,9 +178,8 @@ class Reader:
             ) from exc
         self.members = self._archive.namelist()
         known = (METADATA, WEIGHTS, PREPROCESSING)
-        if len(set(self.members)) < len(self.members) or not set(self.members) <= {
-            *known
-        }:
+        names = set(self.members)
+        if len(names) < len(self.members) or not names <= set(known):
             self._archive.close()
             raise ModelFileError(
                 f"{name} is damaged or not a skhealth model file: it holds the "
