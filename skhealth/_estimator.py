@@ -15,10 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._net import TaskDataset
-from ._sklearn import Interval, StrOptions, check_sample_weight
+from ._sklearn import Interval, StrOptions
 from ._torch_utils import as_tensor, resolve_device
 from ._training import (
     NetworkConfig,
@@ -31,7 +31,8 @@ from ._validation import (
     as_labels,
     check_target_columns,
     check_target_names,
-    default_task_names,
+    target_names,
+    validate_training_data,
     validate_X,
 )
 from .architectures import ARCHITECTURES, Architecture
@@ -408,7 +409,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             # Unfitted until the new net is built: a fit failing half-way must
             # not leave the old net beside new target statistics.
             del self.net_
-        X, Y, sample_weight = self._validate_training_data(X, y, sample_weight, reset)
+        X, Y, sample_weight = validate_training_data(self, X, y, sample_weight, reset)
         y_1d, Y = Y.ndim == 1, Y.reshape(len(Y), -1)
         # Rows of weight 0 add nothing to any loss or statistic: leave them out
         # (indexing copies, so only when there are some).
@@ -425,7 +426,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
-            self.target_names_ = self._target_names(y, self.n_tasks_)
+            self.target_names_ = target_names(y, self.n_tasks_)
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
             overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
@@ -498,64 +499,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             ) from error
         self._record_history(n_before)
         return n_epochs
-
-    @staticmethod
-    def _target_names(y, n_tasks):
-        if hasattr(y, "columns"):
-            names = list(y.columns)
-        elif getattr(y, "name", None) is not None and n_tasks == 1:
-            names = [y.name]
-        else:
-            names = default_task_names(n_tasks)
-        names = [str(name) for name in names]  # unique: see check_target_names
-        if "best" in names:
-            raise ValueError(
-                "y has a target named 'best': its history keys would clash with "
-                "skorch's train_loss_best and valid_loss_best. Rename it."
-            )
-        return np.asarray(names, dtype=object)
-
-    def _validate_training_data(self, X, y, sample_weight, reset):
-        check_target_names(y)
-        X, Y = validate_X(
-            self,
-            X,
-            y=as_labels(y),
-            reset=reset,
-            validate_separately=(
-                {"dtype": np.float32, "order": "C"},
-                {
-                    "ensure_2d": False,
-                    "dtype": np.float64,
-                    "order": "C",
-                    "ensure_all_finite": "allow-nan",
-                },
-            ),
-        )
-        check_consistent_length(X, Y)
-        if np.isinf(Y).any():
-            raise ValueError(
-                "Input y contains infinity; use NaN for a missing label and finite "
-                "values otherwise."
-            )
-        sample_weight = check_sample_weight(
-            sample_weight, X, dtype=np.float32, ensure_non_negative=True
-        )
-        observed = (
-            ~np.isnan(Y.reshape(len(Y), -1)) & (sample_weight[:, None] > 0)
-        ).sum(0)
-        unlabelled = np.flatnonzero(observed == 0)
-        # Building the network needs labels for every task (to standardise it);
-        # continuing, a batch may lack some tasks (their loss is 0), not all.
-        if unlabelled.size and (reset or unlabelled.size == observed.size):
-            t = int(unlabelled[0])
-            name = self._target_names(y, observed.size)[t]
-            raise ValueError(
-                f"Input y contains NaN only for task {t} ({name!r}, column {t} of "
-                "y): every label is missing or has zero weight. Drop that column or "
-                "provide labels."
-            )
-        return X, Y, sample_weight
 
     def _record_history(self, n_before):
         history = self.net_.history

@@ -8,8 +8,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
 
+from ._sklearn import check_sample_weight
 from .losses import LOSSES
 
 
@@ -157,3 +162,64 @@ def loss_kinds(loss, n_tasks):
             f"({n_tasks}); got {loss!r}."
         )
     return kinds
+
+
+def target_names(y, n_tasks):
+    """The names of the ``n_tasks`` targets of ``y``: its columns' or its name,
+    as str, else ``task_0``, ``task_1``, ..."""
+    if hasattr(y, "columns"):
+        names = list(y.columns)
+    elif getattr(y, "name", None) is not None and n_tasks == 1:
+        names = [y.name]
+    else:
+        names = default_task_names(n_tasks)
+    names = [str(name) for name in names]  # unique: see check_target_names
+    if "best" in names:
+        raise ValueError(
+            "y has a target named 'best': its history keys would clash with "
+            "skorch's train_loss_best and valid_loss_best. Rename it."
+        )
+    return np.asarray(names, dtype=object)
+
+
+def validate_training_data(estimator, X, y, sample_weight, reset):
+    """``X`` (float32), ``y`` (float64, NaN for a missing label) and the
+    sample weights of a fit, checked; ``reset`` as in ``validate_data``."""
+    check_target_names(y)
+    X, Y = validate_X(
+        estimator,
+        X,
+        y=as_labels(y),
+        reset=reset,
+        validate_separately=(
+            {"dtype": np.float32, "order": "C"},
+            {
+                "ensure_2d": False,
+                "dtype": np.float64,
+                "order": "C",
+                "ensure_all_finite": "allow-nan",
+            },
+        ),
+    )
+    check_consistent_length(X, Y)
+    if np.isinf(Y).any():
+        raise ValueError(
+            "Input y contains infinity; use NaN for a missing label and finite "
+            "values otherwise."
+        )
+    sample_weight = check_sample_weight(
+        sample_weight, X, dtype=np.float32, ensure_non_negative=True
+    )
+    observed = (~np.isnan(Y.reshape(len(Y), -1)) & (sample_weight[:, None] > 0)).sum(0)
+    unlabelled = np.flatnonzero(observed == 0)
+    # Building the network needs labels for every task (to standardise it);
+    # continuing, a batch may lack some tasks (their loss is 0), not all.
+    if unlabelled.size and (reset or unlabelled.size == observed.size):
+        t = int(unlabelled[0])
+        name = target_names(y, observed.size)[t]
+        raise ValueError(
+            f"Input y contains NaN only for task {t} ({name!r}, column {t} of "
+            "y): every label is missing or has zero weight. Drop that column or "
+            "provide labels."
+        )
+    return X, Y, sample_weight
