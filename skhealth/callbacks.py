@@ -9,7 +9,7 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping
 from tqdm import tqdm
 
-__all__ = ["PlateauStopping", "ProgressBar", "TaskMetrics"]
+__all__ = ["PlateauStopping", "TaskMetrics", "TrainingProgress"]
 
 
 def _target_sums(dataset):
@@ -145,14 +145,16 @@ class PlateauStopping(EarlyStopping):
             super().on_epoch_end(net, **kwargs)
 
 
-class ProgressBar(Callback):
+class TrainingProgress(Callback):
     """A tqdm progress bar over the epochs of a fit.
 
     The bar counts epochs out of the net's ``max_epochs`` and shows the latest
     values of ``postfix_keys``; a fit that stops early ends with the bar full
     at the epochs it trained. With ``batches=True`` a second bar counts each
     epoch's training batches. Use it as
-    ``MultiTaskHealthRegressor(callbacks=[ProgressBar()])``.
+    ``MultiTaskHealthRegressor(callbacks=[TrainingProgress()])``. (skorch's
+    :class:`~skorch.callbacks.ProgressBar` is another bar, over the batches of
+    each epoch.)
 
     Parameters
     ----------
@@ -179,14 +181,14 @@ class ProgressBar(Callback):
     >>> import io
     >>> from sklearn.datasets import make_regression
     >>> from skhealth import MultiTaskHealthRegressor
-    >>> from skhealth.callbacks import ProgressBar
+    >>> from skhealth.callbacks import TrainingProgress
     >>> X, Y = make_regression(n_samples=100, n_features=5, n_targets=2,
     ...                        random_state=0)
     >>> log = io.StringIO()
     >>> reg = MultiTaskHealthRegressor(
     ...     max_iter=50, n_iter_no_change=2, tol=0.5, random_state=0,
-    ...     callbacks=[ProgressBar(file=log, disable=False)]).fit(X, Y)
-    >>> bar = dict(reg.net_.callbacks_)["ProgressBar"].pbar_
+    ...     callbacks=[TrainingProgress(file=log, disable=False)]).fit(X, Y)
+    >>> bar = dict(reg.net_.callbacks_)["TrainingProgress"].pbar_
     >>> bar.n == bar.total == reg.n_iter_
     True
     >>> "train_loss=" in log.getvalue()

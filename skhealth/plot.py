@@ -15,12 +15,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
-from sklearn.utils._plotting import _validate_style_kwargs
 from sklearn.utils.validation import check_is_fitted
 
-from .metrics import _as_2d, _check_target_columns, task_scores
+from ._sklearn import validate_style_kwargs
+from ._validation import as_2d, check_target_columns, final_step
+from .metrics import task_scores
 
 __all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
 
@@ -47,7 +47,7 @@ def _new_axes(ax):
 
 def _fitted_history(estimator):
     """``(history_, target_names_)`` of a fitted estimator or of a pipeline's."""
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    final = final_step(estimator)
     check_is_fitted(final)
     if not (hasattr(final, "history_") and hasattr(final, "target_names_")):
         raise ValueError(
@@ -440,8 +440,8 @@ class TaskPredictionErrorDisplay:
         axes = self._panels(ax, n_tasks, n_cols)
         default_scatter = {"alpha": 0.5, "s": 12}
         default_line = {"color": "black", "alpha": 0.7, "linestyle": "--"}
-        scatter_kwargs = _validate_style_kwargs(default_scatter, scatter_kwargs or {})
-        line_kwargs = _validate_style_kwargs(default_line, line_kwargs or {})
+        scatter_kwargs = validate_style_kwargs(default_scatter, scatter_kwargs or {})
+        line_kwargs = validate_style_kwargs(default_line, line_kwargs or {})
         scatters, lines = [], []
         for t, ax in enumerate(axes):
             observed = ~np.isnan(self.y_true[:, t])
@@ -536,10 +536,10 @@ class TaskPredictionErrorDisplay:
         display : TaskPredictionErrorDisplay
         """
         check_is_fitted(estimator)
-        final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+        final = final_step(estimator)
         target_names = getattr(final, "target_names_", None)
         if target_names is not None:
-            _check_target_columns(y, target_names)
+            check_target_columns(y, target_names)
         if hasattr(y, "columns"):
             target_names = None  # y's own, the model's when it has names
         return cls.from_predictions(
@@ -602,7 +602,7 @@ class TaskPredictionErrorDisplay:
         display : TaskPredictionErrorDisplay
         """
         scores = task_scores(y_true, y_pred, target_names=target_names)
-        y_true, y_pred = _as_2d(y_true, "y_true"), _as_2d(y_pred, "y_pred")
+        y_true, y_pred = as_2d(y_true, "y_true"), as_2d(y_pred, "y_pred")
         rows = _subsample(len(y_true), subsample, random_state)
         display = cls(
             y_true=y_true[rows],

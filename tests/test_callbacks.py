@@ -10,12 +10,13 @@ import torch
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from skorch.callbacks import ProgressBar
 from skorch.history import History
 from tqdm import tqdm
 
 from skhealth import MultiTaskHealthRegressor
 from skhealth._net import TaskDataset
-from skhealth.callbacks import ProgressBar, TaskMetrics
+from skhealth.callbacks import TaskMetrics, TrainingProgress
 from skhealth.losses import MaskedMultiTaskLoss, label_weights
 from skhealth.metrics import task_scores
 
@@ -36,11 +37,11 @@ def fit_with_bar(data, bar, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.fit(*data)
-    return reg, dict(reg.net_.callbacks_)["ProgressBar"]
+    return reg, dict(reg.net_.callbacks_)["TrainingProgress"]
 
 
 def shown(file):
-    return ProgressBar(file=file, disable=False)
+    return TrainingProgress(file=file, disable=False)
 
 
 def test_bar_counts_the_epochs_out_of_max_iter(data):
@@ -80,7 +81,7 @@ def test_bar_shows_the_latest_loss_and_validation_r2(data):
 
 def test_bars_are_closed_when_training_ends(data):
     log = io.StringIO()
-    bar = ProgressBar(batches=True, file=log, disable=False)
+    bar = TrainingProgress(batches=True, file=log, disable=False)
     _, bar = fit_with_bar(data, bar, max_iter=2)
     # tqdm marks a bar disabled once closed; these were created enabled.
     assert bar.pbar_.disable
@@ -89,7 +90,7 @@ def test_bars_are_closed_when_training_ends(data):
 
 
 def test_batch_bar_counts_each_epochs_training_batches(data):
-    bar = ProgressBar(batches=True, file=io.StringIO(), disable=False)
+    bar = TrainingProgress(batches=True, file=io.StringIO(), disable=False)
     _, bar = fit_with_bar(data, bar, max_iter=2, early_stopping=True)
     # 54 training rows (10% held out) in batches of 20
     assert (bar.batch_pbar_.n, bar.batch_pbar_.total) == (3, 3)
@@ -102,7 +103,7 @@ def test_no_batch_bar_by_default(data):
 
 def test_bar_is_silent_on_a_stream_that_is_not_a_terminal(data):
     log = io.StringIO()
-    fit_with_bar(data, ProgressBar(file=log), max_iter=2)
+    fit_with_bar(data, TrainingProgress(file=log), max_iter=2)
     assert log.getvalue() == ""
 
 
@@ -111,21 +112,21 @@ def test_warm_start_counts_only_the_new_epochs(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         reg.set_params(max_iter=2).fit(*data)
-    bar = dict(reg.net_.callbacks_)["ProgressBar"]
+    bar = dict(reg.net_.callbacks_)["TrainingProgress"]
     assert (bar.pbar_.n, bar.pbar_.total) == (2, 2)
     assert reg.n_iter_ == 5
 
 
 def test_partial_fit_shows_its_single_epoch(data):
     reg = MultiTaskHealthRegressor(callbacks=[shown(io.StringIO())]).partial_fit(*data)
-    bar = dict(reg.net_.callbacks_)["ProgressBar"]
+    bar = dict(reg.net_.callbacks_)["TrainingProgress"]
     assert (bar.pbar_.n, bar.pbar_.total) == (1, 1)
 
 
 @pytest.mark.parametrize("duplicate", [copy.deepcopy, clone])
 def test_copies_share_the_stream_and_the_settings(duplicate):
     log = io.StringIO()
-    bar = ProgressBar(batches=True, postfix_keys=("valid_loss",), file=log)
+    bar = TrainingProgress(batches=True, postfix_keys=("valid_loss",), file=log)
     twin = duplicate(bar)
     assert twin is not bar
     assert twin.file is log
@@ -136,7 +137,20 @@ def test_fitted_estimator_with_a_bar_pickles(data):
     reg, _ = fit_with_bar(data, shown(io.StringIO()), max_iter=2)
     restored = pickle.loads(pickle.dumps(reg))
     assert_array_equal(restored.predict(data[0]), reg.predict(data[0]))
-    assert dict(restored.net_.callbacks_)["ProgressBar"].pbar_ is None
+    assert dict(restored.net_.callbacks_)["TrainingProgress"].pbar_ is None
+
+
+def test_bar_runs_beside_skorchs_progress_bar_each_under_its_own_name(data):
+    # skorch names a net's callbacks by their class
+    reg = MultiTaskHealthRegressor(
+        max_iter=1, callbacks=[shown(io.StringIO()), ProgressBar()]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(*data)
+    callbacks = dict(reg.net_.callbacks_)
+    assert isinstance(callbacks["TrainingProgress"], TrainingProgress)
+    assert type(callbacks["ProgressBar"]) is ProgressBar
 
 
 # --------------------------------------------------------------- TaskMetrics

@@ -28,6 +28,7 @@ import skhealth
 from skhealth import MultiTaskHealthRegressor
 from skhealth.cli import main
 from skhealth.metrics import task_scores
+from skhealth.preprocessing import make_default_preprocessor
 
 TARGETS = ["systolic_bp", "hdl", "hba1c"]
 FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
@@ -82,7 +83,7 @@ def no_fit(monkeypatch):
     def fit(*args, **kwargs):
         pytest.fail("the command fitted a model")
 
-    monkeypatch.setattr("skhealth.cli._fit", fit)
+    monkeypatch.setattr("skhealth.cli._fit.train", fit)
 
 
 def error_of(capsys, *args):
@@ -131,6 +132,18 @@ def test_fit_saves_a_pipeline_on_the_feature_columns(model_path):
     assert list(model.feature_names_in_) == FEATURES
     assert list(model[-1].target_names_) == TARGETS
     assert model[-1].max_iter == 5
+
+
+def test_fit_preprocesses_the_features_as_make_default_preprocessor(
+    data_path, model_path
+):
+    X = pd.read_csv(data_path)[FEATURES]
+    # fitted on the rows that are not held out (see the next test)
+    fitted_on, _ = train_test_split(X, test_size=0.2, random_state=0)
+    expected = make_default_preprocessor(fitted_on).fit(fitted_on)
+    np.testing.assert_array_equal(
+        skhealth.load(model_path)[0].transform(X), expected.transform(X)
+    )
 
 
 def test_fit_prints_the_saved_models_scores_on_held_out_rows(
@@ -510,7 +523,7 @@ def test_fit_save_error_is_one_line_naming_the_file(
     def save(model, path):  # as skhealth.save reports a full disk
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("skhealth.cli.save", save)
+    monkeypatch.setattr("skhealth.cli._fit.save", save)
     path = tmp_path / "m.skh"
     status, out, err = run(capsys, *fit_args(data_path, path, "-q"))
     assert (status, out) == (1, "")
@@ -1073,7 +1086,7 @@ class _CtrlCInTraining(Callback):
 
 @pytest.fixture
 def ctrl_c_in_training(monkeypatch):
-    monkeypatch.setattr("skhealth.cli.ProgressBar", _CtrlCInTraining)
+    monkeypatch.setattr("skhealth.cli._model.TrainingProgress", _CtrlCInTraining)
 
 
 def test_fit_interrupted_exits_130_saying_so_and_saves_nothing(

@@ -1,0 +1,64 @@
+"""``skhealth evaluate``: score a model per task on a table with its targets."""
+
+import json
+import sys
+
+from .._validation import final_step
+from ..metrics import task_scores
+from ._console import print_scores
+from ._model import (
+    add_device_option,
+    check_numbers,
+    inputs,
+    load_model,
+    predict,
+    text_columns,
+)
+from ._tables import read_table
+
+
+def register(commands):
+    """Add ``evaluate`` to the ``commands`` of the parser."""
+    parser = commands.add_parser(
+        "evaluate",
+        help="score a model per task on a table that has the targets",
+        description=(
+            "Print R², MAE, RMSE and the number of observed labels for every "
+            "target of MODEL; rows where a target is missing are left out of "
+            "that target's scores."
+        ),
+    )
+    add_device_option(parser)
+    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    parser.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default: table)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    """Print the per-task scores of ``args.model`` on ``args.data``."""
+    model = load_model(args.model, args.device)
+    data = read_table(args.data, text_columns(model))
+    targets = list(final_step(model).target_names_)
+    missing = [target for target in targets if target not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{args.data} lacks {len(missing)} target column(s) of the model: "
+            f"{', '.join(missing)}"
+        )
+    check_numbers(data, targets, args.data)
+    X = inputs(model, data, args.data, exclude=targets)
+    scores = task_scores(data[targets], predict(model, X))
+    if args.format == "table":
+        print_scores(scores)
+    elif args.format == "csv":
+        scores.to_csv(sys.stdout)
+    else:
+        # JSON has no NaN (an undefined R²): write null
+        table = scores.astype(object).where(scores.notna(), None)
+        print(json.dumps(table.to_dict(orient="index"), indent=2))

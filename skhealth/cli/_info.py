@@ -1,0 +1,51 @@
+"""``skhealth info``: describe a model file."""
+
+from sklearn.pipeline import Pipeline
+
+from .._validation import final_step
+from ..model_files import read_metadata
+from ._console import printable
+from ._model import add_device_option, load_model
+
+
+def register(commands):
+    """Add ``info`` to the ``commands`` of the parser."""
+    parser = commands.add_parser(
+        "info",
+        help="describe a model file",
+        description=(
+            "Print a model's class, parameters, targets, features, epochs "
+            "trained and the versions it was saved with."
+        ),
+    )
+    add_device_option(parser)
+    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    """Print what the model file ``args.model`` holds."""
+    metadata = read_metadata(args.model)
+    model = load_model(args.model, args.device)
+    estimator = final_step(model)
+    if isinstance(model, Pipeline):
+        steps = ", ".join(
+            f"{name}: {type(step).__name__}" for name, step in model.steps
+        )
+        lines = [f"model: Pipeline({steps})"]
+    else:
+        lines = [f"model: {type(model).__name__}"]
+    versions = ", ".join(f"{lib} {v}" for lib, v in metadata["versions"].items())
+    lines += [f"saved with: {versions}", f"epochs trained: {estimator.n_iter_}"]
+    targets = list(estimator.target_names_)
+    lines.append(f"targets ({len(targets)}): {', '.join(targets)}")
+    features = getattr(model, "feature_names_in_", None)
+    if features is None:
+        lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
+    else:
+        lines.append(f"features ({len(features)}): {', '.join(map(str, features))}")
+    lines.append(f"parameters of {type(estimator).__name__}:")
+    for name, value in estimator.get_params(deep=False).items():
+        lines.append(f"  {name} = {value!r}")
+    for line in lines:  # everything here comes from the file
+        print(printable(line))

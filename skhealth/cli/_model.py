@@ -1,0 +1,186 @@
+"""Models on the command line: training and loading them, and reading what a
+model expects of a table (its columns, its categories) to check a table
+against it before predicting."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .._torch_utils import DeviceError
+from .._validation import final_step, too_large, too_large_advice
+from ..callbacks import TrainingProgress
+from ..model_files import load, read_metadata
+from ..preprocessing import make_default_preprocessor
+from ._console import UsageError, shown
+
+# The held-out rows of `fit` and `demo` are fixed, so that runs which differ
+# only in model parameters are compared on the same rows.
+SPLIT_SEED = 0
+
+
+# ---------------------------------------------------------------- training
+def make_model(X, estimator):
+    """The pipeline the command line fits: the default preprocessing of ``X``
+    (:func:`~skhealth.preprocessing.make_default_preprocessor`), then
+    ``estimator``."""
+    return Pipeline(
+        [("preprocess", make_default_preprocessor(X)), ("regressor", estimator)]
+    )
+
+
+def train(model, X, Y, *, progress):
+    """Fit ``model``, with a progress bar over the epochs where ``progress``."""
+    estimator = final_step(model)
+    if progress:
+        estimator.set_params(callbacks=[TrainingProgress()])
+    try:
+        return model.fit(X, Y)
+    finally:
+        # The progress bar only displays training: it is not part of the model.
+        estimator.set_params(callbacks=None)
+
+
+# ----------------------------------------------------------------- loading
+def add_device_option(parser):
+    """Add ``--device``, the device :func:`load_model` loads the network on."""
+    parser.add_argument(
+        "--device",
+        help="where to load the network: cpu, cuda, cuda:N or auto "
+        "(default: the device it was saved with)",
+    )
+
+
+def load_model(path, device):
+    """The model at ``path``, on ``device`` (that of ``--device``). A device
+    this machine cannot use is reported with the option that fixes it, rather
+    than load's advice, which names its own ``device`` argument."""
+    try:
+        return load(path, device=device)
+    except DeviceError as exc:
+        if device is not None:
+            # the reason, without the advice that follows it
+            reason = str(exc).split("; ")[0].rstrip(".")
+            raise UsageError(
+                f"--device {device}: this machine cannot use that device "
+                f"({reason}); use --device cpu or --device auto"
+            ) from exc
+        saved = read_metadata(path)["estimator"]["params"]["device"]
+        raise ValueError(
+            f"{path} was saved with device {saved!r}, which this machine cannot "
+            "use: pass --device cpu (or --device auto)"
+        ) from exc
+
+
+# ------------------------------------------------------------ introspection
+def _fitted_columns(model, kind):
+    """``(columns, fitted step)`` of the "numeric" or "categorical" part of a
+    model this command line fitted (see make_default_preprocessor): an imputer,
+    then a scaler or an encoder. No columns for any other model."""
+    last = {"numeric": StandardScaler, "categorical": OneHotEncoder}[kind]
+    preprocess = model[0] if isinstance(model, Pipeline) else None
+    if isinstance(preprocess, ColumnTransformer):
+        for name, step, columns in preprocess.transformers_:
+            if (
+                name == kind
+                and len(columns)
+                and isinstance(step, Pipeline)
+                and isinstance(step[0], SimpleImputer)
+                and isinstance(step[-1], last)
+            ):
+                return list(columns), step
+    return [], None
+
+
+def _categories(model):
+    """``{column: fitted categories}`` of the model's categorical columns."""
+    columns, step = _fitted_columns(model, "categorical")
+    if not columns:
+        return {}
+    # the imputer drops a column that was all missing at fit: it has no categories
+    statistics = step[0].statistics_
+    kept = [c for c, s in zip(columns, statistics, strict=True) if not pd.isna(s)]
+    return dict(zip(kept, step[-1].categories_, strict=True))
+
+
+def text_columns(model):
+    """The categorical columns whose categories were fitted as text."""
+    return [
+        column
+        for column, known in _categories(model).items()
+        if all(isinstance(value, str) for value in known)
+    ]
+
+
+# ------------------------------------------------------------------ checks
+def check_numbers(data, columns, path):
+    """Raise, naming the column and value, where ``columns`` hold no number."""
+    for column in columns:
+        values = data[column]
+        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            raise ValueError(
+                f"{path}: column {column!r} holds {values[bad].iloc[0]!r}, but the "
+                "model was fitted on numbers there."
+            )
+
+
+def check_magnitudes(data, columns, path):
+    """Raise, naming the column and value, where ``columns`` of numbers hold
+    infinity or a number beyond float32's range: standardised, they would be
+    NaN or infinite (the squares of 1e200 overflow)."""
+    if not columns:
+        return
+    numbers = data[columns].apply(pd.to_numeric)
+    found = too_large(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
+    if found is not None:
+        column, value = found
+        raise ValueError(
+            f"{path}: column {columns[column]!r} holds {value:g}"
+            f"{too_large_advice(value)}"
+        )
+
+
+def _check_values(model, X, path):
+    """Check ``X`` against the preprocessing of a model this command line fitted
+    (see make_default_preprocessor): a numeric column must hold numbers of the
+    network's range, and a categorical value the encoder never saw, encoded as
+    no category at all, is warned of."""
+    numeric = _fitted_columns(model, "numeric")[0]
+    check_numbers(X, numeric, path)
+    check_magnitudes(X, numeric, path)
+    for column, known in _categories(model).items():
+        unseen = sorted(set(X[column].dropna()) - set(known), key=str)
+        if unseen:
+            warnings.warn(
+                f"{path}: column {column!r} holds values the model was not fitted "
+                f"on ({shown(unseen)}); they count as none of its categories.",
+                stacklevel=2,
+            )
+
+
+def inputs(model, data, path, exclude=()):
+    """The model's feature columns of ``data``, in the order it was fitted with,
+    checked against the model."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:  # fitted on an array: every other column, in file order
+        return data.drop(columns=list(exclude))
+    missing = [name for name in names if name not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks {len(missing)} feature column(s) of the model: "
+            f"{', '.join(map(str, missing))}"
+        )
+    X = data[list(names)]
+    _check_values(model, X, path)
+    return X
+
+
+def predict(model, X):
+    """The model's predictions for ``X``, a frame with one column per target."""
+    Y = np.asarray(model.predict(X)).reshape(len(X), -1)
+    return pd.DataFrame(Y, columns=list(final_step(model).target_names_), index=X.index)

@@ -1,0 +1,63 @@
+"""``skhealth predict``: predict every target for the rows of a table."""
+
+import pandas as pd
+
+from .._validation import final_step
+from ._console import UsageError
+from ._model import add_device_option, inputs, load_model, predict, text_columns
+from ._tables import (
+    check_output,
+    is_device,
+    named_columns,
+    read_ids,
+    read_table,
+    table_format,
+    write_table,
+)
+
+
+def register(commands):
+    """Add ``predict`` to the ``commands`` of the parser."""
+    parser = commands.add_parser(
+        "predict",
+        help="predict every target for the rows of a table",
+        description="Write one column of predictions per target of MODEL.",
+    )
+    add_device_option(parser)
+    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="a .csv or .parquet file (default: CSV on standard output)",
+    )
+    parser.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="a column of DATA to copy, first, into the predictions",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    """Write the predictions of ``args.model`` for the rows of ``args.data``."""
+    if args.output != "-":
+        check_output(args.output, [args.model, args.data])
+        if not is_device(args.output):
+            table_format(args.output)
+    model = load_model(args.model, args.device)
+    data = read_table(args.data, text_columns(model))
+    kept = []
+    if args.id_column is not None:
+        kept = named_columns(data, [args.id_column], "--id-column", args.data)
+        if args.id_column in list(final_step(model).target_names_):
+            raise UsageError(
+                f"--id-column {args.id_column}: the model predicts a column of "
+                "that name too; copy another column, or none"
+            )
+    predictions = predict(model, inputs(model, data, args.data, exclude=kept))
+    # the ids as written, not as ``data`` has them: that column may be a feature
+    ids = [read_ids(args.data, column) for column in kept]
+    write_table(pd.concat([*ids, predictions], axis=1), args.output)
