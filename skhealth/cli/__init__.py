@@ -43,6 +43,7 @@ def _make_parser():
 
 
 def _error(exc):
+    """The error line of ``exc``: its message, or an OSError's file and cause."""
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}"
     else:
@@ -57,7 +58,8 @@ def _closed_output(exc):
 
 
 def _interrupted(exc):
-    # an interrupted fit or demo saves nothing: training comes first
+    """Ctrl-C's line. An interrupted fit or demo has saved nothing: training
+    comes first."""
     return "skhealth: interrupted"
 
 
