@@ -4,7 +4,9 @@ Two checks ask for more than a float32 network gives, and are listed with their
 reasons: sklearn lists its own stochastic-gradient estimators (e.g.
 ``MLPRegressor(solver="sgd")``) as expected failures of the first too, and the
 second fails for some of sklearn's estimators as well (e.g. ``NuSVC``).
-``tests/test_estimator.py`` pins both equivalences at float32 precision.
+``tests/test_estimator_training.py`` (integer weights as repeated rows) and
+``tests/test_estimator_predict_and_score.py`` (one row alone as in a batch) pin
+both equivalences at float32 precision.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -27,9 +27,9 @@ from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import ModelFileError, MultiTaskHealthRegressor
-from skhealth.model_files import Limits
 from skhealth._net import MultiTaskNet
 from skhealth.architectures import HardSharing, Hierarchical, MMoE
+from skhealth.model_files import Limits
 from skhealth.weighting import Uncertainty
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
