@@ -2,14 +2,17 @@
 
 import os
 import runpy
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from skhealth.architectures import ARCHITECTURES
+from skhealth.preprocessing import make_default_preprocessor
 from skhealth.weighting import WEIGHTINGS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -49,9 +52,72 @@ def test_speed_benchmark_prints_a_row_per_method(tmp_path):
 
 @pytest.mark.slow
 def test_accuracy_benchmark_prints_a_row_per_model(tmp_path):
-    stdout = _run("accuracy.py", cwd=tmp_path)
+    # diabetes ships with scikit-learn: this smoke run needs no data package.
+    stdout = _run(
+        "accuracy.py", "--dataset", "diabetes", "--output", "folds.csv", cwd=tmp_path
+    )
     labels = runpy.run_path(str(BENCHMARKS / "accuracy.py"))["LABELS"]
     skipped = {"catboost"} if "catboost is not installed" in stdout else set()
     row_names = {line.split("  ")[0] for line in stdout.splitlines()}
     for name, label in labels.items():
         assert (label in row_names) is (name not in skipped)
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    assert set(folds["model"]) == set(labels) - skipped
+    assert set(folds["dataset"]) == {"diabetes"}
+    # every model, 2 folds, 6 tasks, each scored
+    assert len(folds) == len(set(labels) - skipped) * 2 * 6
+    assert folds["r2"].notna().all()
+
+
+@pytest.mark.slow
+def test_accuracy_benchmark_runs_every_data_set_or_says_it_skipped(tmp_path):
+    stdout = _run("accuracy.py", "--models", "ridge", cwd=tmp_path)
+    datasets = runpy.run_path(str(BENCHMARKS / "health_datasets.py"))["DATASETS"]
+    for name in datasets:
+        assert f"== {name}: " in stdout
+    summary = stdout.split("Summary:")[1].split("Best model")[0]
+    summary_rows = {line.split()[0] for line in summary.splitlines()[2:] if line}
+    ran = {name for name in datasets if f"== {name}: skipped" not in stdout}
+    assert summary_rows == ran | {"mean"}
+
+
+# name: rows, features, targets, missing labels (share of all labels, to 0.1 %)
+HEALTH_DATASETS = {
+    "ais": (202, 4, 7, 0.0),
+    "pbc": (418, 7, 9, 0.160),
+    "diabetes": (442, 4, 6, 0.0),
+    "bdims": (507, 13, 12, 0.0),
+    "nhefs": (1629, 46, 4, 0.036),
+    "nmes1988": (4406, 13, 6, 0.0),
+    "nhanes": (5263, 21, 7, 0.050),
+    "flchain": (7874, 4, 3, 0.057),
+}
+
+
+def test_health_datasets_are_the_pinned_ones():
+    datasets = runpy.run_path(str(BENCHMARKS / "health_datasets.py"))["DATASETS"]
+    assert list(datasets) == list(HEALTH_DATASETS)
+
+
+@pytest.mark.parametrize("name", HEALTH_DATASETS)
+def test_health_dataset_loads_offline(name, monkeypatch):
+    module = runpy.run_path(str(BENCHMARKS / "health_datasets.py"))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a data set loader tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    try:
+        X, Y = module["DATASETS"][name].load()
+    except module["MissingDataPackage"] as error:
+        pytest.skip(str(error))
+    rows, n_features, n_targets, missing = HEALTH_DATASETS[name]
+    assert X.shape == (rows, n_features)
+    assert Y.shape == (rows, n_targets)
+    assert (Y.dtypes == "float64").all()
+    assert np.isfinite(Y.to_numpy()[Y.notna().to_numpy()]).all()
+    assert Y.notna().any(axis=1).all()  # no row without a label
+    assert Y.isna().to_numpy().mean() == pytest.approx(missing, abs=5e-4)
+    assert not set(X.columns) & set(Y.columns)
+    # the shared preprocessing takes every set's features
+    assert make_default_preprocessor(X).fit_transform(X).shape[0] == rows
