@@ -8,11 +8,38 @@ import torch
 
 class DeviceError(ValueError):
     """A device this machine cannot use: not a torch device, no CUDA, or a
-    CUDA device it does not have. The message says which, and what to use."""
+    CUDA device it does not have.
+
+    Parameters
+    ----------
+    reason : str
+        What is wrong, naming the device.
+    advice : str, default=None
+        What to use instead; the message is ``"{reason}; {advice}"``.
+
+    Attributes
+    ----------
+    reason : str
+        What is wrong, without the advice, for a caller that gives its own
+        (the command line names its option rather than the parameter).
+    """
+
+    def __init__(self, reason, advice=None):
+        super().__init__(f"{reason}; {advice}" if advice else f"{reason}.")
+        self.reason = reason
 
 
 def resolve_device(device):
     """The :class:`torch.device` for an estimator's ``device`` parameter.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Returns
+    -------
+    device : torch.device
 
     Raises
     ------
@@ -25,23 +52,23 @@ def resolve_device(device):
         resolved = torch.device(device)
     except RuntimeError as exc:
         raise DeviceError(
-            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
-            "'cuda:N' or 'auto'."
+            f"device={device!r} is not a valid torch device",
+            "use 'cpu', 'cuda', 'cuda:N' or 'auto'.",
         ) from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
-            f"device={device!r} but CUDA is not available on this machine; use "
-            "device='cpu' or device='auto'."
+            f"device={device!r} but CUDA is not available on this machine",
+            "use device='cpu' or device='auto'.",
         )
     if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
         count = torch.cuda.device_count()
         raise DeviceError(
             f"device={device!r} but this machine has {count} CUDA device(s), "
-            f"cuda:0 to cuda:{count - 1}."
+            f"cuda:0 to cuda:{count - 1}"
         )
     if resolved.type not in ("cpu", "cuda"):
         raise DeviceError(
-            f"device={device!r} is not supported; use 'cpu', 'cuda' or 'auto'."
+            f"device={device!r} is not supported", "use 'cpu', 'cuda' or 'auto'."
         )
     return resolved
 

@@ -63,11 +63,9 @@ def load_model(path, device):
         return load(path, device=device)
     except DeviceError as exc:
         if device is not None:
-            # the reason, without the advice that follows it
-            reason = str(exc).split("; ")[0].rstrip(".")
             raise UsageError(
                 f"--device {device}: this machine cannot use that device "
-                f"({reason}); use --device cpu or --device auto"
+                f"({exc.reason}); use --device cpu or --device auto"
             ) from exc
         saved = read_metadata(path)["estimator"]["params"]["device"]
         raise ValueError(

@@ -17,6 +17,7 @@ from skorch.history import History
 from .._estimator import MultiTaskHealthRegressor
 from .._torch_utils import DeviceError, resolve_device, torch_seed
 from .._training import NetworkConfig, TrainingSettings, make_net
+from .._validation import final_step
 from ._codec import decode, decode_param, encode, encode_params, plain
 from ._container import METADATA, WEIGHTS, ModelFileError
 from ._schema import (
@@ -43,7 +44,7 @@ _SAFETENSORS_DTYPES = {
 # ------------------------------------------------------------------- saving
 def final_estimator(obj):
     """The estimator a model file stores for ``obj``, or a TypeError."""
-    estimator = obj.steps[-1][1] if hasattr(obj, "steps") else obj
+    estimator = final_step(obj)
     if type(estimator) is not MultiTaskHealthRegressor:
         raise TypeError(
             "skhealth.save writes a MultiTaskHealthRegressor or a Pipeline whose "
@@ -353,5 +354,6 @@ def device_for(estimator, device, name):
             raise
         raise DeviceError(
             f"{name} was saved with device={estimator.device!r}, which this machine "
-            "cannot use: pass device='cpu' (or 'auto') to skhealth.load."
+            f"cannot use ({exc.reason})",
+            "pass device='cpu' (or 'auto') to skhealth.load.",
         ) from exc
