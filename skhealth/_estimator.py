@@ -378,8 +378,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs (numeric; sparse matrices are not supported), with
+            the features of the first call.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets, the same tasks at every call; ``NaN`` marks a label that
+            was not measured. The first call needs an observed value of every
+            task; later calls need one of some task.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in every task's loss.
 
         Returns
         -------
@@ -537,6 +543,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs with the features the estimator was fitted on.
 
         Returns
         -------
@@ -582,12 +589,18 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs with the features the estimator was fitted on.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            True targets; ``NaN`` entries are left out of their task's R².
         sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in every task's R².
 
         Returns
         -------
         score : float
+            The mean of the ``r2`` column of :meth:`score_tasks`; a task whose
+            R² is undefined (fewer than two observed labels) is left out of the
+            mean.
         """
         return float(self.score_tasks(X, y, sample_weight=sample_weight)["r2"].mean())
 
@@ -597,9 +610,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs with the features the estimator was fitted on.
         y : array-like of shape (n_samples,) or (n_samples, `n_tasks_`)
             True targets; ``NaN`` entries are left out of their task's scores.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in every task's scores; rows of weight 0 are
+            left out, and not counted in ``n_observed``.
 
         Returns
         -------
