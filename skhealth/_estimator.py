@@ -382,8 +382,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             the features of the first call.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets, the same tasks at every call; ``NaN`` marks a label that
-            was not measured. The first call needs an observed value of every
-            task; later calls need one of some task.
+            was not measured. The first call needs an observed value for every
+            task, later calls for at least one.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each row in every task's loss.
 

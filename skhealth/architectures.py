@@ -45,7 +45,10 @@ _ACTIVATIONS = {
 class NetworkSpec:
     """The shape of the network the estimator asks an architecture to build.
 
-    Attributes
+    A frozen dataclass: its fields are both the constructor's parameters and
+    the instance's attributes.
+
+    Parameters
     ----------
     n_features : int
         Width of the input.
@@ -74,7 +77,14 @@ class NetworkSpec:
     task_names: tuple = ()
 
     def nonlinearity(self):
-        """The layers that follow every hidden linear layer: activation, dropout."""
+        """The layers that follow every hidden linear layer: activation, dropout.
+
+        Returns
+        -------
+        layers : list of torch.nn.Module
+            A new activation module, then a new dropout module when
+            ``dropout > 0``.
+        """
         layers = [_ACTIVATIONS[self.activation]()]
         if self.dropout > 0:
             layers.append(nn.Dropout(self.dropout))
@@ -87,10 +97,27 @@ class MultiTaskModule(nn.Module):
     ``forward(X)`` maps ``(n_samples, n_features)`` to ``(n_samples, n_tasks)``.
     Gradient-based task-weighting strategies need to know which parameters all
     tasks share; subclasses say so through :meth:`shared_parameters`.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`torch.nn.Module`, which takes none by default. A
+        subclass's constructor takes its own parameters and calls
+        ``super().__init__()``.
     """
 
     def shared_parameters(self):
-        """Parameters that every task's loss depends on."""
+        """Parameters that every task's loss depends on.
+
+        Subclasses must implement it.
+
+        Returns
+        -------
+        parameters : iterable of torch.nn.Parameter
+            The shared parameters, for one pass: an iterator such as
+            :meth:`torch.nn.Module.parameters` returns, or a generator, is fine
+            (callers call the method again for every pass).
+        """
         raise NotImplementedError
 
     def last_shared_weights(self):
@@ -100,6 +127,12 @@ class MultiTaskModule(nn.Module):
         norms there. The default is the last parameter of
         :meth:`shared_parameters` with more than one dimension: override it
         when that is not the last shared layer's weight matrix.
+
+        Returns
+        -------
+        weights : list of torch.nn.Parameter
+            That weight matrix, or several (an ensemble gives one per member);
+            empty when there is none.
         """
         return [p for p in self.shared_parameters() if p.dim() > 1][-1:]
 
@@ -199,7 +232,23 @@ class Architecture(BaseEstimator):
     """
 
     def build(self, spec):
-        """Return a new :class:`MultiTaskModule` for a :class:`NetworkSpec`."""
+        """Return a new :class:`MultiTaskModule` for a :class:`NetworkSpec`.
+
+        Subclasses must implement it. An ensemble calls it once per member,
+        so each call must return a new, independently initialised network.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            The shape of the network: input width, number of tasks, layer
+            sizes, non-linearity and dropout.
+
+        Returns
+        -------
+        module : MultiTaskModule
+            A network mapping ``(n_samples, n_features)`` to ``(n_samples,
+            n_tasks)``.
+        """
         raise NotImplementedError
 
 
@@ -223,6 +272,20 @@ class HardSharing(Architecture):
     """
 
     def build(self, spec):
+        """Return a new hard-sharing network for ``spec``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            The shape of the network: ``hidden_layer_sizes`` for the trunk,
+            ``head_layer_sizes`` for each head.
+
+        Returns
+        -------
+        module : MultiTaskModule
+            The trunk and the heads; its :meth:`~MultiTaskModule.shared_parameters`
+            are the trunk's.
+        """
         return _HardSharingModule(spec)
 
 
@@ -308,6 +371,25 @@ class MMoE(Architecture):
         self.n_experts = n_experts
 
     def build(self, spec):
+        """Return a new multi-gate mixture-of-experts network for ``spec``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            The shape of the network: ``hidden_layer_sizes`` for each expert,
+            ``head_layer_sizes`` for each head.
+
+        Returns
+        -------
+        module : MultiTaskModule
+            The experts, gates and heads; its ``gate_weights(X)`` returns the
+            gates' weights, of shape ``(n_tasks, n_samples, n_experts)``.
+
+        Raises
+        ------
+        ValueError
+            When ``n_experts`` is invalid, or ``spec`` has no hidden layers.
+        """
         self._validate_params()
         if not spec.hidden_layer_sizes:
             raise ValueError(
@@ -414,6 +496,26 @@ class CrossStitch(Architecture):
         self.alpha_other = alpha_other
 
     def build(self, spec):
+        """Return a new cross-stitch network for ``spec``.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            The shape of the network: ``hidden_layer_sizes`` for each task's
+            column (one cross-stitch unit after each layer),
+            ``head_layer_sizes`` for each head.
+
+        Returns
+        -------
+        module : MultiTaskModule
+            The columns, units and heads; its ``stitches`` are the units'
+            ``(n_tasks, n_tasks)`` mixing matrices.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha_self`` or ``alpha_other`` is invalid.
+        """
         self._validate_params()
         alpha_other = self.alpha_other
         if alpha_other is None:
@@ -515,6 +617,27 @@ class Hierarchical(Architecture):
         self.task_depths = task_depths
 
     def build(self, spec):
+        """Return a new network for ``spec`` reading tasks out at their depths.
+
+        Parameters
+        ----------
+        spec : NetworkSpec
+            The shape of the network: ``hidden_layer_sizes`` for the trunk,
+            ``head_layer_sizes`` for each head; ``task_names`` resolve
+            ``task_depths``' keys.
+
+        Returns
+        -------
+        module : MultiTaskModule
+            The trunk, up to the deepest read-out, and the heads.
+
+        Raises
+        ------
+        ValueError
+            When ``task_depths`` does not fit ``spec``: a list without one depth
+            per task, a dict key that names no task, or a task named twice, or a
+            depth that is not an int from 1 to ``len(hidden_layer_sizes)``.
+        """
         self._validate_params()
         return _HierarchicalModule(spec, self._task_depths(spec))
 
@@ -577,7 +700,25 @@ ARCHITECTURES = {
 
 
 def get_architecture(architecture):
-    """Return an :class:`Architecture` instance from a name or an instance."""
+    """Return an :class:`Architecture` instance from a name or an instance.
+
+    Parameters
+    ----------
+    architecture : str or Architecture
+        A key of :data:`ARCHITECTURES` (``"hard"``, ``"mmoe"``,
+        ``"cross_stitch"``, ``"hierarchical"``), or an instance.
+
+    Returns
+    -------
+    architecture : Architecture
+        The instance given, or a new one of the named class with its default
+        parameters.
+
+    Raises
+    ------
+    ValueError
+        When ``architecture`` is neither.
+    """
     if isinstance(architecture, Architecture):
         return architecture
     if isinstance(architecture, str) and architecture in ARCHITECTURES:
@@ -623,6 +764,33 @@ def build_ensemble(architecture, spec, n_members):
 
     One member is returned as it is; more are wrapped in a module that trains
     them side by side and predicts their mean.
+
+    Parameters
+    ----------
+    architecture : Architecture
+        Builds each member: its :meth:`~Architecture.build` is called once per
+        member, so members are initialised independently.
+    spec : NetworkSpec
+        The shape of every member's network.
+    n_members : int
+        Number of members, at least 1.
+
+    Returns
+    -------
+    module : MultiTaskModule
+        The member itself when ``n_members=1``. Otherwise a module whose output
+        is ``(n_members, n_samples, n_tasks)`` in training mode (each member's
+        prediction, each trained on its own loss) and the members' mean
+        prediction, ``(n_samples, n_tasks)``, in evaluation mode; its shared
+        parameters are all the members'.
+
+    Raises
+    ------
+    TypeError
+        When ``build`` returns something other than a :class:`MultiTaskModule`.
+    ValueError
+        When the built network fails on an input of shape ``(2, n_features)``,
+        or does not map it to ``(2, n_tasks)``.
 
     Examples
     --------
