@@ -49,6 +49,7 @@ class WeightingModule(nn.Module):
     Parameters
     ----------
     n_tasks : int
+        Number of tasks: the length of the per-task loss vectors it weighs.
     """
 
     def __init__(self, n_tasks):
@@ -56,11 +57,32 @@ class WeightingModule(nn.Module):
         self.n_tasks = n_tasks
 
     def weights(self):
-        """Current task weights, a ``(n_tasks,)`` tensor summing to ``n_tasks``."""
+        """Current task weights, a ``(n_tasks,)`` tensor summing to ``n_tasks``.
+
+        Subclasses must implement it.
+
+        Returns
+        -------
+        weights : tensor of shape (n_tasks,)
+            The weights, without gradient. They sum to ``n_tasks`` for every
+            strategy but :class:`Uncertainty`'s, whose weights are free.
+        """
         raise NotImplementedError
 
     def objective(self, task_losses):
-        """The scalar minimised: mean over tasks of ``weight * loss``."""
+        """The scalar minimised: mean over tasks of ``weight * loss``.
+
+        Parameters
+        ----------
+        task_losses : tensor of shape (n_tasks,)
+            A batch's per-task losses (0 for a task without labels in it).
+
+        Returns
+        -------
+        objective : tensor
+            A scalar tensor, differentiable with respect to ``task_losses`` (and
+            to the strategy's own parameters, where the objective uses them).
+        """
         return (self.weights() * task_losses).mean()
 
     def backward(self, task_losses, module):
@@ -73,6 +95,11 @@ class WeightingModule(nn.Module):
         module : skhealth.architectures.MultiTaskModule
             The network, for strategies that act on the gradients of its
             shared parameters.
+
+        Returns
+        -------
+        objective : tensor
+            The objective's value, a detached scalar tensor.
         """
         objective = self.objective(task_losses)
         objective.backward()
@@ -103,7 +130,22 @@ class TaskWeighting(BaseEstimator):
     uses_shared_gradients = False
 
     def build(self, n_tasks):
-        """Return a new :class:`WeightingModule` for ``n_tasks`` tasks."""
+        """Return a new :class:`WeightingModule` for ``n_tasks`` tasks.
+
+        Subclasses must implement it. Each call returns a new module in its
+        initial state: every criterion
+        (:class:`~skhealth.losses.MaskedMultiTaskLoss`) builds its own.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            The strategy's state and backward pass.
+        """
         raise NotImplementedError
 
 
@@ -119,6 +161,18 @@ class Equal(TaskWeighting):
     """
 
     def build(self, n_tasks):
+        """Return a new module that weighs every task 1.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its weights are constant, all 1.
+        """
         return _ConstantWeights(torch.ones(n_tasks))
 
 
@@ -146,6 +200,24 @@ class Fixed(TaskWeighting):
         self.weights = weights
 
     def build(self, n_tasks):
+        """Return a new module with ``weights`` rescaled to sum to ``n_tasks``.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its weights are constant: ``weights * n_tasks / sum(weights)``.
+
+        Raises
+        ------
+        ValueError
+            When ``weights`` is not a flat sequence of ``n_tasks`` numbers, or
+            has one that is negative or not finite, or only zeros.
+        """
         self._validate_params()
         try:
             weights = np.asarray(self.weights, dtype=np.float32)
@@ -208,6 +280,19 @@ class Uncertainty(TaskWeighting):
     """
 
     def build(self, n_tasks):
+        """Return a new module with one learnable log-variance per task.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its ``log_variance`` parameter, ``log(sigma_t^2)`` of shape
+            ``(n_tasks,)``, starts at 0: every weight is 1.
+        """
         return _UncertaintyModule(n_tasks)
 
 
@@ -279,6 +364,24 @@ class DWA(TaskWeighting):
         self.temperature = temperature
 
     def build(self, n_tasks):
+        """Return a new module that updates the weights after every epoch.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its weights are all 1 until it has seen two epochs' losses; its
+            running loss statistics are buffers, saved with the model.
+
+        Raises
+        ------
+        ValueError
+            When ``temperature`` is not a positive number.
+        """
         self._validate_params()
         return _DWAModule(n_tasks, float(self.temperature))
 
@@ -370,6 +473,23 @@ class GradNorm(TaskWeighting):
         self.alpha = alpha
 
     def build(self, n_tasks):
+        """Return a new module with learnable task weights, balanced by GradNorm.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its ``task_weights`` parameter starts at 1 for every task.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not a non-negative number.
+        """
         self._validate_params()
         return _GradNormModule(n_tasks, float(self.alpha))
 
@@ -384,6 +504,7 @@ def project_conflicting(grads, order=None):
     Parameters
     ----------
     grads : tensor of shape (n_tasks, n_params)
+        Each task's gradient on the shared parameters, flattened into a row.
     order : sequence of int, default=None
         The order in which other tasks are visited; ``range(n_tasks)`` when None
         (PCGrad draws a random order at every step).
@@ -391,6 +512,8 @@ def project_conflicting(grads, order=None):
     Returns
     -------
     projected : tensor of shape (n_tasks, n_params)
+        The projected gradients, in a new tensor (``grads`` is left as it
+        is); a task's row is its own gradient where it conflicts with none.
 
     Examples
     --------
@@ -450,6 +573,20 @@ class PCGrad(TaskWeighting):
     uses_shared_gradients = True
 
     def build(self, n_tasks):
+        """Return a new module that projects conflicting shared gradients.
+
+        Parameters
+        ----------
+        n_tasks : int
+            Number of tasks.
+
+        Returns
+        -------
+        module : WeightingModule
+            Its weights are constant, all 1; its backward pass sets the shared
+            parameters' gradients to the mean of the tasks' projected gradients
+            (see :func:`project_conflicting`).
+        """
         return _PCGradModule(n_tasks)
 
 
@@ -472,7 +609,22 @@ def get_weighting(task_weighting, target_names):
         or a Series indexed by target name (unnamed targets weigh 1), or one
         weight per task.
     target_names : sequence of str
-        The tasks' names, to resolve a dict.
+        The tasks' names, to resolve a dict or a Series.
+
+    Returns
+    -------
+    task_weighting : TaskWeighting
+        The instance given, a new one of the named strategy with its default
+        parameters, or a :class:`Fixed` of the weights given (of a dict or
+        Series: one per target in the order of ``target_names``, 1 for those
+        it leaves out).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, and for a dict or Series that names a target
+        twice (target names are strings: ``1`` and ``"1"`` are one) or names
+        an unknown target.
     """
     if isinstance(task_weighting, TaskWeighting):
         return task_weighting
