@@ -49,6 +49,9 @@ def label_weights(y, sample_weight=None):
     y : tensor of shape (n_samples, n_tasks)
         Targets, ``NaN`` where a label is missing.
     sample_weight : tensor of shape (n_samples,), default=None
+        Weight of each row's labels; ``None`` weighs them all 1. Weights that
+        are all equal are replaced by 1, which leaves every weighted mean as
+        it is.
 
     Returns
     -------
@@ -127,6 +130,12 @@ class MaskedMultiTaskLoss(nn.Module):
         weight : tensor of shape (n_samples, n_tasks), default=None
             Per-label weights, 0 for a missing label; ``None`` weighs every
             label 1.
+
+        Returns
+        -------
+        losses : tensor of shape (n_tasks,)
+            Each task's mean of the element-wise loss over the batch, weighted
+            by ``weight``; 0 for a task whose labels in the batch all weigh 0.
         """
         y_true = y_true.expand_as(y_pred)  # a view, for an ensemble's members
         if len(self._groups) == 1:

@@ -24,6 +24,8 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     y_pred : array-like of the same shape
         Predictions (must not contain ``NaN``).
     sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each row in every task's metrics (``n_observed`` counts
+        labels, not weights).
     target_names : sequence of str, default=None
         Index of the result; default ``task_0``, ``task_1``, ... or the columns
         of ``y_true`` when it is a DataFrame.
