@@ -207,6 +207,7 @@ def read_metadata(path, *, limits=None):
     Parameters
     ----------
     path : str or path-like
+        The model file.
     limits : Limits, default=None
         What a model file may hold; ``None`` for the defaults.
 

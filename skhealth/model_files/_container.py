@@ -80,7 +80,19 @@ class Limits:
     layers: int = 10_000
 
     def of(self, member):
-        """The limit on the bytes ``member`` inflates to."""
+        """The limit on the bytes ``member`` inflates to.
+
+        Parameters
+        ----------
+        member : {"metadata.json", "weights.safetensors", "preprocessing.skops"}
+            The name of a member of the archive.
+
+        Returns
+        -------
+        limit : int
+            In bytes: ``metadata``, ``preprocessing``, or for the weights
+            ``weights_header + weights``, the whole safetensors member.
+        """
         return {
             METADATA: self.metadata,
             WEIGHTS: self.weights_header + self.weights,
