@@ -136,6 +136,8 @@ class TrainingCurveDisplay:
         Returns
         -------
         display : TrainingCurveDisplay
+            ``self``, with the drawn lines in ``lines_``, the Axes in ``ax_``
+            and its figure in ``figure_``.
         """
         ax = _new_axes(ax)
         self.lines_ = {}
@@ -176,6 +178,7 @@ class TrainingCurveDisplay:
         Returns
         -------
         display : TrainingCurveDisplay
+            A new display of the selected tasks' curves, drawn by :meth:`plot`.
         """
         history, target_names = _fitted_history(estimator)
         return cls.from_history(
@@ -203,6 +206,7 @@ class TrainingCurveDisplay:
         Returns
         -------
         display : TrainingCurveDisplay
+            A new display of the selected tasks' curves, drawn by :meth:`plot`.
         """
         if metric not in _METRIC_LABELS:
             raise ValueError(
@@ -284,6 +288,8 @@ class TaskWeightDisplay:
         Returns
         -------
         display : TaskWeightDisplay
+            ``self``, with the drawn lines in ``lines_``, the Axes in ``ax_``
+            and its figure in ``figure_``.
         """
         ax = _new_axes(ax)
         self.lines_ = {}
@@ -310,6 +316,7 @@ class TaskWeightDisplay:
         Returns
         -------
         display : TaskWeightDisplay
+            A new display of the weights, drawn by :meth:`plot`.
         """
         history, target_names = _fitted_history(estimator)
         return cls.from_history(history, target_names, ax=ax)
@@ -330,6 +337,7 @@ class TaskWeightDisplay:
         Returns
         -------
         display : TaskWeightDisplay
+            A new display of the weights, drawn by :meth:`plot`.
         """
         target_names = [str(name) for name in target_names]
         epochs = _epochs(history)
@@ -431,6 +439,9 @@ class TaskPredictionErrorDisplay:
         Returns
         -------
         display : TaskPredictionErrorDisplay
+            ``self``, with the drawn points in ``scatters_``, the reference
+            lines in ``lines_``, the panels in ``ax_`` and their figure in
+            ``figure_``.
         """
         if kind not in _PREDICTION_KINDS:
             raise ValueError(f"kind must be one of {_PREDICTION_KINDS}; got {kind!r}.")
@@ -513,6 +524,7 @@ class TaskPredictionErrorDisplay:
         estimator : estimator instance
             Fitted multi-output regressor (or a Pipeline ending in one).
         X : array-like of shape (n_samples, n_features)
+            Inputs, predicted by ``estimator``.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Observed values, ``NaN`` where missing.
         kind : {"actual_vs_predicted", "residual_vs_predicted"}, \
@@ -534,6 +546,8 @@ class TaskPredictionErrorDisplay:
         Returns
         -------
         display : TaskPredictionErrorDisplay
+            A new display of the rows shown (and of every row's R²), drawn by
+            :meth:`plot`.
         """
         check_is_fitted(estimator)
         final = final_step(estimator)
@@ -600,6 +614,8 @@ class TaskPredictionErrorDisplay:
         Returns
         -------
         display : TaskPredictionErrorDisplay
+            A new display of the rows shown (and of every row's R²), drawn by
+            :meth:`plot`.
         """
         scores = task_scores(y_true, y_pred, target_names=target_names)
         y_true, y_pred = as_2d(y_true, "y_true"), as_2d(y_pred, "y_pred")
