@@ -138,6 +138,32 @@ class PlateauStopping(EarlyStopping):
     Epochs whose history lacks the monitored value (for instance validation
     scores during a ``partial_fit`` that holds nothing out) neither count as a
     miss nor as an improvement.
+
+    Its parameters are skorch's; each says how the estimator sets it.
+
+    Parameters
+    ----------
+    monitor : str, default="valid_loss"
+        The history key watched. The estimator watches ``"valid_r2"`` when it
+        holds data out, else ``"train_loss"``.
+    patience : int, default=5
+        Number of scored epochs in a row without improvement after which
+        training stops (the estimator's ``n_iter_no_change``).
+    threshold : float, default=1e-4
+        An improvement of ``monitor`` on its best value counts only when
+        larger than this (the estimator's ``tol``).
+    threshold_mode : {"rel", "abs"}, default="rel"
+        Whether ``threshold`` is a fraction of the best value so far, or an
+        absolute amount, as the estimator sets it.
+    lower_is_better : bool, default=True
+        Whether smaller values of ``monitor`` are better (``False`` for the
+        estimator's ``"valid_r2"``).
+    sink : callable, default=print
+        Where the messages on stopping and on restoring the best weights go;
+        ``print`` prints them only when the net is verbose.
+    load_best : bool, default=False
+        Whether to restore the network's weights of the best epoch when
+        training ends (the estimator does when it holds data out).
     """
 
     def on_epoch_end(self, net, **kwargs):
