@@ -50,6 +50,41 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
+# numpydoc checks the docstring of every object the API pages document, and a
+# finding is a warning, so an error of the -W build. The checks are those of
+# content a reader needs, which every public docstring can keep:
+numpydoc_validation_checks = {
+    "GL08",  # a docstring
+    "SS01",  # with a summary (autosummary's tables show it),
+    "SS03",  # a sentence, ending in a full stop
+    "PR01",  # every parameter of the signature documented,
+    "PR02",  # and none that is not,
+    "PR03",  # in the signature's order,
+    "PR04",  # each with a type
+    "PR10",  # after " : " (in "name: type" the type renders as part of the name)
+    "PR07",  # and a description
+    "RT01",  # a Returns section where the function returns a value,
+    "RT03",  # which describes it
+    "YD01",  # a Yields section for a generator
+    "GL06",  # no section that numpydoc drops unseen (a misspelt "Return"),
+    "GL10",  # no directive docutils drops unseen (".. versionadded:")
+}
+# Left out, as style or as what not every object needs: the summary's wording
+# and length (SS02, SS04-SS06), capitals and full stops (PR08, PR09, RT04,
+# RT05), type spellings (PR05, PR06), blank lines (GL01-GL03), section order,
+# which numpydoc puts right when it renders (GL07), extended summaries, See Also
+# and Examples (ES01, SA01-SA04, EX01), and RT02, which rejects the named
+# returns ("self : object") that scikit-learn's docstrings and ours use.
+
+# Not validated: the skorch hooks that the callbacks override. The net calls
+# them with skorch's arguments, and their pages show skorch's docstrings
+# (autodoc inherits them); what each callback does in them is its class's
+# docstring.
+numpydoc_validation_exclude = {
+    r"^skhealth\.callbacks\.\w+\."
+    r"(initialize|on_(train|epoch|batch)_(begin|end)|on_grad_computed)$",
+}
+
 # The gallery renders every script in examples/. Only scripts named plot_*.py
 # are executed at build time, so that their figures show; they must stay quick
 # (a few seconds each: small data, few epochs). The others are shown with their
