@@ -10,7 +10,9 @@ methods are:
   ``nn.Sequential`` of Linear/ReLU, MSE loss and Adam. The 1.0x baseline.
 * ``hand loop, fused Adam``: the same with ``Adam(fused=True)``, the kernel
   skhealth uses: the difference to it is skhealth's own overhead.
-* ``skhealth``: :class:`skhealth.MultiTaskHealthRegressor`.
+* ``skhealth``: :class:`skhealth.MultiTaskHealthRegressor`. On the CPU it
+  trains this small network on one thread; the other methods run on torch's
+  threads (see ``--threads``). The script prints both.
 * ``skorch``: skorch's plain ``NeuralNetRegressor`` with its default DataLoader.
 * ``sklearn MLP``: :class:`sklearn.neural_network.MLPRegressor`.
 * ``hand loop + DataLoader``: the hand loop fed by ``DataLoader(TensorDataset)``.
@@ -25,19 +27,34 @@ the GPU and the result back. With ``--memory``, each method also fits
 peak resident memory above the baseline (after the data are made) divided by
 the size of ``X``.
 
+With ``--threads``, the script instead times skhealth's own fit (2 epochs) and
+its predict of the training rows on a few shapes (``THREAD_CASES``: the default
+estimator, one network, and networks of two 512-unit layers), each under three
+settings, interleaved: torch's threads (``torch.get_num_threads()``, as skhealth
+trained before it chose its threads; the 1.0x baseline), one thread
+(``torch.set_num_threads(1)``), and skhealth's policy (torch's threads, of which
+training uses one when the network's batch is small: see
+``skhealth._net.training_threads``). The ratios in brackets are the lowest and
+highest of the rounds' own ratios to the baseline. Prediction runs on torch's
+threads under the policy too: its predict column compares like with like, and
+shows how much the machine's load moves the timings.
+
 Run from the repository root::
 
     python benchmarks/speed.py --repeats 5
     python benchmarks/speed.py --memory --repeats 1
     python benchmarks/speed.py --device cuda --repeats 3
+    python benchmarks/speed.py --threads --repeats 5
     python benchmarks/speed.py --quick            # smoke run, a few seconds
 """
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import resource
 import statistics
+import sys
 import time
 import warnings
 
@@ -49,23 +66,24 @@ from skorch import NeuralNetRegressor
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from skhealth import MultiTaskHealthRegressor
+from skhealth import MultiTaskHealthRegressor, _net
 
 N_FEATURES, N_TASKS, HIDDEN = 64, 4, (128, 128)
 BATCH_SIZE, LR, SEED = 256, 1e-3, 0
 MEMORY_SAMPLES, MEMORY_EPOCHS = 1_000_000, 1
 
 
-def make_data(n_samples, seed=SEED):
-    """Float32 ``X`` (n_samples, 64) and a non-linear float32 ``Y`` (n_samples, 4).
+def make_data(n_samples, n_features=N_FEATURES, seed=SEED):
+    """Float32 ``X`` (n_samples, n_features) and a non-linear float32 ``Y``
+    (n_samples, 4).
 
     Drawn straight into float32, so that making them has no transient peak of
     memory above their final size.
     """
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, N_FEATURES), dtype=np.float32)
-    W = rng.standard_normal((N_FEATURES, N_TASKS), dtype=np.float32)
-    Y = np.tanh(X @ (W / np.float32(np.sqrt(N_FEATURES))))
+    X = rng.standard_normal((n_samples, n_features), dtype=np.float32)
+    W = rng.standard_normal((n_features, N_TASKS), dtype=np.float32)
+    Y = np.tanh(X @ (W / np.float32(np.sqrt(n_features))))
     Y += rng.standard_normal(Y.shape, dtype=np.float32) * np.float32(0.1)
     return X, Y
 
@@ -300,6 +318,112 @@ def print_table(results, n_rows, memory=None):
         print(line)
 
 
+# The shapes of --threads: (rows, features, estimator parameters).
+WIDE = {"hidden_layer_sizes": (512, 512)}
+THREAD_CASES = {
+    "default, 100k x 3": (100_000, 3, {}),
+    "n_members=1, 100k x 3": (100_000, 3, {"n_members": 1}),
+    "default, 20k x 64": (20_000, 64, {}),
+    "512-512, n_members=1, batch 100, 20k x 256": (
+        20_000,
+        256,
+        {**WIDE, "n_members": 1, "batch_size": 100},
+    ),
+    "512-512, n_members=1, 20k x 256": (20_000, 256, {**WIDE, "n_members": 1}),
+    "512-512, 20k x 256": (20_000, 256, WIDE),
+}
+THREAD_EPOCHS = 2
+
+
+@contextlib.contextmanager
+def thread_setting(n_threads, min_parallel_work):
+    """Torch on ``n_threads`` threads, skhealth's policy at ``min_parallel_work``
+    (0: training keeps torch's threads), for the block."""
+    before = torch.get_num_threads(), _net.MIN_PARALLEL_WORK
+    torch.set_num_threads(n_threads)
+    _net.MIN_PARALLEL_WORK = min_parallel_work
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        _net.MIN_PARALLEL_WORK = before[1]
+
+
+def thread_settings():
+    """The settings of --threads: torch's threads (the baseline), one thread,
+    and skhealth's policy: name -> (threads, MIN_PARALLEL_WORK)."""
+    n = torch.get_num_threads()
+    return {
+        f"{n} threads": (n, 0),
+        "1 thread": (1, 0),
+        "policy": (n, _net.MIN_PARALLEL_WORK),
+    }
+
+
+def fit_and_predict(X, Y, epochs, params):
+    """The fitted estimator, its fit and its predict (of ``X``) seconds."""
+    estimator = MultiTaskHealthRegressor(max_iter=epochs, random_state=SEED, **params)
+    fit = seconds(lambda: estimator.fit(X, Y))
+    return estimator, fit, seconds(lambda: estimator.predict(X))
+
+
+def training_work(estimator):
+    """The fitted net's multiply-adds per training batch, and the threads
+    skhealth's policy (as shipped) trains it on."""
+    net = estimator.net_
+    n_parameters = sum(p.numel() for p in net.module_.parameters())
+    return (
+        n_parameters * net.batch_size,
+        _net.training_threads(n_parameters, net.batch_size),
+    )
+
+
+def time_threads(cases, epochs, repeats):
+    """Per case: its training work and the policy's threads, and the fit and
+    predict seconds of every round under every setting.
+
+    For each case, every round runs the three settings one after the other, in
+    an order that turns from round to round, so that slow phases of the
+    machine hit all settings alike.
+    """
+    settings = thread_settings()
+    times = {name: {s: {"fit": [], "predict": []} for s in settings} for name in cases}
+    work = {}
+    for name, (rows, features, params) in cases.items():
+        start = time.perf_counter()
+        X, Y = make_data(rows, features)
+        for round_ in range(repeats):
+            order = list(settings)[round_ % 3 :] + list(settings)[: round_ % 3]
+            for setting in order:
+                with thread_setting(*settings[setting]):
+                    estimator, fit, predict = fit_and_predict(X, Y, epochs, params)
+                times[name][setting]["fit"].append(fit)
+                times[name][setting]["predict"].append(predict)
+        work[name] = training_work(estimator)
+        took = time.perf_counter() - start
+        print(f"{name}: {took:.0f} s (load {os.getloadavg()[0]:.2f})", file=sys.stderr)
+    return work, times
+
+
+def print_threads_table(work, times, metric, unit, scale):
+    """One table of ``metric`` (fit or predict): the baseline's median, then
+    each other setting's median over the baseline's, and the range of the
+    rounds' own ratios."""
+    baseline, *others = thread_settings()
+    header = f"{metric + ' ' + unit:<44}{'work (M)':>9}{'policy':>8}{baseline:>12}"
+    print(header + "".join(f"{name:>22}" for name in others))
+    for name, row in times.items():
+        base = row[baseline][metric]
+        line = f"{name:<44}{work[name][0] / 1e6:>9.1f}{work[name][1]:>8}"
+        line += f"{statistics.median(base) * scale:>12.2f}"
+        for setting in others:
+            values = row[setting][metric]
+            ratio = statistics.median(values) / statistics.median(base)
+            rounds = [v / b for v, b in zip(values, base, strict=True)]
+            line += f"{ratio:>8.2f}x [{min(rounds):.2f}-{max(rounds):.2f}]"
+        print(line)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="rounds of timing")
@@ -317,26 +441,62 @@ def parse_args():
         help="where the networks train and predict",
     )
     parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="instead of the methods, time skhealth on torch's threads, one "
+        "thread and its own choice, on several shapes",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="tiny settings for a smoke run"
     )
     args = parser.parse_args()
     if args.device == "cuda" and args.memory:
         parser.error("--memory measures the CPU's memory: use it with --device cpu")
+    if args.threads and (args.device == "cuda" or args.memory):
+        parser.error("--threads times the CPU: use it without --device or --memory")
     return args
+
+
+def main_threads(args):
+    cases, epochs = THREAD_CASES, THREAD_EPOCHS
+    if args.quick:
+        cases = {
+            name: (rows // 50, features, params)
+            for name, (rows, features, params) in cases.items()
+        }
+        args.repeats, epochs = 1, 1
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
+        f"{os.cpu_count()} CPUs; skhealth fits of {epochs} epoch(s), median of "
+        f"{args.repeats} interleaved repeats; work: multiply-adds of a training "
+        "batch's forward pass, in millions; policy: the threads training uses "
+        f"under it (MIN_PARALLEL_WORK {_net.MIN_PARALLEL_WORK / 1e6:g} M)"
+    )
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    time_threads({"warm-up": (512, 3, {})}, 1, 3)  # imports, thread pools
+    work, times = time_threads(cases, epochs, args.repeats)
+    print_threads_table(work, times, "fit", "(s)", 1)
+    print_threads_table(work, times, "predict", "(ms)", 1e3)
+    print(f"load average after: {os.getloadavg()[0]:.2f} (a busy machine skews it)")
 
 
 def main():
     args = parse_args()
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.threads:
+        main_threads(args)
+        return
     n_calls, memory_samples = 300, MEMORY_SAMPLES
     if args.quick:
         args.repeats, args.epochs, args.n_samples = 1, 2, 2_000
         n_calls, memory_samples = 20, 20_000
-    warnings.simplefilter("ignore", ConvergenceWarning)
     X, Y = make_data(args.n_samples)
+    n_parameters = sum(p.numel() for p in make_module().parameters())
     where = (
         torch.cuda.get_device_name()
         if args.device == "cuda"
-        else f"{torch.get_num_threads()} threads"
+        else f"{torch.get_num_threads()} threads (skhealth trains this network on "
+        f"{_net.training_threads(n_parameters, BATCH_SIZE)}: see --threads)"
     )
     print(
         f"torch {torch.__version__}, {where}; "

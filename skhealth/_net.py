@@ -95,10 +95,10 @@ _EVAL_ROWS = 8192
 
 # Multiply-adds of the forward pass over one training batch (the batch size
 # times the network's parameters) below which training on the CPU uses one
-# intra-op thread. Measured on 2 cores (docs/user_guide/performance.rst): up to
-# 42 million, two threads saved nothing on a quiet machine; from 80 million
-# they saved 10-25 %. On a busy machine they cost several times the time of one
-# at any size. 0 keeps torch's setting for every network.
+# intra-op thread. Measured on 2 cores (docs/user_guide/performance.rst): on a
+# lightly loaded machine two threads took 0.90-1.09 times as long as one up to
+# 42 million, and 0.74-0.96 times from 79 million; on a busy one they took up
+# to 16 times as long at every size. 0 keeps torch's setting for every network.
 MIN_PARALLEL_WORK = 50_000_000
 
 
@@ -137,6 +137,11 @@ def at_most_threads(n_threads):
     running at the same time in threads of one process share it, and the last
     one to end restores the setting from before the first began, also when the
     block raises (``KeyboardInterrupt`` too).
+
+    Parameters
+    ----------
+    n_threads : int
+        At least 1; above torch's setting, the setting is kept.
     """
     global _threads_users, _threads_restore
     with _threads_lock:

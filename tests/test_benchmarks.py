@@ -52,6 +52,16 @@ def test_speed_benchmark_prints_a_row_per_method(tmp_path):
 
 
 @pytest.mark.slow
+def test_speed_benchmark_threads_tables_every_case_for_fit_and_predict(tmp_path):
+    stdout = _run("speed.py", "--threads", cwd=tmp_path)
+    cases = runpy.run_path(str(BENCHMARKS / "speed.py"))["THREAD_CASES"]
+    # Table rows start with the case's name padded to 44 characters.
+    row_names = [line[:44].rstrip() for line in stdout.splitlines()]
+    for name in cases:
+        assert row_names.count(name) == 2
+
+
+@pytest.mark.slow
 def test_accuracy_benchmark_prints_a_row_per_model(tmp_path):
     # diabetes ships with scikit-learn: this smoke run needs no data package.
     stdout = _run(
