@@ -105,7 +105,8 @@ class NetworkConfig:
     @property
     def n_layers(self):
         """Hidden layers of the trunk and of a head: those the network builds."""
-        return len(self.spec().hidden_layer_sizes) + len(self.spec().head_layer_sizes)
+        spec = self.spec()
+        return len(spec.hidden_layer_sizes) + len(spec.head_layer_sizes)
 
     def configures(self, name, value):
         """What ``value`` of the network parameter ``name`` configures,
