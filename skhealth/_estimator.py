@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._blend import fit_linear_path
 from ._net import TaskDataset
 from ._sklearn import Interval, StrOptions
 from ._torch_utils import as_tensor, resolve_device
@@ -45,6 +46,9 @@ __all__ = ["MultiTaskHealthRegressor"]
 # With early_stopping="auto", hold out data when there are at least this many
 # rows: below it, a validation split of 10 % is too small to stop on reliably.
 _AUTO_EARLY_STOPPING_ROWS = 1000
+# With early_stopping="auto" and an ensemble, cross-fit when every member's
+# fold has at least this many rows.
+_CROSS_FIT_ROWS_PER_MEMBER = 10
 
 
 class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
@@ -84,7 +88,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         predicts their mean (a deep ensemble). Averaging cancels much of the
         variance of a network fitted to noisy health data, at ``n_members``
         times the cost; 1 trains a single network. The members share the
-        minibatches and stop together, on the ensemble's validation R². The
+        minibatches and stop together, on the ensemble's validation R² (out of
+        fold, with ``early_stopping="cross_fit"``, the default for ensembles). The
         task weightings that act on gradients see the ensemble as one network:
         ``"pcgrad"`` projects the members' gradients together, and
         ``"gradnorm"`` balances the norms of each task's gradient on the
@@ -106,9 +111,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         MLPRegressor divides its penalty by the batch size, so the same value is
         about ``batch_size`` times stronger here; 1e-2 already underfits.
     batch_size : int or "auto", default="auto"
-        Minibatch size; ``"auto"`` is ``min(200, n_samples)`` as in MLPRegressor.
-        Prediction and validation, which keep no gradients, run in passes of
-        ``max(batch_size, 8192)`` rows.
+        Minibatch size. ``"auto"`` is an eighth of the training rows, between
+        32 and 200 (and at most the rows): every epoch takes at least 8 steps
+        where the data allow, so that ``n_iter_no_change`` epochs of patience
+        are enough steps on small data too; from 1600 rows it is 200, as
+        MLPRegressor's ``min(200, n_samples)``. Prediction and validation,
+        which keep no gradients, run in passes of ``max(batch_size, 8192)`` rows.
     learning_rate_init : float, default=1e-3
         Adam's learning rate.
     max_iter : int, default=200
@@ -137,13 +145,22 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         raises a ``ValueError``. ``callbacks`` and ``verbose`` take effect at
         the next fit from scratch; keep ``validation_fraction`` too, or rows
         trained on so far move into the validation split.
-    early_stopping : "auto" or bool, default="auto"
-        Hold out ``validation_fraction`` of the training data, stop when its R²
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore
-        the weights of the best epoch. ``"auto"`` does so when the first fit has
-        at least 1000 rows of positive weight (as HistGradientBoostingRegressor
-        decides on its size); below that a 10 % split is too small to stop on
-        reliably. ``partial_fit`` never stops early.
+    early_stopping : "auto", "cross_fit" or bool, default="auto"
+        Stop when a validation R² has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the weights of the epoch with
+        the best one. ``"cross_fit"`` validates without giving up rows: they
+        are dealt at random into ``n_members`` folds, one per member of the
+        ensemble; each member trains on the other folds, and the validation R²
+        is that of each row predicted by the member that never trained on it.
+        Every row trains ``n_members - 1`` members, and the validation set is
+        as large as the data, so even a few hundred rows stop reliably. It also
+        gives the ensemble its linear path (see ``network_share_``). ``True``
+        holds out ``validation_fraction`` of the rows instead, which no member
+        trains on (as MLPRegressor does). ``"auto"`` cross-fits an ensemble
+        with at least 10 rows per member, holds out for a single network of at
+        least 1000 rows of positive weight (as HistGradientBoostingRegressor
+        decides on its size), and otherwise does not stop early.
+        ``partial_fit`` never stops early.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int, default=10
@@ -176,6 +193,26 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     do_early_stopping_ : bool
         Whether early stopping is used (``early_stopping`` resolved at the first
         fit).
+    cross_fit_ : bool
+        Whether each member validates on its own fold (``early_stopping``
+        resolved to ``"cross_fit"`` at the first fit).
+    network_share_ : ndarray of shape (`n_tasks_`,)
+        Each task's share of the network in the prediction, in [0, 1]; the rest
+        is the linear path's. The prediction is ``share * network + (1 - share)
+        * (X @ linear_coef_ + linear_intercept_)`` in standardised target
+        units. With cross-fitting, the share that blends best the out-of-fold
+        predictions of the network (corrected for the noise of one member's
+        prediction against the ensemble's) and of ridge regressions fitted on
+        each member's training rows (``RidgeCV`` by leave-one-out over
+        penalties from 1e-2 to 1e4); else 1. Near-linear data lean on the
+        ridge regressions, so a small table does no worse than ``RidgeCV``.
+        Continued training (``warm_start``, ``partial_fit``) keeps them, except
+        a ``fit`` that cross-fits again.
+    linear_coef_ : ndarray of shape (`n_features_in_`, `n_tasks_`)
+        Coefficients of the linear path (the ridge regressions averaged over
+        the members), on standardised targets; zeros without cross-fitting.
+    linear_intercept_ : ndarray of shape (`n_tasks_`,)
+        Intercepts of the linear path, on standardised targets.
     n_iter_ : int
         Number of epochs trained so far.
     loss_curve_ : list of float
@@ -186,9 +223,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     validation_scores_ : list of float or None
         Validation R² per epoch with early stopping; else ``None``.
     best_validation_score_ : float or None
-        Best validation R² reached by the latest ``fit``, whose weights the
-        model keeps; ``None`` without early stopping, and after ``partial_fit``,
-        which holds nothing out.
+        Best validation R² of the network reached by the latest ``fit``, whose
+        weights the model keeps (out of fold when cross-fitted); ``None``
+        without early stopping, and after ``partial_fit``, which holds nothing
+        out.
     task_weights_ : ndarray of shape (`n_tasks_`,)
         The task weights at the end of training (see ``task_weighting``).
     history_ : skorch.History
@@ -244,7 +282,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "early_stopping": [StrOptions({"auto", "cross_fit"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
@@ -355,10 +393,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     def _check_partial_fit(self):
         # as MLPRegressor's partial_fit is only there for stochastic solvers
-        if self.early_stopping is True:
+        if self.early_stopping is True or self.early_stopping == "cross_fit":
             raise AttributeError(
-                "partial_fit does not support early_stopping=True: it trains one "
-                "epoch on the data it is given and holds none out. Use fit, or set "
+                "partial_fit does not support "
+                f"early_stopping={self.early_stopping!r}: it trains one epoch on "
+                "the data it is given and holds none out. Use fit, or set "
                 "early_stopping='auto' or False."
             )
         return True
@@ -425,10 +464,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if reset:
             # partial_fit never holds data out, so never stops early (as in
             # MLPRegressor); "auto" counts the rows of positive weight
-            self.do_early_stopping_ = holdout is not False and (
-                len(X) >= _AUTO_EARLY_STOPPING_ROWS
-                if self.early_stopping == "auto"
-                else self.early_stopping
+            self.do_early_stopping_, self.cross_fit_ = self._early_stopping_for(
+                len(X), holdout
             )
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
@@ -466,7 +503,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 Y,
                 sample_weight,
                 device,
-                holdout=self.validation_fraction if holds_out else None,
+                holdout=(
+                    self.validation_fraction
+                    if holds_out and not self.cross_fit_
+                    else None
+                ),
+                folds=self.n_members if holds_out and self.cross_fit_ else None,
                 seed=self._seed,
                 task_names=self.target_names_,
             )
@@ -504,7 +546,43 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "device='cpu', fewer rows, a smaller batch_size or smaller layers."
             ) from error
         self._record_history(n_before)
+        if reset or holds_out:
+            self._fit_linear_path(dataset, X, Y, sample_weight, holds_out)
         return n_epochs
+
+    def _fit_linear_path(self, dataset, X, Y, sample_weight, holds_out):
+        """Set the linear path and each task's share of the network in the
+        predictions: chosen on out-of-fold predictions when cross-fitted, else
+        none (the network alone)."""
+        if holds_out and self.cross_fit_:
+            self.linear_coef_, self.linear_intercept_, self.network_share_ = (
+                fit_linear_path(self.net_, dataset, X, Y, sample_weight)
+            )
+        else:
+            self.linear_coef_ = np.zeros((self.n_features_in_, self.n_tasks_))
+            self.linear_intercept_ = np.zeros(self.n_tasks_)
+            self.network_share_ = np.ones(self.n_tasks_)
+
+    def _early_stopping_for(self, n_samples, holdout):
+        """``(do_early_stopping_, cross_fit_)`` for a first fit on ``n_samples``
+        rows; ``holdout=False`` (partial_fit) holds nothing out."""
+        if holdout is False or self.early_stopping is False:
+            return False, False
+        if self.early_stopping == "cross_fit":
+            if self.n_members < 2:
+                raise ValueError(
+                    "early_stopping='cross_fit' validates each member of the "
+                    "ensemble on its own fold, which needs n_members >= 2; got "
+                    f"n_members={self.n_members}. Use early_stopping=True to hold "
+                    "out validation_fraction of the rows instead."
+                )
+            return True, True
+        if self.early_stopping == "auto":
+            if self.n_members >= 2:
+                cross_fit = n_samples >= _CROSS_FIT_ROWS_PER_MEMBER * self.n_members
+                return cross_fit, cross_fit
+            return n_samples >= _AUTO_EARLY_STOPPING_ROWS, False
+        return True, False
 
     def _record_history(self, n_before):
         history = self.net_.history
@@ -554,10 +632,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         X = self._validate_X_predict(X)
         # X stays on the CPU: the net moves one pass of rows at a time
         Y = self.net_.forward(TaskDataset(as_tensor(X, "cpu"))).numpy()
-        Y = (
-            Y.astype(np.float64) * self._target_scaler.scale_
-            + self._target_scaler.mean_
-        )
+        Y = Y.astype(np.float64)
+        share = self.network_share_
+        if (share < 1).any():
+            linear = X @ self.linear_coef_ + self.linear_intercept_
+            Y = share * Y + (1 - share) * linear
+        Y = Y * self._target_scaler.scale_ + self._target_scaler.mean_
         return Y.ravel() if self._y_1d else Y
 
     def _validate_X_predict(self, X):
@@ -678,12 +758,16 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "_y_1d",
         "_seed",
         "do_early_stopping_",
+        "cross_fit_",
         "n_iter_",
         "loss_curve_",
         "best_loss_",
         "validation_scores_",
         "best_validation_score_",
         "task_weights_",
+        "linear_coef_",
+        "linear_intercept_",
+        "network_share_",
     )
 
     def _get_fitted_state(self):
@@ -708,7 +792,17 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         """Make this estimator the fitted one ``state`` describes (as
         :meth:`_get_fitted_state` gives it): its net must be the one its
         parameters and attributes configure."""
-        for name, value in state["attributes"].items():
+        attributes = state["attributes"]
+        if "network_share_" not in attributes:  # saved before the linear path
+            n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
+            attributes = {
+                "cross_fit_": False,
+                "linear_coef_": np.zeros((n_features, n_tasks)),
+                "linear_intercept_": np.zeros(n_tasks),
+                "network_share_": np.ones(n_tasks),
+                **attributes,
+            }
+        for name, value in attributes.items():
             setattr(self, name, value)
         self._target_scaler = state["target_scaler"]
         self.net_ = state["net"]

@@ -33,10 +33,15 @@ class TaskDataset(torch.utils.data.Dataset):
         Per-label weights, 0 for a missing label; ``None`` weighs all labels 1.
     holdout : TaskDataset, default=None
         Validation data scored after every epoch (see :func:`use_holdout`).
+    members : tensor of shape (n_members, n_samples), default=None
+        For an ensemble trained on cross-fitted folds: 1 where a member reads a
+        row (trains on it, or, in a validation set, is scored on it), else 0.
+        The batches' label weights then have a leading member axis.
     """
 
-    def __init__(self, X, y=None, weight=None, holdout=None):
+    def __init__(self, X, y=None, weight=None, holdout=None, members=None):
         self.X, self.y, self.weight, self.holdout = X, y, weight, holdout
+        self.members = members
 
     def __len__(self):
         return self.X.shape[0]
@@ -45,11 +50,27 @@ class TaskDataset(torch.utils.data.Dataset):
         return self.batch(index)
 
     def batch(self, index):
-        """``(X, (y, weight))`` rows at ``index`` (``(X, None)`` without y)."""
+        """``(X, (y, weight))`` rows at ``index`` (``(X, None)`` without y).
+
+        ``weight`` is ``(n_rows, n_tasks)``, or ``None`` when every label weighs
+        1; with ``members``, ``(n_members, n_rows, n_tasks)``: each member's.
+        """
         if self.y is None:
             return self.X[index], None
         weight = None if self.weight is None else self.weight[index]
+        if self.members is not None:
+            members = self.members[:, index, None]
+            weight = members if weight is None else members * weight
         return self.X[index], (self.y[index], weight)
+
+
+def label_weight(weight):
+    """The label weights ``(n_rows, n_tasks)`` of a batch's ``weight``: each
+    label's, whichever members read it (see :attr:`TaskDataset.members`)."""
+    if weight is None or weight.dim() == 2:
+        return weight
+    # a label weighs the same for every member that reads it, 0 for the others
+    return weight.amax(dim=0)
 
 
 def use_holdout(dataset, y=None, **fit_params):
@@ -195,7 +216,14 @@ class MultiTaskNet(NeuralNet):
         self._set_training(False)
         X, (y, weight) = batch
         with torch.no_grad():
-            y_pred = self.infer(X, **fit_params)
+            if weight is not None and weight.dim() == 3:
+                # cross-fitted: each row is predicted by the member that
+                # validates on it, which never trained on it
+                each = self.module_.each_member(X)
+                y_pred = (each * (weight > 0)).sum(dim=0)
+                weight = label_weight(weight)
+            else:
+                y_pred = self.infer(X, **fit_params)
             task_losses = self.criterion_(y_pred, y, weight)
             loss = self.criterion_.weighting.objective(task_losses)
         return {"loss": loss, "y_pred": y_pred, "task_losses": task_losses}
@@ -208,6 +236,23 @@ class MultiTaskNet(NeuralNet):
         with torch.inference_mode():
             self._set_training(False)
             return self.module_(batch[0].to(self.device))
+
+    def cross_fitted_predictions(self, dataset):
+        """Each row of a cross-fitted ``dataset`` (see
+        :attr:`TaskDataset.members`) as predicted by the member that validates
+        on it, and the variance of the members' predictions of it.
+
+        Returns two float64 arrays of shape ``(n_samples, n_tasks)``.
+        """
+        validation, parts = dataset.holdout, []
+        with torch.inference_mode():
+            self._set_training(False)
+            for start in range(0, len(validation), self.eval_rows()):
+                rows = slice(start, start + self.eval_rows())
+                each = self.module_.each_member(validation.X[rows])
+                picks = validation.members[:, rows, None]
+                parts.append(torch.stack([(each * picks).sum(0), each.var(dim=0)]))
+        return tuple(torch.cat(parts, dim=1).double().cpu().numpy())
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true

@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from skorch.callbacks import BatchScoring, Callback, EpochScoring
 
-from ._net import BatchIterator, MultiTaskNet, TaskDataset, use_holdout
+from ._net import BatchIterator, MultiTaskNet, TaskDataset, label_weight, use_holdout
 from ._torch_utils import as_tensor, torch_seed
 from ._validation import layer_sizes, loss_kinds
 from .architectures import NetworkSpec, build_ensemble, get_architecture
@@ -185,7 +185,10 @@ class TrainingSettings:
 
     def batch_size_for(self, n_samples):
         """The rows per training batch for ``n_samples`` training rows."""
-        return min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        if self.batch_size != "auto":
+            return self.batch_size
+        # at least 8 steps an epoch, so that patience counts enough of them
+        return min(200, n_samples, max(32, n_samples // 8))
 
 
 def _user_callbacks(callbacks):
@@ -274,15 +277,25 @@ def make_net(config, settings, n_samples, device):
     )
 
 
-def make_dataset(X, Y, sample_weight, device, *, holdout, seed, task_names):
-    """The training :class:`~skhealth._net.TaskDataset` on ``device``: with a
-    validation set of the share ``holdout`` of the rows (drawn with ``seed``),
-    or none where ``holdout`` is ``None``."""
+def make_dataset(
+    X, Y, sample_weight, device, *, holdout=None, folds=None, seed, task_names
+):
+    """The training :class:`~skhealth._net.TaskDataset` on ``device``.
+
+    With ``holdout``, a share of the rows (drawn with ``seed``) is held out as
+    the validation set. With ``folds``, the number of members of an ensemble,
+    the rows are dealt (at random, with ``seed``) into one fold per member:
+    each member trains on the other folds and is scored on its own, so every
+    row trains some members and validates one. With neither, nothing is held
+    out.
+    """
 
     def dataset(X, Y, sample_weight, holdout=None):
         X, Y, sample_weight = (as_tensor(a, device) for a in (X, Y, sample_weight))
         return TaskDataset(X, *label_weights(Y, sample_weight), holdout=holdout)
 
+    if folds is not None:
+        return _cross_fitted(dataset(X, Y, sample_weight), Y, folds, seed, task_names)
     if holdout is None:
         return dataset(X, Y, sample_weight)
     X, X_val, Y, Y_val, w, w_val = train_test_split(
@@ -307,6 +320,33 @@ def make_dataset(X, Y, sample_weight, device, *, holdout, seed, task_names):
     return dataset(X, Y, w, holdout=dataset(X_val, Y_val, w_val))
 
 
+def _cross_fitted(dataset, Y, n_folds, seed, task_names):
+    """``dataset`` (of the targets ``Y``) with its rows dealt into ``n_folds``
+    folds, one per member: member ``m`` trains on the rows outside fold ``m``
+    and validates on fold ``m``, in a validation set sharing the tensors."""
+    fold = np.random.default_rng(seed).permutation(len(Y)) % n_folds
+    observed = ~np.isnan(Y)
+    for m in range(n_folds):
+        unlabelled = np.flatnonzero(~observed[fold != m].any(axis=0))
+        if unlabelled.size:
+            t = int(unlabelled[0])
+            raise ValueError(
+                f"Cross-fitted early stopping deals the {len(Y)} rows into "
+                f"{n_folds} folds, one per member, and member {m} trains on the "
+                f"rows outside its fold: they have no label for task {t} "
+                f"({task_names[t]!r}). Provide more labels, or set "
+                "early_stopping=False."
+            )
+    member = np.arange(n_folds)[:, None]
+    validates = torch.as_tensor(fold == member, device=dataset.X.device)
+    dtype = dataset.X.dtype
+    dataset.holdout = TaskDataset(
+        dataset.X, dataset.y, dataset.weight, members=validates.to(dtype)
+    )
+    dataset.members = (~validates).to(dtype)
+    return dataset
+
+
 # ------------------------------------------------------------- the run
 class TrainingDiverged(ValueError):
     """Training left a network whose predictions mean nothing."""
@@ -325,7 +365,7 @@ def _error_ratio(predicted, rows):
     training ``rows`` (``(X, (y, weight))``) over that of predicting the
     targets' mean, 0: 1 - R², whatever the loss trained on."""
     _, (y, weight) = rows
-    weight = torch.ones_like(y) if weight is None else weight
+    weight = torch.ones_like(y) if weight is None else label_weight(weight)
     with torch.inference_mode():  # the predictions are inference tensors
         errors = (weight * (predicted - y).double().square()).sum()
         spread = (weight * y.double().square()).sum()

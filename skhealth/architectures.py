@@ -744,12 +744,16 @@ class _Ensemble(MultiTaskModule):
 
     def forward(self, X):
         if self.training:
-            return torch.stack([member(X) for member in self.members])
+            return self.each_member(X)
         # Summed member by member: no stacked copy of every member's output.
         out = self.members[0](X)
         for member in self.members[1:]:
             out = out + member(X)
         return out / len(self.members)
+
+    def each_member(self, X):
+        """Every member's prediction, ``(n_members, n_samples, n_tasks)``."""
+        return torch.stack([member(X) for member in self.members])
 
     def shared_parameters(self):
         for member in self.members:

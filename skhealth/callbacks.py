@@ -4,10 +4,14 @@ They are ordinary skorch callbacks: they read the net's batches and write to
 its ``history``, so they compose with any callback a user adds.
 """
 
+import copy
+
 import numpy as np
 import torch
 from skorch.callbacks import Callback, EarlyStopping
 from tqdm import tqdm
+
+from ._net import label_weight
 
 __all__ = ["PlateauStopping", "TaskMetrics", "TrainingProgress"]
 
@@ -103,6 +107,7 @@ class TaskMetrics(Callback):
         # batch's losses times its label weights, and its squared errors.
         # (the net's steps give detached losses; no_grad covers the predictions)
         y, weight = batch[1]
+        weight = label_weight(weight)
         with torch.no_grad():
             if y_pred.dim() == 3:  # an ensemble is scored by its mean prediction
                 y_pred = y_pred.mean(dim=0)
@@ -137,7 +142,9 @@ class PlateauStopping(EarlyStopping):
 
     Epochs whose history lacks the monitored value (for instance validation
     scores during a ``partial_fit`` that holds nothing out) neither count as a
-    miss nor as an improvement.
+    miss nor as an improvement. Patience counts epochs without an improvement
+    larger than ``threshold``, as in skorch; the best epoch, whose weights
+    ``load_best`` restores, is that of the best score, as in MLPRegressor.
 
     Its parameters are skorch's; each says how the estimator sets it.
 
@@ -166,9 +173,34 @@ class PlateauStopping(EarlyStopping):
         training ends (the estimator does when it holds data out).
     """
 
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_score_ = None
+
     def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
+        if self.monitor not in net.history[-1]:
+            return
+        score = net.history[-1, self.monitor]
+        # patience counts the epochs without an improvement over threshold...
+        if self._is_score_improved(score):
+            self.misses_ = 0
+            self.dynamic_threshold_ = self._calc_new_threshold(score)
+        else:
+            self.misses_ += 1
+        # ...but the best epoch is that of the best score (a NaN never is), as
+        # MLPRegressor keeps it: a smaller gain still gives better weights
+        best = self.best_score_
+        if best is None or (score < best if self.lower_is_better else score > best):
+            self.best_score_, self.best_epoch_ = score, net.history[-1, "epoch"]
+            if self.load_best:
+                self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+        if self.misses_ >= self.patience:
+            self._sink(
+                f"Stopping since {self.monitor} has not improved in the last "
+                f"{self.patience} epochs.",
+                verbose=net.verbose,
+            )
+            raise KeyboardInterrupt
 
 
 class TrainingProgress(Callback):

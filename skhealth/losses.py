@@ -129,7 +129,8 @@ class MaskedMultiTaskLoss(nn.Module):
             Finite targets (see :func:`label_weights`).
         weight : tensor of shape (n_samples, n_tasks), default=None
             Per-label weights, 0 for a missing label; ``None`` weighs every
-            label 1.
+            label 1. For an ensemble, ``(n_members, n_samples, n_tasks)`` gives
+            each member its own (0 where it does not train on a row).
 
         Returns
         -------
@@ -151,7 +152,7 @@ class MaskedMultiTaskLoss(nn.Module):
             # and weighs 0, so it adds neither to the loss nor to the gradient.
             # A task without labels here divides 0 by 1: by a tiny number, its
             # zero gradient could overflow to inf * 0 = NaN under a large weight.
-            total = weight.sum(dim=0)
+            total = weight.sum(dim=-2)
             losses = (elementwise * weight).sum(dim=-2) / torch.where(
                 total > 0, total, 1.0
             )

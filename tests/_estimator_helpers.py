@@ -13,8 +13,11 @@ NO_CONVERGENCE_NOISE = pytest.mark.filterwarnings(
 
 
 def fast(**params):
-    """A small, quick configuration for behavioural tests."""
-    defaults = dict(hidden_layer_sizes=(32,), max_iter=30, random_state=0)
+    """A small, quick configuration for behavioural tests: one that trains
+    every epoch asked for (no early stopping unless a test asks for it)."""
+    defaults = dict(
+        hidden_layer_sizes=(32,), max_iter=30, random_state=0, early_stopping=False
+    )
     return MultiTaskHealthRegressor(**{**defaults, **params})
 
 

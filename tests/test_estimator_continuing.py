@@ -107,8 +107,8 @@ def test_continued_training_uses_the_current_optimisation_parameters(
         name: 0.0 if name.endswith("bias") else 0.1
         for name, _ in reg.net_.module_.named_parameters()
     }
-    # 240 rows in batches of 50: 5 steps per epoch
-    assert [len(epoch["batches"]) for epoch in reg.history_] == [2, 2, 5, 5]
+    # 240 rows in batches of 32 ("auto"), then of 50: 8, then 5 steps per epoch
+    assert [len(epoch["batches"]) for epoch in reg.history_] == [8, 8, 5, 5]
 
 
 def test_partial_fit_uses_the_current_stopping_parameters(regression_data):

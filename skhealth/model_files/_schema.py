@@ -141,18 +141,24 @@ class Flag:
 
 
 class Array:
-    """A 1-D array of floats (``kind="f"``) or str (``kind="O"``), one per
-    feature or task: its length is the attribute ``length``."""
+    """An array of finite floats (``kind="f"``) or of str (``kind="O"``), one
+    per feature or task: its shape is that of the attributes named by
+    ``shape`` (a name, or a tuple of names)."""
 
-    def __init__(self, kind, length, description):
-        self.kind, self.length, self.description = kind, length, description
+    def __init__(self, kind, shape, description):
+        self.kind, self.description = kind, description
+        self.shape = (shape,) if isinstance(shape, str) else shape
 
     def is_satisfied_by(self, value, attributes):
         return (
             isinstance(value, np.ndarray)
-            and value.shape == (attributes[self.length],)
+            and value.shape == tuple(attributes[name] for name in self.shape)
             and value.dtype.kind == self.kind
-            and (self.kind != "O" or all(isinstance(item, str) for item in value))
+            and (
+                all(isinstance(item, str) for item in value)
+                if self.kind == "O"
+                else bool(np.isfinite(value).all())
+            )
         )
 
     def __str__(self):
@@ -173,14 +179,28 @@ ATTRIBUTES = {
     # the seeds training draws from: randint(2**31 - 1) plus the epoch
     "_seed": Int(0, 2**31 - 2, "an int from 0 to 2**31 - 2"),
     "do_early_stopping_": Flag(),
+    "cross_fit_": Flag(),
     "n_iter_": Int(),
     "loss_curve_": Numbers(),
     "best_loss_": Number(none=True),
     "validation_scores_": Numbers(none=True),
     "best_validation_score_": Number(none=True),
     "task_weights_": Array("f", "n_tasks_", "one float per task"),
+    "linear_coef_": Array(
+        "f", ("n_features_in_", "n_tasks_"), "one float per feature and task"
+    ),
+    "linear_intercept_": Array("f", "n_tasks_", "one float per task"),
+    "network_share_": Array("f", "n_tasks_", "one float per task"),
 }
-OPTIONAL_ATTRIBUTES = ("feature_names_in_",)  # set only for named columns
+# feature_names_in_ is set only for named columns; files written before the
+# linear path lack the rest (the estimator then predicts with its network)
+OPTIONAL_ATTRIBUTES = (
+    "feature_names_in_",
+    "cross_fit_",
+    "linear_coef_",
+    "linear_intercept_",
+    "network_share_",
+)
 SCALER_ATTRIBUTES = ("mean_", "scale_", "var_", "n_samples_seen_", "n_features_in_")
 
 
