@@ -15,7 +15,9 @@ their most frequent value and one-hot encoded). The models are:
 * ``skhealth n_members=10``: the estimator with the parameters in ``TUNED``,
   the best of a search on other folds of NHANES (so slightly optimistic there,
   and untuned on the other sets).
-* ``skhealth n_members=1``: the default without its ensemble of 5 networks.
+* ``skhealth n_members=1``: the default without its ensemble of 5 networks
+  (so without cross-fitting, which needs members: no early stopping under
+  1000 rows, a 10 % holdout from there).
 * ``Ridge per task``: one ``RidgeCV`` per target.
 * ``HGB per task``: one ``HistGradientBoostingRegressor`` per target, with its
   defaults; ``HGB per task, early stop``: with learning rate 0.05, up to 1000
@@ -96,7 +98,8 @@ from health_datasets import DATASETS, MissingDataPackage, describe
 # patience 20, Huber loss, 32-unit heads, MMoE, uncertainty weighting (and,
 # outside the estimator, Yeo-Johnson, log or quantile scaling of the inputs).
 # None beat the default's 0.160 mean R² by more than 0.002; several lost up to
-# 0.012 and alpha=1e-2 lost 0.12. The defaults sit on a plateau.
+# 0.012 and alpha=1e-2 lost 0.12. The defaults sit on a plateau. (That search
+# predates cross-fitted early stopping and the linear path.)
 TUNED = dict(n_members=10)
 
 
