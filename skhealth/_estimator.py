@@ -27,6 +27,7 @@ from ._training import (
     TrainingSettings,
     fit_net,
     make_dataset,
+    unlabelled_fold,
 )
 from ._validation import (
     as_labels,
@@ -47,7 +48,7 @@ __all__ = ["MultiTaskHealthRegressor"]
 # rows: below it, a validation split of 10 % is too small to stop on reliably.
 _AUTO_EARLY_STOPPING_ROWS = 1000
 # With early_stopping="auto" and an ensemble, cross-fit when every member's
-# fold has at least this many rows.
+# fold has at least this many rows (and the rest of the rows label every task).
 _CROSS_FIT_ROWS_PER_MEMBER = 10
 
 
@@ -157,9 +158,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         gives the ensemble its linear path (see ``network_share_``). ``True``
         holds out ``validation_fraction`` of the rows instead, which no member
         trains on (as MLPRegressor does). ``"auto"`` cross-fits an ensemble
-        with at least 10 rows per member, holds out for a single network of at
-        least 1000 rows of positive weight (as HistGradientBoostingRegressor
-        decides on its size), and otherwise does not stop early.
+        with at least 10 rows per member when each member's training rows
+        label every task (``"cross_fit"`` is a ``ValueError`` otherwise),
+        holds out for a single network of at least 1000 rows of positive
+        weight (as HistGradientBoostingRegressor decides on its size), and
+        otherwise does not stop early.
         ``partial_fit`` never stops early.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
@@ -464,13 +467,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if reset:
             # partial_fit never holds data out, so never stops early (as in
             # MLPRegressor); "auto" counts the rows of positive weight
+            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.do_early_stopping_, self.cross_fit_ = self._early_stopping_for(
-                len(X), holdout
+                Y, holdout
             )
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
             self.target_names_ = target_names(y, self.n_tasks_)
-            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
             overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
             if overflow.size:
@@ -563,9 +566,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self.linear_intercept_ = np.zeros(self.n_tasks_)
             self.network_share_ = np.ones(self.n_tasks_)
 
-    def _early_stopping_for(self, n_samples, holdout):
-        """``(do_early_stopping_, cross_fit_)`` for a first fit on ``n_samples``
-        rows; ``holdout=False`` (partial_fit) holds nothing out."""
+    def _early_stopping_for(self, Y, holdout):
+        """``(do_early_stopping_, cross_fit_)`` for a first fit on the targets
+        ``Y``; ``holdout=False`` (partial_fit) holds nothing out."""
         if holdout is False or self.early_stopping is False:
             return False, False
         if self.early_stopping == "cross_fit":
@@ -578,8 +581,13 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 )
             return True, True
         if self.early_stopping == "auto":
+            n_samples = len(Y)
             if self.n_members >= 2:
-                cross_fit = n_samples >= _CROSS_FIT_ROWS_PER_MEMBER * self.n_members
+                # and every member's training rows label every task
+                cross_fit = (
+                    n_samples >= _CROSS_FIT_ROWS_PER_MEMBER * self.n_members
+                    and unlabelled_fold(Y, self.n_members, self._seed) is None
+                )
                 return cross_fit, cross_fit
             return n_samples >= _AUTO_EARLY_STOPPING_ROWS, False
         return True, False

@@ -320,23 +320,39 @@ def make_dataset(
     return dataset(X, Y, w, holdout=dataset(X_val, Y_val, w_val))
 
 
+def _folds(n_rows, n_folds, seed):
+    """Each row's fold: the rows dealt at random into ``n_folds`` folds whose
+    sizes differ by at most 1."""
+    return np.random.default_rng(seed).permutation(n_rows) % n_folds
+
+
+def unlabelled_fold(Y, n_folds, seed):
+    """``(fold, task)`` of the first fold outside which ``Y`` (``NaN`` where
+    missing) has no label of a task, with the folds that ``seed`` deals;
+    ``None`` when every fold's complement labels every task."""
+    fold, observed = _folds(len(Y), n_folds, seed), ~np.isnan(Y)
+    for m in range(n_folds):
+        unlabelled = np.flatnonzero(~observed[fold != m].any(axis=0))
+        if unlabelled.size:
+            return m, int(unlabelled[0])
+    return None
+
+
 def _cross_fitted(dataset, Y, n_folds, seed, task_names):
     """``dataset`` (of the targets ``Y``) with its rows dealt into ``n_folds``
     folds, one per member: member ``m`` trains on the rows outside fold ``m``
     and validates on fold ``m``, in a validation set sharing the tensors."""
-    fold = np.random.default_rng(seed).permutation(len(Y)) % n_folds
-    observed = ~np.isnan(Y)
-    for m in range(n_folds):
-        unlabelled = np.flatnonzero(~observed[fold != m].any(axis=0))
-        if unlabelled.size:
-            t = int(unlabelled[0])
-            raise ValueError(
-                f"Cross-fitted early stopping deals the {len(Y)} rows into "
-                f"{n_folds} folds, one per member, and member {m} trains on the "
-                f"rows outside its fold: they have no label for task {t} "
-                f"({task_names[t]!r}). Provide more labels, or set "
-                "early_stopping=False."
-            )
+    unlabelled = unlabelled_fold(Y, n_folds, seed)
+    if unlabelled is not None:
+        m, t = unlabelled
+        raise ValueError(
+            f"Cross-fitted early stopping deals the {len(Y)} rows into "
+            f"{n_folds} folds, one per member, and member {m} trains on the "
+            f"rows outside its fold: they have no label for task {t} "
+            f"({task_names[t]!r}). Provide more labels, or set "
+            "early_stopping=False."
+        )
+    fold = _folds(len(Y), n_folds, seed)
     member = np.arange(n_folds)[:, None]
     validates = torch.as_tensor(fold == member, device=dataset.X.device)
     dtype = dataset.X.dtype

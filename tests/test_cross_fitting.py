@@ -9,6 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
+import skhealth
 from skhealth import MultiTaskHealthRegressor
 from skhealth._blend import blend_weights
 from skhealth._training import make_dataset
@@ -105,6 +106,19 @@ def test_a_member_without_a_label_of_a_task_is_a_value_error():
             seed=0,
             task_names=("a", "b"),
         )
+
+
+def test_auto_does_not_cross_fit_a_task_one_member_could_not_learn(
+    regression_data,
+):
+    X, Y = regression_data
+    Y = Y.copy()
+    Y[1:, 2] = np.nan  # one label: the member validating on its row has none
+    reg = fast(max_iter=2, early_stopping="auto").fit(X, Y)
+    assert not reg.cross_fit_
+    assert not reg.do_early_stopping_
+    with pytest.raises(ValueError, match=r"no label for task 2 \('task_2'\)"):
+        fast(max_iter=2, early_stopping="cross_fit").fit(X, Y)
 
 
 def test_validation_r2_is_that_of_out_of_fold_predictions(regression_data):
@@ -223,3 +237,17 @@ def test_nhanes_accuracy_does_not_drop():
             task_scores(Y.iloc[test], model.predict(X.iloc[test]))["r2"].mean()
         )
     assert np.mean(scores) >= 0.1597
+
+
+def test_a_model_file_keeps_the_linear_path(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    Y = X @ rng.normal(size=(5, 2)) + rng.normal(scale=2.0, size=(200, 2))
+    reg = MultiTaskHealthRegressor(max_iter=20, random_state=0).fit(X, Y)
+    assert (reg.network_share_ < 1).any()
+    path = tmp_path / "model.skh"
+    skhealth.save(reg, path)
+    loaded = skhealth.load(path)
+    for name in ("cross_fit_", "network_share_", "linear_coef_", "linear_intercept_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(reg, name))
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
