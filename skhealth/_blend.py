@@ -6,7 +6,7 @@ gets the prediction of a ridge regression fitted on that member's training
 rows. Per task, the weight that blends the two best on those out-of-fold
 predictions is the network's share in the estimator's prediction; the ridge
 regressions, averaged over the members, are its linear path. On near-linear
-data the blend leans on the ridge regressions, which match ``RidgeCV``; where
+data the blend leans on the ridge regressions, close to ``RidgeCV``; where
 the network finds more, it is the network.
 
 One member's out-of-fold prediction is noisier than the ensemble's mean, which
