@@ -30,6 +30,7 @@ from skhealth import ModelFileError, MultiTaskHealthRegressor
 from skhealth._net import MultiTaskNet
 from skhealth.architectures import HardSharing, Hierarchical, MMoE
 from skhealth.model_files import Limits
+from skhealth.model_files._schema import ATTRIBUTES
 from skhealth.weighting import Uncertainty
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -169,26 +170,17 @@ def test_uncertainty_weights_learned_in_the_criterion_are_restored(
     assert np.array_equal(loaded.task_weights_, reg.task_weights_)
 
 
+def test_model_files_check_every_learned_attribute():
+    assert list(ATTRIBUTES) == list(MultiTaskHealthRegressor._FITTED_ATTRIBUTES)
+
+
 def test_learned_attributes_and_history_are_restored(regression_data, tmp_path):
     X, Y = regression_data
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
     reg = fast(early_stopping=True, batch_size=50).fit(X, Y)
     loaded = _round_trip(reg, tmp_path)
-    for name in [
-        "n_features_in_",
-        "feature_names_in_",
-        "n_tasks_",
-        "target_names_",
-        "n_iter_",
-        "loss_curve_",
-        "best_loss_",
-        "validation_scores_",
-        "best_validation_score_",
-        "task_weights_",
-        "_y_1d",
-        "_seed",
-    ]:
+    for name in MultiTaskHealthRegressor._FITTED_ATTRIBUTES:
         np.testing.assert_array_equal(getattr(loaded, name), getattr(reg, name))
         assert type(getattr(loaded, name)) is type(getattr(reg, name)), name
     for name in ["mean_", "scale_", "var_", "n_samples_seen_"]:
