@@ -30,9 +30,16 @@ WEIGHTINGS = ["equal", [1.0, 2.0, 0.5], "uncertainty", "dwa", "gradnorm", "pcgra
 
 
 def fast(**params):
-    """Small and without dropout, so that CPU and GPU fits can be compared."""
+    """Small, without dropout and training every epoch asked for, so that CPU
+    and GPU fits can be compared (early stopping could stop them at different
+    epochs over a rounding difference)."""
     defaults = dict(
-        hidden_layer_sizes=(32,), max_iter=30, n_members=2, dropout=0.0, random_state=0
+        hidden_layer_sizes=(32,),
+        max_iter=30,
+        n_members=2,
+        dropout=0.0,
+        early_stopping=False,
+        random_state=0,
     )
     return MultiTaskHealthRegressor(**{**defaults, **params})
 
@@ -90,6 +97,21 @@ def test_every_weighting_trains_on_cuda_like_on_cpu(regression_data, weighting):
     assert_trains_on_cuda_like_on_cpu(
         X, with_missing_labels(Y), task_weighting=weighting
     )
+
+
+def test_cross_fitting_on_cuda_scores_as_on_cpu(regression_data):
+    X, Y = regression_data
+    Y = with_missing_labels(Y)
+    params = dict(early_stopping="cross_fit", n_members=3, shuffle=False)
+    on_gpu = fast(device="cuda", **params).fit(X, Y)
+    assert devices_of(on_gpu) == {"cuda"}
+    assert on_gpu.cross_fit_
+    on_cpu = fast(**params).fit(X, Y)
+    assert on_gpu.best_validation_score_ == pytest.approx(
+        on_cpu.best_validation_score_, abs=0.02
+    )
+    np.testing.assert_allclose(on_gpu.network_share_, on_cpu.network_share_, atol=0.1)
+    assert on_gpu.score(X, Y) == pytest.approx(on_cpu.score(X, Y), abs=0.02)
 
 
 def test_sample_weight_on_cuda_weighs_as_on_cpu(regression_data):
