@@ -330,7 +330,11 @@ def unlabelled_fold(Y, n_folds, seed):
     """``(fold, task)`` of the first fold outside which ``Y`` (``NaN`` where
     missing) has no label of a task, with the folds that ``seed`` deals;
     ``None`` when every fold's complement labels every task."""
-    fold, observed = _folds(len(Y), n_folds, seed), ~np.isnan(Y)
+    return _unlabelled(Y, _folds(len(Y), n_folds, seed), n_folds)
+
+
+def _unlabelled(Y, fold, n_folds):
+    observed = ~np.isnan(Y)
     for m in range(n_folds):
         unlabelled = np.flatnonzero(~observed[fold != m].any(axis=0))
         if unlabelled.size:
@@ -342,7 +346,8 @@ def _cross_fitted(dataset, Y, n_folds, seed, task_names):
     """``dataset`` (of the targets ``Y``) with its rows dealt into ``n_folds``
     folds, one per member: member ``m`` trains on the rows outside fold ``m``
     and validates on fold ``m``, in a validation set sharing the tensors."""
-    unlabelled = unlabelled_fold(Y, n_folds, seed)
+    fold = _folds(len(Y), n_folds, seed)
+    unlabelled = _unlabelled(Y, fold, n_folds)
     if unlabelled is not None:
         m, t = unlabelled
         raise ValueError(
@@ -352,7 +357,6 @@ def _cross_fitted(dataset, Y, n_folds, seed, task_names):
             f"({task_names[t]!r}). Provide more labels, or set "
             "early_stopping=False."
         )
-    fold = _folds(len(Y), n_folds, seed)
     member = np.arange(n_folds)[:, None]
     validates = torch.as_tensor(fold == member, device=dataset.X.device)
     dtype = dataset.X.dtype
