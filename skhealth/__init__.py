@@ -1,16 +1,30 @@
 """skhealth: multi-task learning for health data, the scikit-learn way."""
 
-from ._estimator import MultiTaskHealthRegressor
-from ._torch_utils import DeviceError
-from .model_files import ModelFileError, load, save
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DeviceError",
-    "ModelFileError",
-    "MultiTaskHealthRegressor",
-    "__version__",
-    "load",
-    "save",
-]
+# The public names, each imported from its module on first use, so that
+# importing skhealth (as the command line does to answer --version and --help)
+# does not load PyTorch.
+_LAZY = {
+    "DeviceError": "._torch_utils",
+    "ModelFileError": ".model_files",
+    "MultiTaskHealthRegressor": "._estimator",
+    "load": ".model_files",
+    "save": ".model_files",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # once imported, an ordinary attribute
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})
