@@ -29,7 +29,7 @@ from ._net import BatchIterator, MultiTaskNet, TaskDataset, label_weight, use_ho
 from ._torch_utils import as_tensor, torch_seed
 from ._validation import layer_sizes, loss_kinds
 from .architectures import NetworkSpec, build_ensemble, get_architecture
-from .callbacks import PlateauStopping, TaskMetrics
+from .callbacks import PlateauStopping, TaskMetrics, TaskPrintLog
 from .losses import MaskedMultiTaskLoss, label_weights
 from .weighting import get_weighting
 
@@ -266,11 +266,12 @@ def make_net(config, settings, n_samples, device):
         iterator_train__shuffle=settings.shuffle,
         train_split=use_holdout,
         callbacks=callbacks,
-        # skorch tabulates every epoch even when silent: drop the table then
-        **(
-            {"callbacks__print_log__keys_ignored": untabulated}
+        # skorch tabulates every epoch even when silent: drop the table then;
+        # its columns come in target order, not skorch's alphabetical one
+        callbacks__print_log=(
+            TaskPrintLog(config.task_names, keys_ignored=untabulated)
             if settings.verbose
-            else {"callbacks__print_log": None}
+            else None
         ),
         verbose=settings.verbose,
         device=device.type if device.index is None else str(device),

@@ -8,12 +8,15 @@ import copy
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
 from tqdm import tqdm
 
 from ._net import label_weight
 
-__all__ = ["PlateauStopping", "TaskMetrics", "TrainingProgress"]
+__all__ = ["PlateauStopping", "TaskMetrics", "TaskPrintLog", "TrainingProgress"]
+
+# The per-task history keys TaskMetrics records, ``<key>_<target>``.
+_TASK_KEYS = ("train_loss", "train_r2", "valid_loss", "valid_r2")
 
 
 def _target_sums(dataset):
@@ -135,6 +138,69 @@ class TaskMetrics(Callback):
             if not training:
                 net.history.record("valid_r2", float(np.nanmean(r2)))
         self.sums_ = {}
+
+
+class TaskPrintLog(PrintLog):
+    """skorch's :class:`~skorch.callbacks.PrintLog`, with each task's columns in
+    the order of the targets.
+
+    skorch sorts the table's columns by name, so that ``train_loss_dbp`` would
+    come before ``train_loss_sbp`` whatever the order of the targets. This table
+    keeps skorch's columns where skorch puts them, and lists the columns of
+    :class:`TaskMetrics` (``train_loss_<target>``, ``valid_r2_<target>``, ...)
+    of each kind in the order of ``target_names``. It is the table that
+    ``MultiTaskHealthRegressor(verbose=1)`` prints.
+
+    Parameters
+    ----------
+    target_names : sequence of str
+        Names of the tasks, in column order.
+    keys_ignored, sink, tablefmt, floatfmt, stralign
+        As in :class:`~skorch.callbacks.PrintLog`.
+
+    Examples
+    --------
+    >>> from skhealth.callbacks import TaskPrintLog
+    >>> log = TaskPrintLog(["sbp", "dbp"], keys_ignored=["dur"]).initialize()
+    >>> print(log.table({"epoch": 1, "train_loss": 0.5, "train_loss_sbp": 0.25,
+    ...                  "train_loss_dbp": 0.75, "dur": 0.1}))
+      epoch    train_loss    train_loss_sbp    train_loss_dbp
+    -------  ------------  ----------------  ----------------
+          1        0.5000            0.2500            0.7500
+    """
+
+    def __init__(
+        self,
+        target_names,
+        keys_ignored=None,
+        sink=print,
+        tablefmt="simple",
+        floatfmt=".4f",
+        stralign="right",
+    ):
+        super().__init__(
+            keys_ignored=keys_ignored,
+            sink=sink,
+            tablefmt=tablefmt,
+            floatfmt=floatfmt,
+            stralign=stralign,
+        )
+        self.target_names = target_names
+
+    def _sorted_keys(self, keys):
+        # skorch's private hook for the column order: the per-task columns take
+        # the places skorch gives them, filled in target order by kind
+        columns = super()._sorted_keys(keys)
+        rank = {
+            f"{key}_{name}": (key, t)
+            for key in _TASK_KEYS
+            for t, name in enumerate(self.target_names)
+        }
+        places = [i for i, column in enumerate(columns) if column in rank]
+        in_order = sorted((columns[i] for i in places), key=rank.__getitem__)
+        for i, column in zip(places, in_order, strict=True):
+            columns[i] = column
+        return columns
 
 
 class PlateauStopping(EarlyStopping):

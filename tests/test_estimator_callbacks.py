@@ -1,5 +1,6 @@
 """User callbacks, the skorch scorers refused, and the table verbose prints."""
 
+import pandas as pd
 import pytest
 from _estimator_helpers import NO_CONVERGENCE_NOISE, fast
 from skorch.callbacks import BatchScoring, Callback, EpochScoring
@@ -70,6 +71,21 @@ def test_verbose_2_table_adds_each_tasks_training_r2_and_validation_loss(
     ]
     tabulated = [column for column in header if column.endswith(("_0", "_1", "_2"))]
     assert tabulated == sorted(per_task)
+
+
+def test_verbose_table_lists_the_tasks_in_target_order(regression_data, capsys):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "dbp", "hdl"])  # not in alphabetical order
+    fast(verbose=1, max_iter=2, early_stopping=True).fit(X, Y)
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert [column for column in header if column.endswith(tuple(Y))] == [
+        "train_loss_sbp",
+        "train_loss_dbp",
+        "train_loss_hdl",
+        "valid_r2_sbp",
+        "valid_r2_dbp",
+        "valid_r2_hdl",
+    ]
 
 
 def test_silent_by_default(regression_data, capsys):
