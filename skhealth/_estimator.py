@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._blend import fit_linear_path
 from ._net import TaskDataset
-from ._sklearn import Interval, StrOptions
+from ._sklearn import HasMethods, Interval, StrOptions
+from ._targets import TRANSFORMS, TargetTransforms, task_transforms
 from ._torch_utils import as_tensor, resolve_device
 from ._training import (
     NetworkConfig,
@@ -99,6 +100,22 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
         Huber's threshold is one standard deviation of the task.
+    target_transform : None, "log", "log1p", transformer, list or dict, \
+            default=None
+        A transform of each task's labels, learnt on instead of the labels
+        themselves (before standardisation): ``"log"`` (labels above 0; the
+        predictions, ``exp`` of the network's, are positive), ``"log1p"``
+        (labels above -1), or a scikit-learn transformer, cloned and fitted on
+        the task's observed labels (as in
+        :class:`~sklearn.compose.TransformedTargetRegressor`, e.g.
+        ``PowerTransformer()``). One value applies to every task; a list gives
+        one per task (``None`` keeps a task's units), a dict one per target
+        name or index (the others keep their units). Skewed, positive lab
+        values (bilirubin, triglycerides, HbA1c) often fit better on a log
+        scale. Predictions, ``score`` and ``score_tasks`` stay in the units of
+        ``y``; the losses and validation R² in ``history_`` are on the
+        transformed scale. A model file holds the named transforms, not a
+        transformer.
     task_weighting : str, array-like, dict or TaskWeighting, default="equal"
         How the task losses are combined into the objective: a name from
         :data:`skhealth.weighting.WEIGHTINGS` (``"equal"``, ``"uncertainty"``,
@@ -268,6 +285,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_members": [Interval(Integral, 1, None, closed="left")],
         "loss": [StrOptions(set(LOSSES)), list, tuple],
+        "target_transform": [
+            None,
+            StrOptions(set(TRANSFORMS)),
+            list,
+            tuple,
+            dict,
+            HasMethods(["fit", "transform", "inverse_transform"]),
+        ],
         "task_weighting": [
             StrOptions(set(WEIGHTINGS)),
             "array-like",
@@ -303,6 +328,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         dropout=0.1,
         n_members=5,
         loss="squared_error",
+        target_transform=None,
         task_weighting="equal",
         alpha=1e-4,
         batch_size="auto",
@@ -326,6 +352,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self.dropout = dropout
         self.n_members = n_members
         self.loss = loss
+        self.target_transform = target_transform
         self.task_weighting = task_weighting
         self.alpha = alpha
         self.batch_size = batch_size
@@ -475,6 +502,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self._y_1d = y_1d
             self.n_tasks_ = Y.shape[1]
             self.target_names_ = target_names(y, self.n_tasks_)
+            self._target_transforms = TargetTransforms(
+                task_transforms(self.target_transform, self.target_names_),
+                self.target_names_,
+            ).fit(Y)
+            Y = self._target_transforms.transform(Y)
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
             overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
             if overflow.size:
@@ -495,6 +527,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     f"{self.n_tasks_}; continuing training needs the same tasks."
                 )
             check_target_columns(y, self.target_names_)
+            Y = self._target_transforms.transform(Y)
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
         device = resolve_device(self.device)
@@ -647,6 +680,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             linear = X @ self.linear_coef_ + self.linear_intercept_
             Y = share * Y + (1 - share) * linear
         Y = Y * self._target_scaler.scale_ + self._target_scaler.mean_
+        Y = self._target_transforms.inverse_transform(Y)
         return Y.ravel() if self._y_1d else Y
 
     def _validate_X_predict(self, X):
@@ -814,6 +848,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         for name, value in attributes.items():
             setattr(self, name, value)
         self._target_scaler = state["target_scaler"]
+        # a model file holds named transforms only, which learn nothing
+        self._target_transforms = TargetTransforms(
+            task_transforms(self.target_transform, self.target_names_),
+            self.target_names_,
+        )
         self.net_ = state["net"]
         self._network = NetworkConfig.from_params(self.get_params(), vars(self))
 

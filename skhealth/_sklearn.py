@@ -2,6 +2,7 @@
 scikit-learn moves one, this file changes and nothing else."""
 
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     StrOptions,
     validate_parameter_constraints,
@@ -11,6 +12,7 @@ from sklearn.utils._plotting import _validate_style_kwargs as validate_style_kwa
 from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
 __all__ = [
+    "HasMethods",
     "Interval",
     "StrOptions",
     "check_sample_weight",

@@ -33,8 +33,9 @@ from .callbacks import PlateauStopping, TaskMetrics, TaskPrintLog
 from .losses import MaskedMultiTaskLoss, label_weights
 from .weighting import get_weighting
 
-# Parameters the network (module, criterion, stopping rule, device) is built
-# from: training continues on, and a model file describes, the network as built.
+# Parameters the network (module, criterion, the targets it learns, stopping
+# rule, device) is built from: training continues on, and a model file
+# describes, the network as built.
 NETWORK_PARAMS = (
     "hidden_layer_sizes",
     "head_layer_sizes",
@@ -44,6 +45,7 @@ NETWORK_PARAMS = (
     "n_members",
     "task_weighting",
     "loss",
+    "target_transform",
     "early_stopping",
     "device",
 )

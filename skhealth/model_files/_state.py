@@ -130,6 +130,9 @@ def _plain_history(history):
 
 
 # ------------------------------------------------------------------ loading
+_ADDED_PARAMS = {"target_transform": None}
+
+
 @dataclasses.dataclass(frozen=True)
 class Described:
     """What a model file's metadata describe, checked: the estimator (its
@@ -151,7 +154,9 @@ def describe(metadata, name, limits):
             f"{name} holds a {saved['class']}, which this skhealth cannot build: "
             "upgrade skhealth."
         )
-    params = saved["params"]
+    # parameters added since the first format, with the value that means what
+    # older files did
+    params = {**_ADDED_PARAMS, **saved["params"]}
     known = MultiTaskHealthRegressor().get_params().keys()
     if params.keys() - known:
         raise ModelFileError(
