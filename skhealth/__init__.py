@@ -12,7 +12,9 @@ _LAZY = {
     "ModelFileError": ".model_files",
     "MultiTaskHealthRegressor": "._estimator",
     "load": ".model_files",
+    "predict_frame": "._frames",
     "save": ".model_files",
+    "score_tasks": ".metrics",
 }
 
 __all__ = [*_LAZY, "__version__"]

@@ -1,13 +1,33 @@
-"""Per-task regression metrics that ignore missing labels."""
+"""Per-task regression metrics that ignore missing labels, and scorers built
+on them for scikit-learn's model selection."""
+
+import difflib
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics as sklearn_metrics
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.utils.validation import check_consistent_length
 
-from ._validation import as_2d, default_task_names
+from ._frames import fitted_regressor
+from ._validation import (
+    as_2d,
+    check_target_columns,
+    check_target_names,
+    default_task_names,
+)
 
-__all__ = ["task_scores"]
+__all__ = ["get_scorer", "score_tasks", "task_scorers", "task_scores"]
+
+# The scorers by scikit-learn's names: each task's value, greater is better,
+# from the table of task_scores
+_SCORERS = {
+    "r2": lambda scores: scores["r2"],
+    "neg_mean_absolute_error": lambda scores: -scores["mae"],
+    "neg_mean_squared_error": lambda scores: -(scores["rmse"] ** 2),
+    "neg_root_mean_squared_error": lambda scores: -scores["rmse"],
+}
 
 
 def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
@@ -93,4 +113,291 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
         rows,
         index=pd.Index(target_names, name="task"),
         columns=["r2", "mae", "rmse", "n_observed"],
+    )
+
+
+def score_tasks(model, X, y, sample_weight=None):
+    """R², MAE, RMSE and the number of observed labels, per task, of a model.
+
+    The table of :meth:`MultiTaskHealthRegressor.score_tasks
+    <skhealth.MultiTaskHealthRegressor.score_tasks>`, for a fitted estimator or
+    a fitted pipeline ending in one (which has no ``score_tasks`` method).
+
+    Parameters
+    ----------
+    model : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
+        A fitted estimator, or a fitted pipeline whose last step is one.
+    X : array-like of shape (n_samples, n_features)
+        Inputs the model can predict from.
+    y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        True targets; ``NaN`` entries are left out of their task's scores. A
+        DataFrame's columns must be the model's targets, in order.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each row in every task's scores; rows of weight 0 are left
+        out, and not counted in ``n_observed``.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Indexed by the model's ``target_names_``, columns ``r2``, ``mae``,
+        ``rmse``, ``n_observed`` (see :func:`task_scores`).
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is neither a MultiTaskHealthRegressor nor a Pipeline
+        ending in one.
+    sklearn.exceptions.NotFittedError
+        When ``model`` is not fitted.
+
+    See Also
+    --------
+    get_scorer : One of these scores as a scorer, for model selection.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skhealth import MultiTaskHealthRegressor, score_tasks
+    >>> from skhealth.datasets import make_health_data
+    >>> X, Y = make_health_data(n_samples=100, n_features=4, n_tasks=2,
+    ...                         missing_rate=0.1, random_state=0)
+    >>> Y = pd.DataFrame(Y, columns=["sbp", "hdl"])
+    >>> model = make_pipeline(
+    ...     StandardScaler(), MultiTaskHealthRegressor(max_iter=5, random_state=0)
+    ... ).fit(X, Y)
+    >>> scores = score_tasks(model, X, Y)
+    >>> scores.index.tolist(), scores["n_observed"].tolist()
+    (['sbp', 'hdl'], [90, 90])
+    """
+    estimator = fitted_regressor(model)
+    check_target_names(y)
+    check_target_columns(y, estimator.target_names_)
+    return task_scores(
+        y,
+        model.predict(X),
+        sample_weight=sample_weight,
+        target_names=estimator.target_names_,
+    )
+
+
+def get_scorer(name, *, task=None):
+    """A scorer that leaves missing labels out, by scikit-learn's name.
+
+    scikit-learn's own scorers (``scoring="r2"``, ...) compare every entry of
+    ``y``: where a label is missing (``NaN``), they fail, and
+    :class:`~sklearn.model_selection.GridSearchCV` or
+    :func:`~sklearn.model_selection.cross_validate` record ``NaN`` for every
+    fold. The scorers of this function compute the same metrics on the
+    observed labels of each task, with :func:`score_tasks`; pass them as
+    ``scoring=``, or in a ``scoring`` dict (see :func:`task_scorers`).
+
+    Parameters
+    ----------
+    name : str
+        The metric, by the name of scikit-learn's scorer for it: ``"r2"``,
+        ``"neg_mean_absolute_error"``, ``"neg_mean_squared_error"`` or
+        ``"neg_root_mean_squared_error"``. Errors are negated, as
+        scikit-learn's are, so that greater is better.
+    task : str or int, default=None
+        The task to score: a target name of the model (one of its
+        ``target_names_``) or a task's index. ``None`` scores the mean over
+        tasks, as the estimator's ``score`` does for R²: a task whose metric is
+        undefined (R² with fewer than two observed labels, any metric with none)
+        is left out of the mean.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(model, X, y, sample_weight=None)`` returns the score as a
+        float, for a fitted :class:`~skhealth.MultiTaskHealthRegressor` or a
+        fitted pipeline ending in one. It can be pickled, so searches can run
+        it in other processes (``n_jobs``).
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not one of the names above.
+    TypeError
+        When ``name`` is not a string (a scikit-learn scorer object, say), or
+        ``task`` neither a string nor an integer.
+
+    See Also
+    --------
+    task_scorers : Scorers of each task and of their mean, for a scoring dict.
+    score_tasks : Every metric of every task, at once.
+
+    Notes
+    -----
+    A scorer given a task name raises a ``ValueError`` when the model has no
+    task of that name; :func:`~sklearn.model_selection.cross_validate` and
+    the searches report it as a warning and score ``NaN``, unless
+    ``error_score="raise"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.datasets import make_health_data
+    >>> from skhealth.metrics import get_scorer
+    >>> X, Y = make_health_data(n_samples=100, n_features=4, n_tasks=2,
+    ...                         missing_rate=0.2, random_state=0)
+    >>> Y = pd.DataFrame(Y, columns=["sbp", "hdl"])
+    >>> scorer = get_scorer("neg_mean_absolute_error", task="sbp")
+    >>> scorer
+    skhealth.metrics.get_scorer('neg_mean_absolute_error', task='sbp')
+    >>> reg = MultiTaskHealthRegressor(max_iter=5, random_state=0)
+    >>> scores = cross_val_score(reg, X, Y, cv=2, scoring=scorer)
+    >>> bool(np.isfinite(scores).all())
+    True
+    """
+    if not isinstance(name, str):
+        raise TypeError(
+            f"get_scorer takes a scorer's name, one of {sorted(_SCORERS)}; got "
+            f"{name!r}.{_replacement(name)}"
+        )
+    if name not in _SCORERS:
+        raise ValueError(
+            f"{name!r} is not one of skhealth's scorers, which leave missing "
+            f"labels out: {sorted(_SCORERS)}.{_did_you_mean(name, _SCORERS)}"
+        )
+    if isinstance(task, Integral) and not isinstance(task, bool):
+        task = int(task)
+    elif task is not None and not isinstance(task, str):
+        raise TypeError(
+            f"task must be a target name (str), a task's index (int) or None; "
+            f"got {task!r}."
+        )
+    return _TaskScorer(name, task)
+
+
+def task_scorers(tasks, scoring="r2"):
+    """Scorers of each task and of their mean, as a ``scoring`` dict.
+
+    For :func:`~sklearn.model_selection.cross_validate` and the searches'
+    ``scoring=``: their results then hold every task's score, under
+    ``test_<name>_<task>`` (and ``mean_test_<name>_<task>`` in a search's
+    ``cv_results_``), and the mean over tasks under ``test_<name>``.
+
+    Parameters
+    ----------
+    tasks : sequence of str or int
+        The tasks to score: target names, such as the columns of ``y``, or
+        indices (``range(n_tasks)`` for a ``y`` without names).
+    scoring : str or sequence of str, default="r2"
+        The metrics, by the names :func:`get_scorer` takes.
+
+    Returns
+    -------
+    scorers : dict
+        For each metric ``name``, its mean over tasks under ``name`` (as
+        ``get_scorer(name)``), then each task's under ``f"{name}_{task}"`` (as
+        ``get_scorer(name, task=task)``).
+
+    Raises
+    ------
+    ValueError
+        When a metric is not one :func:`get_scorer` knows, or a task or a
+        metric is given twice.
+
+    See Also
+    --------
+    get_scorer : One of these scorers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.model_selection import cross_validate
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.datasets import make_health_data
+    >>> from skhealth.metrics import task_scorers
+    >>> X, Y = make_health_data(n_samples=100, n_features=4, n_tasks=2,
+    ...                         missing_rate=0.2, random_state=0)
+    >>> Y = pd.DataFrame(Y, columns=["sbp", "hdl"])
+    >>> scoring = task_scorers(Y.columns, ["r2", "neg_mean_absolute_error"])
+    >>> list(scoring)
+    ['r2', 'r2_sbp', 'r2_hdl', 'neg_mean_absolute_error',
+     'neg_mean_absolute_error_sbp', 'neg_mean_absolute_error_hdl']
+    >>> reg = MultiTaskHealthRegressor(max_iter=5, random_state=0)
+    >>> results = cross_validate(reg, X, Y, cv=2, scoring=scoring)
+    >>> results["test_r2_sbp"].shape
+    (2,)
+    """
+    names = [scoring] if isinstance(scoring, str) else list(scoring)
+    tasks = list(tasks)
+    # the keys hold the tasks as strings: the task 0 and the task "0" clash
+    for what, values in (("tasks", tasks), ("scoring", names)):
+        keys = [str(value) for value in values]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"{what} holds {repeated} more than once: give each once.")
+    scorers = {}
+    for name in names:
+        scorers[name] = get_scorer(name)
+        for task in tasks:
+            scorers[f"{name}_{task}"] = get_scorer(name, task=task)
+    return scorers
+
+
+class _TaskScorer:
+    """A scorer of :func:`get_scorer`: one metric of one task, or its mean
+    over tasks, on observed labels."""
+
+    def __init__(self, name, task):
+        self._name = name
+        self._task = task
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        scores = score_tasks(estimator, X, y_true, sample_weight=sample_weight)
+        values = _SCORERS[self._name](scores)
+        if self._task is None:
+            return float(values.mean())  # leaves undefined (NaN) tasks out
+        return float(values.iloc[_task_position(self._task, values.index)])
+
+    def _accept_sample_weight(self):
+        # scikit-learn's searches ask each scorer of a scoring dict this before
+        # passing on fit's sample_weight (and fail on a scorer that cannot say)
+        return True
+
+    def __repr__(self):
+        task = "" if self._task is None else f", task={self._task!r}"
+        return f"skhealth.metrics.get_scorer({self._name!r}{task})"
+
+
+def _task_position(task, target_names):
+    """Where ``task``, a target name or an index, is among ``target_names``."""
+    names = list(target_names)
+    if isinstance(task, str):
+        if task not in names:
+            raise ValueError(
+                f"task {task!r} is not one of the model's tasks "
+                f"{names}.{_did_you_mean(task, names)}"
+            )
+        return names.index(task)
+    if not 0 <= task < len(names):
+        raise ValueError(
+            f"task {task} is out of range: the model has {len(names)} tasks, "
+            f"{names}, indexed from 0."
+        )
+    return task
+
+
+def _did_you_mean(value, choices):
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _replacement(scorer):
+    """What to use instead of ``scorer``, where it is one of scikit-learn's
+    scorers that this module replaces."""
+    names = {repr(sklearn_metrics.get_scorer(name)): name for name in _SCORERS}
+    name = names.get(repr(scorer))
+    if name is None:
+        return ""
+    return (
+        f" That is scikit-learn's {name!r} scorer, which fails where a label "
+        f"is missing (NaN): use skhealth.metrics.get_scorer({name!r}) instead."
     )

@@ -1,10 +1,20 @@
-"""Per-task scores on observed labels."""
+"""Per-task scores on observed labels, and the functions that score and
+predict for any fitted model: an estimator or a pipeline ending in one."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from _estimator_helpers import NO_CONVERGENCE_NOISE, fast
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+import skhealth
+from skhealth.datasets import make_health_data
 from skhealth.metrics import task_scores
+
+pytestmark = NO_CONVERGENCE_NOISE  # the models here are quick fits
 
 Y_TRUE = np.array([[1.0, 10.0], [2.0, np.nan], [3.0, 30.0], [4.0, 35.0]])
 Y_PRED = np.array([[1.5, 12.0], [2.0, 20.0], [2.5, 30.0], [4.0, 31.0]])
@@ -46,3 +56,114 @@ def test_pandas_na_in_an_object_column_is_a_missing_label():
 def test_predictions_with_nan_are_a_value_error():
     with pytest.raises(ValueError, match="y_pred contains NaN"):
         task_scores(Y_TRUE, np.where(Y_PRED > 30, np.nan, Y_PRED))
+
+
+# ------------------------------------------------- functions of a fitted model
+@pytest.fixture(scope="module")
+def data():
+    """Two tasks, a fifth of each task's labels missing, rows indexed by id."""
+    X, Y = make_health_data(
+        n_samples=120, n_features=4, n_tasks=2, missing_rate=0.2, random_state=0
+    )
+    ids = pd.RangeIndex(1000, 1120, name="id")
+    return pd.DataFrame(X, index=ids).add_prefix("x"), pd.DataFrame(
+        Y, columns=["sbp", "hdl"], index=ids
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline(data):
+    return make_pipeline(StandardScaler(), fast(max_iter=10)).fit(*data)
+
+
+def test_score_tasks_of_a_pipeline_is_its_estimator_s_on_transformed_inputs(
+    pipeline, data
+):
+    X, Y = data
+    pd.testing.assert_frame_equal(
+        skhealth.score_tasks(pipeline, X, Y),
+        pipeline[-1].score_tasks(pipeline[:-1].transform(X), Y),
+    )
+
+
+def test_score_tasks_of_an_estimator_is_its_method_s(data):
+    X, Y = data
+    reg = fast(max_iter=10).fit(X, Y)
+    weight = np.linspace(0, 2, len(X))
+    pd.testing.assert_frame_equal(
+        skhealth.score_tasks(reg, X, Y, sample_weight=weight),
+        reg.score_tasks(X, Y, sample_weight=weight),
+    )
+
+
+def test_score_tasks_refuses_y_whose_columns_are_not_the_model_s_tasks(pipeline, data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"pass y\[\['sbp', 'hdl'\]\]"):
+        skhealth.score_tasks(pipeline, X, Y[["hdl", "sbp"]])
+
+
+def test_predict_frame_has_the_target_names_and_the_rows_of_x(pipeline, data):
+    X, _ = data
+    frame = skhealth.predict_frame(pipeline, X)
+    expected = pd.DataFrame(pipeline.predict(X), columns=["sbp", "hdl"], index=X.index)
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_predict_frame_of_an_array_is_indexed_from_0(data):
+    X, Y = data
+    reg = fast(max_iter=10).fit(X.to_numpy(), Y.to_numpy())
+    frame = skhealth.predict_frame(reg, X.to_numpy())
+    assert frame.columns.tolist() == ["task_0", "task_1"]
+    pd.testing.assert_index_equal(frame.index, pd.RangeIndex(120))
+
+
+def test_predict_frame_of_a_one_dimensional_target_has_one_column(data):
+    X, Y = data
+    reg = fast(max_iter=10).fit(X, Y["hdl"])
+    frame = skhealth.predict_frame(reg, X)
+    assert frame.columns.tolist() == ["hdl"]
+    np.testing.assert_array_equal(frame["hdl"].to_numpy(), reg.predict(X))
+
+
+def test_saved_pipeline_loads_with_the_same_predictions_and_scores(
+    pipeline, data, tmp_path
+):
+    X, Y = data
+    skhealth.save(pipeline, tmp_path / "model.skh")
+    loaded = skhealth.load(tmp_path / "model.skh")
+    pd.testing.assert_frame_equal(
+        skhealth.predict_frame(loaded, X), skhealth.predict_frame(pipeline, X)
+    )
+    pd.testing.assert_frame_equal(
+        skhealth.score_tasks(loaded, X, Y), skhealth.score_tasks(pipeline, X, Y)
+    )
+
+
+@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
+def test_unfitted_model_is_not_fitted_error(function, data):
+    X, Y = data
+    args = (X, Y) if function == "score_tasks" else (X,)
+    with pytest.raises(NotFittedError, match="MultiTaskHealthRegressor instance"):
+        getattr(skhealth, function)(make_pipeline(StandardScaler(), fast()), *args)
+
+
+@pytest.mark.parametrize(
+    ("model", "got"),
+    [
+        (Ridge(), "Ridge"),
+        (make_pipeline(StandardScaler(), Ridge()), "Pipeline ending in Ridge"),
+    ],
+)
+@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
+def test_model_of_another_kind_is_a_type_error_naming_it(function, model, got, data):
+    X, Y = data
+    model.fit(X, Y.fillna(0.0))
+    args = (X, Y) if function == "score_tasks" else (X,)
+    with pytest.raises(
+        TypeError,
+        match=(
+            r"^model must be a MultiTaskHealthRegressor or a Pipeline whose last "
+            rf"step is one; got {got}\.$"
+        ),
+    ):
+        getattr(skhealth, function)(model, *args)
