@@ -21,11 +21,14 @@ from sklearn.utils.validation import check_is_fitted
 from ._sklearn import validate_style_kwargs
 from ._validation import as_2d, check_target_columns, final_step
 from .metrics import task_scores
+from .weighting import get_weighting
 
 __all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
 
 _METRIC_LABELS = {"loss": "loss (standardised)", "r2": "R²"}
+_SPLIT_LABELS = {"train": "training", "valid": "validation"}
 _SPLIT_STYLES = {"train": "-", "valid": "--"}
+_SPLIT_COLORS = {"train": "C0", "valid": "C1"}
 _PREDICTION_KINDS = ("actual_vs_predicted", "residual_vs_predicted")
 
 
@@ -41,12 +44,63 @@ def _pyplot():
 
 def _new_axes(ax):
     if ax is None:
-        _, ax = _pyplot().subplots()
+        # wide and constrained: the figure makes room for a legend outside
+        _, ax = _pyplot().subplots(figsize=(8, 4.8), layout="constrained")
     return ax
 
 
-def _fitted_history(estimator):
-    """``(history_, target_names_)`` of a fitted estimator or of a pipeline's."""
+def _task_panels(ax, n_tasks, n_cols, panel_size):
+    """One Axes per task: those of ``ax``, or a new figure's grid of panels of
+    ``panel_size`` inches, ``n_cols`` to a row."""
+    if not isinstance(n_cols, Integral) or n_cols < 1:
+        raise ValueError(f"n_cols must be a positive integer; got {n_cols!r}.")
+    if ax is not None:
+        axes = np.asarray(ax, dtype=object).ravel()
+        if len(axes) != n_tasks:
+            raise ValueError(
+                f"ax must hold one Axes per task ({n_tasks}); got {len(axes)}."
+            )
+        return axes
+    n_cols = min(n_cols, n_tasks)
+    n_rows = math.ceil(n_tasks / n_cols)
+    width, height = panel_size
+    _, grid = _pyplot().subplots(
+        n_rows,
+        n_cols,
+        figsize=(width * n_cols, height * n_rows),
+        squeeze=False,
+        layout="constrained",
+    )
+    for unused in grid.ravel()[n_tasks:]:
+        unused.remove()
+    return grid.ravel()[:n_tasks]
+
+
+def _task_colors(n_tasks):
+    """A colour per task, all distinct up to 20 tasks: the colour cycle's ten,
+    then tab20's twenty (the cycle repeats its first colour at the 11th)."""
+    if n_tasks <= 10:
+        return [f"C{t}" for t in range(n_tasks)]
+    colors = _pyplot().get_cmap("tab20").colors
+    return [colors[t % len(colors)] for t in range(n_tasks)]
+
+
+def _epoch_axis(ax):
+    """Label the x-axis of ``ax`` as epochs, ticked at whole epochs only."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _legend_beside(ax, handles=None):
+    """A legend to the right of ``ax``, outside it, so that it hides no data."""
+    kwargs = {} if handles is None else {"handles": handles}
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, **kwargs)
+
+
+def _fitted_regressor(estimator):
+    """The fitted MultiTaskHealthRegressor of ``estimator`` (or of a pipeline)."""
     final = final_step(estimator)
     check_is_fitted(final)
     if not (hasattr(final, "history_") and hasattr(final, "target_names_")):
@@ -55,7 +109,7 @@ def _fitted_history(estimator):
             "MultiTaskHealthRegressor (or a Pipeline ending in one); got "
             f"{type(final).__name__}."
         )
-    return final.history_, list(final.target_names_)
+    return final
 
 
 def _epochs(history):
@@ -83,10 +137,14 @@ def _select_tasks(tasks, target_names):
 
 
 class TrainingCurveDisplay:
-    """Per-task learning curves: one line per task and split, by epoch.
+    """Per-task learning curves: training and validation values by epoch.
 
-    Training curves are solid, validation curves dashed, one colour per task.
-    Create one with :meth:`from_estimator` or :meth:`from_history`.
+    By default each task gets its own panel, titled with its name, with its
+    training curve solid and its validation curve dashed, and one legend for
+    the figure: each panel keeps its own scale, and a dozen tasks stay
+    legible. Given a single Axes, the display draws every task on it, one
+    colour per task, with the legend beside it. Create one with
+    :meth:`from_estimator` or :meth:`from_history`.
 
     Parameters
     ----------
@@ -95,7 +153,7 @@ class TrainingCurveDisplay:
         ``metric`` after each epoch (``NaN`` where not recorded). ``None`` when
         the history holds none.
     valid_curves : pandas.DataFrame or None
-        The same on the validation data (recorded with ``early_stopping=True``).
+        The same on the validation data (recorded with ``early_stopping``).
     metric : {"loss", "r2"}
         What the curves show: the loss on standardised targets, or R².
 
@@ -103,8 +161,14 @@ class TrainingCurveDisplay:
     ----------
     lines_ : dict of (split, task) -> matplotlib Line2D
         The drawn lines; split is ``"train"`` or ``"valid"``.
-    ax_ : matplotlib Axes
+    ax_ : ndarray of matplotlib Axes
+        One panel per task, in task order (as the ``ax`` argument takes them),
+        or the single Axes every task was drawn on, in an array of one.
     figure_ : matplotlib Figure
+
+    See Also
+    --------
+    TaskPredictionErrorDisplay : The same panels for the predictions.
 
     Examples
     --------
@@ -116,6 +180,8 @@ class TrainingCurveDisplay:
     >>> reg = MultiTaskHealthRegressor(early_stopping=True, n_iter_no_change=2,
     ...                                tol=0.05, random_state=0).fit(X, Y)
     >>> disp = TrainingCurveDisplay.from_estimator(reg, metric="r2")
+    >>> [ax.get_title() for ax in disp.ax_]
+    ['task_0', 'task_1']
     >>> sorted(disp.lines_)
     [('train', 'task_0'), ('train', 'task_1'), ('valid', 'task_0'), ('valid', 'task_1')]
     """
@@ -125,43 +191,83 @@ class TrainingCurveDisplay:
         self.valid_curves = valid_curves
         self.metric = metric
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, n_cols=3):
         """Draw the curves.
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Where to draw; ``None`` makes a new figure.
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes per task, each task's panel; a single Axes, on which
+            every task is drawn, one colour per task, with the legend outside
+            it, on its right (give the figure room for it, e.g.
+            ``layout="constrained"``); ``None`` makes a new figure with a grid
+            of panels.
+        n_cols : int, default=3
+            Panels per row of a new figure.
 
         Returns
         -------
         display : TrainingCurveDisplay
             ``self``, with the drawn lines in ``lines_``, the Axes in ``ax_``
-            and its figure in ``figure_``.
+            and their figure in ``figure_``.
         """
-        ax = _new_axes(ax)
+        from matplotlib.lines import Line2D
+
+        curves = {
+            split: frame
+            for split, frame in (
+                ("train", self.train_curves),
+                ("valid", self.valid_curves),
+            )
+            if frame is not None
+        }
+        tasks = list(next(iter(curves.values())).columns)
+        # on a single Axes each task has its colour; in panels, each split
+        shared = ax is not None and np.ndim(ax) == 0
+        if shared:
+            axes, task_colors = np.array([ax], dtype=object), _task_colors(len(tasks))
+            split_colors = dict.fromkeys(curves, "grey")
+        else:
+            axes = _task_panels(ax, len(tasks), n_cols, panel_size=(4, 3))
+            split_colors = _SPLIT_COLORS
         self.lines_ = {}
-        for split, curves in (
-            ("train", self.train_curves),
-            ("valid", self.valid_curves),
-        ):
-            if curves is None:
-                continue
-            for i, task in enumerate(curves.columns):
-                (self.lines_[split, task],) = ax.plot(
-                    curves.index,
-                    curves[task],
-                    color=f"C{i}",
+        for split, frame in curves.items():
+            for t, task in enumerate(tasks):
+                (self.lines_[split, task],) = axes[0 if shared else t].plot(
+                    frame.index,
+                    frame[task],
+                    color=task_colors[t] if shared else split_colors[split],
                     linestyle=_SPLIT_STYLES[split],
-                    label=f"{task} ({split})",
+                    label=f"{task} ({_SPLIT_LABELS[split]})",
                 )
-        ax.set(xlabel="epoch", ylabel=_METRIC_LABELS[self.metric])
-        ax.legend()
-        self.ax_, self.figure_ = ax, ax.figure
+        for panel, task in zip(axes, [""] if shared else tasks, strict=True):
+            _epoch_axis(panel)
+            panel.set(ylabel=_METRIC_LABELS[self.metric], title=task)
+        keys = [
+            Line2D(
+                [],
+                [],
+                color=split_colors[split],
+                linestyle=_SPLIT_STYLES[split],
+                label=_SPLIT_LABELS[split],
+            )
+            for split in curves
+        ]
+        if shared:
+            colors = zip(tasks, task_colors, strict=True)
+            keys = [Line2D([], [], color=c, label=task) for task, c in colors] + keys
+            _legend_beside(ax, keys)
+        elif ax is None:  # above the panels, in the room the layout makes
+            axes[0].figure.legend(
+                handles=keys, loc="outside upper center", ncols=len(keys)
+            )
+        else:  # in the caller's figure, whose layout is theirs
+            axes[0].legend(handles=keys)
+        self.ax_, self.figure_ = axes, axes[0].figure
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, *, metric="loss", tasks=None, ax=None):
+    def from_estimator(cls, estimator, *, metric="loss", tasks=None, n_cols=3, ax=None):
         """Plot the training curves of a fitted estimator.
 
         Parameters
@@ -172,21 +278,31 @@ class TrainingCurveDisplay:
             Loss on standardised targets, or R².
         tasks : str or list of str, default=None
             Target names to draw; ``None`` draws every task.
-        ax : matplotlib Axes, default=None
-            Where to draw; ``None`` makes a new figure.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes per task, or a single Axes for every task; see
+            :meth:`plot`. ``None`` makes a new figure.
 
         Returns
         -------
         display : TrainingCurveDisplay
             A new display of the selected tasks' curves, drawn by :meth:`plot`.
         """
-        history, target_names = _fitted_history(estimator)
+        final = _fitted_regressor(estimator)
         return cls.from_history(
-            history, target_names, metric=metric, tasks=tasks, ax=ax
+            final.history_,
+            final.target_names_,
+            metric=metric,
+            tasks=tasks,
+            n_cols=n_cols,
+            ax=ax,
         )
 
     @classmethod
-    def from_history(cls, history, target_names, *, metric="loss", tasks=None, ax=None):
+    def from_history(
+        cls, history, target_names, *, metric="loss", tasks=None, n_cols=3, ax=None
+    ):
         """Plot the training curves recorded in a skorch history.
 
         Parameters
@@ -200,8 +316,11 @@ class TrainingCurveDisplay:
             Loss on standardised targets, or R².
         tasks : str or list of str, default=None
             Target names to draw; ``None`` draws every task.
-        ax : matplotlib Axes, default=None
-            Where to draw; ``None`` makes a new figure.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : matplotlib Axes or array-like of matplotlib Axes, default=None
+            One Axes per task, or a single Axes for every task; see
+            :meth:`plot`. ``None`` makes a new figure.
 
         Returns
         -------
@@ -240,19 +359,26 @@ class TrainingCurveDisplay:
         display = cls(
             train_curves=curves["train"], valid_curves=curves["valid"], metric=metric
         )
-        return display.plot(ax=ax)
+        return display.plot(ax=ax, n_cols=n_cols)
 
 
 class TaskWeightDisplay:
     """The weight of each task in the training objective, by epoch.
 
-    Create one with :meth:`from_estimator` or :meth:`from_history`.
+    One line per task, one colour each, with the legend beside the axes.
+    Weights that never change (those of ``task_weighting="equal"``, of fixed
+    weights, or of ``"pcgrad"``) draw flat lines: the title says that they are
+    constant, and whether they are equal. Create one with
+    :meth:`from_estimator` or :meth:`from_history`.
 
     Parameters
     ----------
     weights : pandas.DataFrame
         One column per task, indexed by epoch (from 1): the weights used in
         that epoch (``NaN`` where not recorded).
+    weighting : str, default=None
+        The task weighting that gave the weights, named in the title (such as
+        ``"task_weighting='dwa'"``); ``from_estimator`` names the estimator's.
 
     Attributes
     ----------
@@ -272,10 +398,13 @@ class TaskWeightDisplay:
     >>> disp = TaskWeightDisplay.from_estimator(reg)
     >>> disp.weights.shape == (reg.n_iter_, 2)
     True
+    >>> disp.ax_.get_title()
+    "task_weighting='dwa'"
     """
 
-    def __init__(self, *, weights):
+    def __init__(self, *, weights, weighting=None):
         self.weights = weights
+        self.weighting = weighting
 
     def plot(self, ax=None):
         """Draw one line per task.
@@ -283,7 +412,9 @@ class TaskWeightDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Where to draw; ``None`` makes a new figure.
+            Where to draw, with the legend outside the Axes, on its right
+            (give the figure room for it, e.g. ``layout="constrained"``);
+            ``None`` makes a new figure.
 
         Returns
         -------
@@ -292,15 +423,31 @@ class TaskWeightDisplay:
             and its figure in ``figure_``.
         """
         ax = _new_axes(ax)
+        colors = _task_colors(len(self.weights.columns))
         self.lines_ = {}
-        for task in self.weights.columns:
+        for task, color in zip(self.weights.columns, colors, strict=True):
             (self.lines_[task],) = ax.plot(
-                self.weights.index, self.weights[task], label=task
+                self.weights.index, self.weights[task], color=color, label=task
             )
-        ax.set(xlabel="epoch", ylabel="task weight")
-        ax.legend()
+        title, constant = self._title()
+        _epoch_axis(ax)
+        ax.set(ylabel="task weight", title=title)
+        if constant:  # from 0: a flat line near the top reads as deliberate
+            ax.set_ylim(bottom=0, top=1.1 * np.nanmax(self.weights.to_numpy()))
+        _legend_beside(ax)
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+    def _title(self):
+        """``(title, constant)``: the title names the weighting and says
+        whether its weights are constant (flat lines that would otherwise look
+        like a failure to record them)."""
+        if (self.weights.nunique() > 1).any():  # NaN (unrecorded) aside
+            return self.weighting or "", False
+        values = self.weights.to_numpy()
+        equal = np.unique(values[~np.isnan(values)]).size == 1
+        title = "constant, equal weights" if equal else "constant weights"
+        return (f"{title} ({self.weighting})" if self.weighting else title), True
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None):
@@ -318,8 +465,13 @@ class TaskWeightDisplay:
         display : TaskWeightDisplay
             A new display of the weights, drawn by :meth:`plot`.
         """
-        history, target_names = _fitted_history(estimator)
-        return cls.from_history(history, target_names, ax=ax)
+        final = _fitted_regressor(estimator)
+        target_names = list(final.target_names_)
+        display = cls(
+            weights=_history_weights(final.history_, target_names),
+            weighting=_weighting_label(final.task_weighting, target_names),
+        )
+        return display.plot(ax=ax)
 
     @classmethod
     def from_history(cls, history, target_names, *, ax=None):
@@ -339,23 +491,36 @@ class TaskWeightDisplay:
         display : TaskWeightDisplay
             A new display of the weights, drawn by :meth:`plot`.
         """
-        target_names = [str(name) for name in target_names]
-        epochs = _epochs(history)
-        rows = [entry.get("task_weights") for entry in history]
-        if all(row is None for row in rows):
-            raise ValueError(
-                "The history has no 'task_weights': MultiTaskHealthRegressor.fit "
-                "records the weights its task_weighting gives every epoch."
-            )
-        nan_row = [np.nan] * len(target_names)
-        rows = [nan_row if row is None else list(row) for row in rows]
-        if any(len(row) != len(target_names) for row in rows):
-            raise ValueError(
-                f"task_weights in the history do not have one weight per target "
-                f"({len(target_names)}: {target_names})."
-            )
-        weights = pd.DataFrame(rows, index=epochs, columns=target_names, dtype=float)
-        return cls(weights=weights).plot(ax=ax)
+        return cls(weights=_history_weights(history, target_names)).plot(ax=ax)
+
+
+def _history_weights(history, target_names):
+    """The ``task_weights`` of a history: one column per target, by epoch."""
+    target_names = [str(name) for name in target_names]
+    epochs = _epochs(history)
+    rows = [entry.get("task_weights") for entry in history]
+    if all(row is None for row in rows):
+        raise ValueError(
+            "The history has no 'task_weights': MultiTaskHealthRegressor.fit "
+            "records the weights its task_weighting gives every epoch."
+        )
+    nan_row = [np.nan] * len(target_names)
+    rows = [nan_row if row is None else list(row) for row in rows]
+    if any(len(row) != len(target_names) for row in rows):
+        raise ValueError(
+            f"task_weights in the history do not have one weight per target "
+            f"({len(target_names)}: {target_names})."
+        )
+    return pd.DataFrame(rows, index=epochs, columns=target_names, dtype=float)
+
+
+def _weighting_label(task_weighting, target_names):
+    """``task_weighting=`` as a title names it: a name as given, anything
+    else (weights, an instance) by the kind of weighting it makes."""
+    if isinstance(task_weighting, str):
+        return f"task_weighting={task_weighting!r}"
+    kind = type(get_weighting(task_weighting, target_names)).__name__
+    return f"task_weighting={kind}(...)"
 
 
 class TaskPredictionErrorDisplay:
@@ -445,10 +610,7 @@ class TaskPredictionErrorDisplay:
         """
         if kind not in _PREDICTION_KINDS:
             raise ValueError(f"kind must be one of {_PREDICTION_KINDS}; got {kind!r}.")
-        if not isinstance(n_cols, Integral) or n_cols < 1:
-            raise ValueError(f"n_cols must be a positive integer; got {n_cols!r}.")
-        n_tasks = len(self.target_names)
-        axes = self._panels(ax, n_tasks, n_cols)
+        axes = _task_panels(ax, len(self.target_names), n_cols, panel_size=(4, 4))
         default_scatter = {"alpha": 0.5, "s": 12}
         default_line = {"color": "black", "alpha": 0.7, "linestyle": "--"}
         scatter_kwargs = validate_style_kwargs(default_scatter, scatter_kwargs or {})
@@ -479,28 +641,6 @@ class TaskPredictionErrorDisplay:
         self.ax_ = axes
         self.figure_ = axes[0].figure
         return self
-
-    @staticmethod
-    def _panels(ax, n_tasks, n_cols):
-        if ax is not None:
-            axes = np.asarray(ax, dtype=object).ravel()
-            if len(axes) != n_tasks:
-                raise ValueError(
-                    f"ax must hold one Axes per task ({n_tasks}); got {len(axes)}."
-                )
-            return axes
-        n_cols = min(n_cols, n_tasks)
-        n_rows = math.ceil(n_tasks / n_cols)
-        _, grid = _pyplot().subplots(
-            n_rows,
-            n_cols,
-            figsize=(4 * n_cols, 4 * n_rows),
-            squeeze=False,
-            layout="constrained",
-        )
-        for unused in grid.ravel()[n_tasks:]:
-            unused.remove()
-        return grid.ravel()[:n_tasks]
 
     @classmethod
     def from_estimator(

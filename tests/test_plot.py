@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _estimator_helpers import fast
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -23,9 +24,12 @@ from skhealth.plot import (
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
+import matplotlib.colors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 TARGETS = ["sbp", "hdl"]
+# nine tasks, as a health study measures them, in no alphabetical order
+NINE = ["sbp", "dbp", "hdl", "ldl", "tg", "hba1c", "bmi", "waist", "glucose"]
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +48,23 @@ def make_history(n_epochs=3, splits=("train", "valid"), targets=TARGETS):
             for t, target in enumerate(targets):
                 history.record(f"{split}_loss_{target}", epoch + t / 10)
                 history.record(f"{split}_r2_{target}", -(epoch + t / 10))
-        history.record("task_weights", [epoch / 10, 1 - epoch / 10])
+        history.record("task_weights", [epoch / 10 + t for t in range(len(targets))])
     return history
 
 
-def legend_labels(ax):
-    return [text.get_text() for text in ax.get_legend().get_texts()]
+def legend_labels(legend):
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def n_colors(lines):
+    return len({matplotlib.colors.to_hex(line.get_color()) for line in lines})
+
+
+def covered_by(legend, axes):
+    """The titles of the ``axes`` whose plotting area ``legend`` covers."""
+    legend.figure.canvas.draw()
+    box = legend.get_window_extent()
+    return [ax.get_title() for ax in axes if box.overlaps(ax.get_window_extent())]
 
 
 @pytest.fixture(scope="module")
@@ -91,37 +106,60 @@ def test_training_curves_keep_the_plotted_data():
     assert_array_equal(disp.valid_curves["hdl"], [1.1, 2.1, 3.1])
 
 
-def test_training_curves_label_axes_and_legend():
-    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
-    assert disp.ax_.get_xlabel() == "epoch"
-    assert disp.ax_.get_ylabel() == "loss (standardised)"
-    assert legend_labels(disp.ax_) == [
-        "sbp (train)",
-        "hdl (train)",
-        "sbp (valid)",
-        "hdl (valid)",
-    ]
-    assert disp.figure_ is disp.ax_.figure
+def test_training_curves_draw_one_panel_per_task_titled_with_its_name():
+    disp = TrainingCurveDisplay.from_history(make_history(targets=NINE), NINE)
+    assert disp.ax_.shape == (9,)
+    assert disp.figure_.axes == list(disp.ax_)
+    assert [ax.get_title() for ax in disp.ax_] == NINE
+    assert [ax.get_subplotspec().rowspan.start for ax in disp.ax_] == [
+        0, 0, 0, 1, 1, 1, 2, 2, 2
+    ]  # fmt: skip
+    for ax, task in zip(disp.ax_, NINE, strict=True):
+        assert ax.get_lines() == [
+            disp.lines_["train", task],
+            disp.lines_["valid", task],
+        ]
 
 
-def test_training_curves_style_train_solid_and_valid_dashed_per_task_colour():
+def test_training_curves_label_each_panels_axes():
     disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
-    assert disp.lines_["train", "sbp"].get_linestyle() == "-"
-    assert disp.lines_["valid", "sbp"].get_linestyle() == "--"
-    assert (
-        disp.lines_["train", "hdl"].get_color()
-        == disp.lines_["valid", "hdl"].get_color()
-    )
-    assert (
-        disp.lines_["train", "sbp"].get_color()
-        != disp.lines_["train", "hdl"].get_color()
-    )
+    for ax in disp.ax_:
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss (standardised)")
+
+
+def test_training_curves_tick_whole_epochs():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
+    ticks = disp.ax_[0].get_xticks()
+    assert_array_equal(ticks, np.round(ticks))
+
+
+def test_training_curves_legend_names_the_splits_above_the_panels():
+    disp = TrainingCurveDisplay.from_history(make_history(targets=NINE), NINE)
+    (legend,) = disp.figure_.legends
+    assert legend_labels(legend) == ["training", "validation"]
+    assert all(ax.get_legend() is None for ax in disp.ax_)
+    assert covered_by(legend, disp.ax_) == []
+
+
+def test_training_curves_style_train_solid_and_valid_dashed_in_every_panel():
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS)
+    for task in TARGETS:
+        train, valid = disp.lines_["train", task], disp.lines_["valid", task]
+        assert (train.get_linestyle(), train.get_color()) == ("-", "C0")
+        assert (valid.get_linestyle(), valid.get_color()) == ("--", "C1")
+
+
+def test_n_cols_sets_the_panels_per_row():
+    history = make_history(targets=["a", "b", "c"])
+    disp = TrainingCurveDisplay.from_history(history, ["a", "b", "c"], n_cols=2)
+    assert [ax.get_subplotspec().colspan.start for ax in disp.ax_] == [0, 1, 0]
+    assert [ax.get_subplotspec().rowspan.start for ax in disp.ax_] == [0, 0, 1]
 
 
 def test_r2_metric_reads_the_r2_keys():
     history = make_history()
     disp = TrainingCurveDisplay.from_history(history, TARGETS, metric="r2")
-    assert disp.ax_.get_ylabel() == "R²"
+    assert disp.ax_[0].get_ylabel() == "R²"
     assert_array_equal(
         disp.lines_["valid", "sbp"].get_ydata(), history[:, "valid_r2_sbp"]
     )
@@ -131,7 +169,7 @@ def test_absent_validation_split_is_not_drawn():
     disp = TrainingCurveDisplay.from_history(make_history(splits=("train",)), TARGETS)
     assert disp.valid_curves is None
     assert sorted(disp.lines_) == [("train", "hdl"), ("train", "sbp")]
-    assert legend_labels(disp.ax_) == ["sbp (train)", "hdl (train)"]
+    assert legend_labels(disp.figure_.legends[0]) == ["training"]
 
 
 def test_epochs_without_a_value_are_gaps():
@@ -150,11 +188,56 @@ def test_tasks_selects_the_lines():
     assert sorted(disp.lines_) == [("train", "hdl"), ("valid", "hdl")]
 
 
-def test_curves_draw_on_the_given_axes():
+def test_curves_draw_every_task_on_a_single_given_axes():
     _, ax = plt.subplots()
     disp = TrainingCurveDisplay.from_history(make_history(), TARGETS, ax=ax)
-    assert disp.ax_ is ax
-    assert len(ax.get_lines()) == 4
+    assert list(disp.ax_) == [ax]
+    assert ax.get_lines() == list(disp.lines_.values())
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss (standardised)")
+
+
+def test_curves_on_a_single_axes_colour_each_task_and_style_each_split():
+    _, ax = plt.subplots()
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS, ax=ax)
+    assert disp.lines_["train", "hdl"].get_color() == "C1"
+    assert disp.lines_["valid", "hdl"].get_color() == "C1"
+    assert disp.lines_["valid", "sbp"].get_color() == "C0"
+    assert disp.lines_["valid", "sbp"].get_linestyle() == "--"
+
+
+def test_curves_on_a_single_axes_keep_the_legend_beside_it():
+    _, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
+    TrainingCurveDisplay.from_history(make_history(targets=NINE), NINE, ax=ax)
+    legend = ax.get_legend()
+    assert legend_labels(legend) == [*NINE, "training", "validation"]
+    assert covered_by(legend, [ax]) == []
+
+
+def test_curves_of_twelve_tasks_on_a_single_axes_have_twelve_colours():
+    targets = [f"t{t}" for t in range(12)]
+    _, ax = plt.subplots()
+    disp = TrainingCurveDisplay.from_history(
+        make_history(targets=targets), targets, ax=ax
+    )
+    assert n_colors(disp.lines_["train", task] for task in targets) == 12
+
+
+def test_curves_draw_in_the_given_panels_with_the_legend_in_the_first():
+    _, grid = plt.subplots(1, 2)
+    disp = TrainingCurveDisplay.from_history(make_history(), TARGETS, ax=grid)
+    assert list(disp.ax_) == list(grid)
+    assert disp.ax_[1].get_lines() == [
+        disp.lines_["train", "hdl"],
+        disp.lines_["valid", "hdl"],
+    ]
+    assert legend_labels(grid[0].get_legend()) == ["training", "validation"]
+    assert disp.figure_.legends == []
+
+
+def test_given_panels_must_match_the_curves_tasks():
+    _, grid = plt.subplots(1, 3)
+    with pytest.raises(ValueError, match=r"one Axes per task \(2\); got 3"):
+        TrainingCurveDisplay.from_history(make_history(), TARGETS, ax=grid)
 
 
 def test_unknown_metric_is_rejected_naming_the_options():
@@ -235,14 +318,67 @@ def test_task_weights_draw_one_line_per_task_from_the_history():
     assert list(disp.lines_) == TARGETS
     assert_array_equal(disp.lines_["sbp"].get_xdata(), [1, 2, 3])
     assert_allclose(disp.lines_["sbp"].get_ydata(), [0.1, 0.2, 0.3])
-    assert_allclose(disp.lines_["hdl"].get_ydata(), [0.9, 0.8, 0.7])
+    assert_allclose(disp.lines_["hdl"].get_ydata(), [1.1, 1.2, 1.3])
     assert_allclose(disp.weights.to_numpy(), history[:, "task_weights"])
 
 
 def test_task_weights_label_axes_and_legend():
     disp = TaskWeightDisplay.from_history(make_history(), TARGETS)
     assert (disp.ax_.get_xlabel(), disp.ax_.get_ylabel()) == ("epoch", "task weight")
-    assert legend_labels(disp.ax_) == TARGETS
+    assert legend_labels(disp.ax_.get_legend()) == TARGETS
+
+
+def test_task_weights_legend_sits_beside_the_axes():
+    disp = TaskWeightDisplay.from_history(make_history(targets=NINE), NINE)
+    assert covered_by(disp.ax_.get_legend(), [disp.ax_]) == []
+
+
+def test_task_weights_of_twelve_tasks_have_twelve_colours():
+    targets = [f"t{t}" for t in range(12)]
+    disp = TaskWeightDisplay.from_history(make_history(targets=targets), targets)
+    assert n_colors(disp.lines_.values()) == 12
+
+
+def test_varying_task_weights_have_no_title_from_a_history():
+    disp = TaskWeightDisplay.from_history(make_history(), TARGETS)
+    assert disp.ax_.get_title() == ""
+
+
+@pytest.fixture
+def constant_weights():
+    """A history whose task weights are 0.5 and 1.5 every epoch."""
+    history = make_history()
+    for entry in history:
+        entry["task_weights"] = [0.5, 1.5]
+    return history
+
+
+def test_constant_task_weights_are_titled_constant_from_a_history(constant_weights):
+    disp = TaskWeightDisplay.from_history(constant_weights, TARGETS)
+    assert disp.ax_.get_title() == "constant weights"
+
+
+def test_constant_task_weights_are_drawn_from_zero(constant_weights):
+    disp = TaskWeightDisplay.from_history(constant_weights, TARGETS)
+    assert_allclose(disp.ax_.get_ylim(), [0, 1.65])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    ("task_weighting", "title"),
+    [
+        ("equal", "constant, equal weights (task_weighting='equal')"),
+        ([1.0, 3.0, 1.0], "constant weights (task_weighting=Fixed(...))"),
+        ("dwa", "task_weighting='dwa'"),
+    ],
+)
+def test_task_weights_from_estimator_name_its_weighting_in_the_title(
+    fitted, task_weighting, title
+):
+    _, X, Y = fitted
+    reg = fast(task_weighting=task_weighting, hidden_layer_sizes=8, max_iter=3)
+    disp = TaskWeightDisplay.from_estimator(reg.fit(X, Y))
+    assert disp.ax_.get_title() == title
 
 
 def test_history_without_task_weights_names_the_setting():
@@ -288,15 +424,14 @@ def test_every_display_keeps_its_axes_and_figure_as_scikit_learns_do(
     fitted, predictions
 ):
     reg, _, _ = fitted
-    single = [
+    single = TaskWeightDisplay.from_estimator(reg)
+    assert single.figure_ is single.ax_.figure
+    assert single.figure_.axes == [single.ax_]
+    for grid in [
         TrainingCurveDisplay.from_estimator(reg),
-        TaskWeightDisplay.from_estimator(reg),
-    ]
-    for disp in single:
-        assert disp.figure_ is disp.ax_.figure
-        assert disp.figure_.axes == [disp.ax_]
-    grid = TaskPredictionErrorDisplay.from_predictions(*predictions)
-    assert all(ax.figure is grid.figure_ for ax in grid.ax_)
+        TaskPredictionErrorDisplay.from_predictions(*predictions),
+    ]:
+        assert grid.figure_.axes == list(grid.ax_)
 
 
 def test_prediction_error_titles_give_each_tasks_r2(predictions):
