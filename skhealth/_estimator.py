@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from . import metrics
 from ._blend import fit_linear_path
 from ._net import TaskDataset
 from ._sklearn import HasMethods, Interval, StrOptions
@@ -31,16 +32,13 @@ from ._training import (
     unlabelled_fold,
 )
 from ._validation import (
-    as_labels,
     check_target_columns,
-    check_target_names,
     target_names,
     validate_training_data,
     validate_X,
 )
 from .architectures import ARCHITECTURES, Architecture
 from .losses import LOSSES
-from .metrics import task_scores
 from .weighting import WEIGHTINGS, TaskWeighting
 
 __all__ = ["MultiTaskHealthRegressor"]
@@ -746,6 +744,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Indexed by ``target_names_``, columns ``r2``, ``mae``, ``rmse``,
             ``n_observed`` (see :func:`skhealth.metrics.task_scores`).
 
+        See Also
+        --------
+        skhealth.score_tasks : The same for a fitted pipeline ending in this
+            estimator.
+
         Examples
         --------
         >>> from sklearn.datasets import make_regression
@@ -756,15 +759,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         >>> reg.score_tasks(X, Y).columns.tolist()
         ['r2', 'mae', 'rmse', 'n_observed']
         """
-        check_is_fitted(self)
-        check_target_names(y)
-        check_target_columns(y, self.target_names_)
-        return task_scores(
-            as_labels(y),
-            self.predict(X),
-            sample_weight=sample_weight,
-            target_names=self.target_names_,
-        )
+        return metrics.score_tasks(self, X, y, sample_weight=sample_weight)
 
     def save(self, path):
         """Write the fitted estimator to a model file that is safe to share.
