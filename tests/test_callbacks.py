@@ -10,13 +10,13 @@ import torch
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from skorch.callbacks import ProgressBar
+from skorch.callbacks import PrintLog, ProgressBar
 from skorch.history import History
 from tqdm import tqdm
 
 from skhealth import MultiTaskHealthRegressor
 from skhealth._net import TaskDataset
-from skhealth.callbacks import TaskMetrics, TrainingProgress
+from skhealth.callbacks import TaskMetrics, TaskPrintLog, TrainingProgress
 from skhealth.losses import MaskedMultiTaskLoss, label_weights
 from skhealth.metrics import task_scores
 
@@ -208,3 +208,44 @@ def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(
         [epoch[f"{split}_loss_a"], epoch[f"{split}_loss_b"]], expected_loss, rtol=1e-6
     )
     assert ("valid_r2" in epoch) is not training
+
+
+# -------------------------------------------------------------- TaskPrintLog
+def test_print_log_lists_task_columns_in_target_order_the_others_as_skorch():
+    log = TaskPrintLog(["sbp", "dbp"]).initialize()
+    row = {
+        "epoch": 1,
+        "dur": 0.1,
+        "valid_r2_dbp": 0.4,
+        "valid_r2_sbp": 0.3,
+        "valid_r2": 0.35,
+        "train_loss_dbp": 0.2,
+        "train_loss_sbp": 0.1,
+        "train_loss": 0.15,
+        "lr": 0.001,
+    }
+    header = log.table(row).splitlines()[0].split()
+    assert header == [
+        "epoch",
+        "lr",
+        "train_loss",
+        "train_loss_sbp",
+        "train_loss_dbp",
+        "valid_r2",
+        "valid_r2_sbp",
+        "valid_r2_dbp",
+        "dur",
+    ]
+
+
+def test_print_log_is_a_skorch_print_log_with_its_parameters():
+    log = TaskPrintLog(["sbp"], keys_ignored=["dur"], floatfmt=".2f")
+    assert isinstance(log, PrintLog)
+    assert clone(log).get_params() == {
+        "target_names": ["sbp"],
+        "keys_ignored": ["dur"],
+        "sink": print,
+        "tablefmt": "simple",
+        "floatfmt": ".2f",
+        "stralign": "right",
+    }
