@@ -1,12 +1,15 @@
 """What X, y and sample_weight may be, the names they give, the errors they raise."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 from _estimator_helpers import NO_CONVERGENCE_NOISE, fast
+
+from skhealth.metrics import task_scores
 
 pytestmark = NO_CONVERGENCE_NOISE
 
@@ -68,6 +71,7 @@ def test_target_columns_in_another_order_are_a_value_error(regression_data):
 def test_array_without_names_after_fitting_on_a_dataframe_warns(health_frame):
     X, Y = health_frame
     X = pd.get_dummies(X, dtype=float).fillna(0.0)
+    X = (X - X.mean()) / X.std()
     reg = fast(max_iter=2).fit(X, Y)
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         reg.predict(X.to_numpy())
@@ -76,7 +80,7 @@ def test_array_without_names_after_fitting_on_a_dataframe_warns(health_frame):
 # ------------------------------------------------------------------------- X
 def test_inputs_of_any_numeric_dtype_and_layout_agree(regression_data):
     X, Y = regression_data
-    X = np.round(X * 100)  # integral values, exactly representable everywhere
+    X = np.round(X * 4)  # integral values, exactly representable everywhere
     reference = fast().fit(X.astype(np.float32), Y).predict(X.astype(np.float32))
     read_only = X.copy()
     read_only.flags.writeable = False
@@ -196,6 +200,144 @@ def test_infinite_or_too_large_X_at_predict_is_a_value_error_naming_it(
         reg.predict(X_bad)
 
 
+_UNSCALED_ADVICE = (
+    "The network learns poorly from unscaled inputs: scale them in a Pipeline "
+    "before the estimator, with a StandardScaler, or with "
+    "skhealth.preprocessing.make_default_preprocessor(X), which also encodes "
+    "categorical features."
+)
+
+
+def _alternating(X, columns):
+    """``X`` whose column ``j`` alternates the two values ``columns[j]``: of
+    mean their midpoint and standard deviation half their distance."""
+    X = X.copy()
+    for j, values in columns.items():
+        X[:, j] = np.tile(values, len(X) // 2)
+    return X
+
+
+def _days(X):
+    """``X`` with days since diagnosis, 0 to 4800, in column 2."""
+    return _alternating(X, {2: [0.0, 4800.0]})
+
+
+@_named_or_not
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_unscaled_feature_at_a_first_fit_warns_naming_it(
+    regression_data, names, where, method
+):
+    X, Y = regression_data
+    X = pd.DataFrame(_days(X), columns=names) if names else _days(X)
+    message = (
+        "Input X has 1 column far from standardised (mean or standard deviation "
+        f"beyond ±10): {where} (mean 2400, std 2400). {_UNSCALED_ADVICE}"
+    )
+    with pytest.warns(UserWarning, match=f"^{re.escape(message)}$") as caught:
+        getattr(fast(max_iter=2), method)(X, Y)
+    assert caught.pop(UserWarning).filename == __file__  # the caller's line
+
+
+def test_unscaled_features_warn_naming_the_first_three_and_counting_the_rest(
+    regression_data,
+):
+    X, Y = regression_data
+    X = _alternating(
+        X,
+        {
+            1: [0.0, 40.0],
+            2: [10.0, 14.0],  # offset only
+            3: [-100.0, 100.0],  # scale only
+            4: [0.0, 4800.0],
+            5: [0.0, 4800.0],
+        },
+    )
+    message = (
+        "Input X has 5 columns far from standardised (mean or standard deviation "
+        "beyond ±10): column 1 (mean 20, std 20), column 2 (mean 12, std 2), "
+        f"column 3 (mean 0, std 100) and 2 more. {_UNSCALED_ADVICE}"
+    )
+    with pytest.warns(UserWarning, match=f"^{re.escape(message)}$"):
+        fast(max_iter=2).fit(X, Y)
+
+
+def test_features_within_ten_of_standardised_do_not_warn(regression_data):
+    X, Y = regression_data
+    rng = np.random.RandomState(0)
+    X = np.column_stack(
+        [
+            X[:, :3],
+            rng.randint(0, 2, len(X)),  # a 0/1 flag
+            rng.poisson(3, len(X)),  # a small count
+            rng.normal(9.5, 1, len(X)),  # hours of sleep, above 10 in places
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Input X has")
+        fast(max_iter=2).fit(X, Y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_continuing_training_on_unscaled_features_does_not_warn_again(
+    regression_data, method
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2, warm_start=True)
+    with pytest.warns(UserWarning, match="far from standardised"):
+        getattr(reg, method)(_days(X), Y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Input X has")
+        getattr(reg, method)(_days(X), Y)
+
+
+def test_rows_of_weight_zero_are_left_out_of_the_scale_warning(regression_data):
+    X, Y = regression_data
+    X = X.copy()
+    X[:10, 2] = 9999.0  # a "don't know" code, on rows weighted out
+    weight = np.r_[np.zeros(10), np.ones(len(X) - 10)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Input X has")
+        fast(max_iter=2).fit(X, Y, sample_weight=weight)
+    with pytest.warns(UserWarning, match=r"Input X has 1 column .*: column 2 \(mean"):
+        fast(max_iter=2).fit(X, Y)
+
+
+_ENCODE = (
+    "the network reads numbers only. Encode categorical features as numbers in "
+    "a Pipeline before the estimator: "
+    "skhealth.preprocessing.make_default_preprocessor(X) one-hot encodes them "
+    "(and scales the numeric ones), or use a ColumnTransformer with a "
+    "OneHotEncoder."
+)
+
+
+def test_string_features_at_fit_are_a_value_error_naming_them(regression_data):
+    X, Y = regression_data
+    X = pd.DataFrame(X, columns=["age", "bmi", "sex", "sbp", "smoker", "steps"])
+    X["sex"] = np.tile(["f", "m"], len(X) // 2)
+    X["smoker"] = pd.Categorical(np.tile(["never", "current"], len(X) // 2))
+    message = (
+        "Input X contains the string 'f' in feature 'sex', which is not a number "
+        f"(feature 'smoker' holds strings too): {_ENCODE}"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        fast().fit(X, Y)
+
+
+def test_a_string_in_an_array_at_predict_is_a_value_error_naming_its_column(
+    regression_data,
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    X_bad = X.astype(object)
+    X_bad[3, 2] = "f"
+    message = (
+        f"Input X contains the string 'f' in column 2, which is not a number: {_ENCODE}"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        reg.predict(X_bad)
+
+
 # ------------------------------------------------------------------------- y
 @pytest.mark.parametrize(
     ("y_bad", "message"),
@@ -248,6 +390,72 @@ def test_targets_too_large_to_standardise_are_a_value_error(regression_data):
     Y[:, 2] *= 1e200
     with pytest.raises(ValueError, match=r"task 2 \('task_2'\) has values too large"):
         fast().fit(X, Y)
+
+
+_NOT_A_CATEGORY = (
+    "targets must be numbers, and this regressor does not predict categories."
+)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_string_target_is_a_value_error_naming_its_column(regression_data, method):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    Y["sex"] = np.tile(["f", "m"], len(Y) // 2)
+    message = (
+        "Input y contains the string 'f' in y's column 'sex', which is not a "
+        f"number: {_NOT_A_CATEGORY} Drop that column, or convert its values to "
+        "numbers (NaN for a missing label)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        getattr(fast(), method)(X, Y)
+
+
+def test_a_string_in_a_one_dimensional_target_is_a_value_error(regression_data):
+    X, Y = regression_data
+    y = Y[:, 0].astype(object)
+    y[4] = "high"
+    message = (
+        "Input y contains the string 'high', which is not a number: "
+        f"{_NOT_A_CATEGORY} Convert its values to numbers (NaN for a missing label)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        fast().fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score", "score_tasks"])
+def test_targets_as_a_list_of_series_are_a_value_error_saying_how_to_join_them(
+    regression_data, method
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y) if method.startswith("score") else fast()
+    message = (
+        "y is a list of 3 pandas Series of length 240, one per task, which "
+        "scikit-learn reads as 3 rows (samples). Pass one table of shape "
+        "(n_samples, n_tasks): pd.concat(y, axis=1) makes the Series its columns."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        getattr(reg, method)(X, [pd.Series(column) for column in Y.T])
+
+
+def test_targets_as_arrays_one_per_task_are_a_value_error_saying_how_to_join_them(
+    regression_data,
+):
+    _, Y = regression_data
+    message = (
+        "y_true is a tuple of 3 arrays of length 240, one per task, which "
+        "scikit-learn reads as 3 rows (samples). Pass one table of shape "
+        "(n_samples, n_tasks): np.column_stack(y_true) makes the arrays its columns."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        task_scores(tuple(Y.T), Y)
+
+
+def test_targets_as_a_list_of_rows_are_read_as_rows(regression_data):
+    X, Y = regression_data
+    np.testing.assert_array_equal(
+        fast().fit(X, list(Y)).predict(X), fast().fit(X, Y).predict(X)
+    )
 
 
 # ------------------------------------------------------------- sample_weight

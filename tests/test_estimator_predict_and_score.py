@@ -1,5 +1,7 @@
 """A fitted estimator's attributes, predictions, score and score_tasks."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,3 +155,41 @@ def test_unnamed_model_scores_named_columns_by_position(regression_data):
     reg = fast(max_iter=2).fit(X, Y)
     named = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
     assert reg.score_tasks(X, named).equals(reg.score_tasks(X, Y))
+
+
+_TASKS = "the model's tasks ['sbp', 'chol', 'sleep']"
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (
+            ["sbp", "sleep"],
+            f"y lacks the column ['chol'] of {_TASKS}: give y one column per task, "
+            "named as the task (rename a column that holds a task under another "
+            "name).",
+        ),
+        (
+            ["sbp", "cholesterol", "bmi"],
+            f"y lacks the columns ['chol', 'sleep'] of {_TASKS}, and has the "
+            "columns ['cholesterol', 'bmi'] of no task: give y one column per "
+            "task, named as the task (rename a column that holds a task under "
+            "another name).",
+        ),
+        (
+            ["bmi", "sleep", "sbp", "chol"],
+            "y has the columns ['bmi', 'sleep', 'sbp', 'chol'], but the model's "
+            "tasks are ['sbp', 'chol', 'sleep']: pass y[['sbp', 'chol', 'sleep']], "
+            "so that each column meets its own task.",
+        ),
+    ],
+)
+def test_score_on_y_of_other_columns_names_the_missing_ones_or_suggests_y_names(
+    regression_data, columns, message
+):
+    X, Y = regression_data
+    Y = pd.DataFrame(Y, columns=["sbp", "chol", "sleep"])
+    reg = fast(max_iter=2).fit(X, Y)
+    y = Y.assign(cholesterol=Y["chol"], bmi=25.0)[columns]
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        reg.score(X, y)
