@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_consistent_length
 from ._frames import fitted_regressor
 from ._validation import (
     as_2d,
+    as_labels,
     check_target_columns,
     check_target_names,
     default_task_names,
@@ -175,7 +176,7 @@ def score_tasks(model, X, y, sample_weight=None):
     check_target_names(y)
     check_target_columns(y, estimator.target_names_)
     return task_scores(
-        y,
+        as_labels(y),
         model.predict(X),
         sample_weight=sample_weight,
         target_names=estimator.target_names_,

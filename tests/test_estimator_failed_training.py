@@ -104,6 +104,7 @@ def test_training_on_to_divergence_leaves_the_estimator_unfitted(regression_data
         reg.predict(X)
 
 
+@pytest.mark.filterwarnings("ignore:Input X has .* far from standardised")
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_a_network_still_learning_from_unscaled_inputs_has_not_diverged(
     regression_data, method
