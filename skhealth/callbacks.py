@@ -155,8 +155,16 @@ class TaskPrintLog(PrintLog):
     ----------
     target_names : sequence of str
         Names of the tasks, in column order.
-    keys_ignored, sink, tablefmt, floatfmt, stralign
-        As in :class:`~skorch.callbacks.PrintLog`.
+    keys_ignored : str or list of str, default=None
+        History keys not to print, as in :class:`~skorch.callbacks.PrintLog`.
+    sink : callable, default=print
+        Where the table's lines go.
+    tablefmt : str, default="simple"
+        The table format of ``tabulate``.
+    floatfmt : str, default=".4f"
+        The format of numbers.
+    stralign : str, default="right"
+        The alignment of strings.
 
     Examples
     --------

@@ -43,48 +43,6 @@ SLOW = {
 }
 
 
-def _health_data():
-    """``X`` and ``Y`` of noisy synthetic data, missing labels included."""
-    from skhealth.datasets import make_health_data
-
-    X, Y = make_health_data(n_samples=1000, noise=1.0, missing_rate=0.2, random_state=0)
-    return {"X": X, "Y": Y}
-
-
-def _nhanes_model():
-    """A model as getting_started.rst fits it: the default pipeline fitted on
-    three quarters of NHANES, its estimator, and the held-out quarter."""
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-
-    from skhealth import MultiTaskHealthRegressor
-    from skhealth.datasets import load_nhanes
-    from skhealth.preprocessing import make_default_preprocessor
-
-    X, Y = load_nhanes(return_X_y=True)
-    X_train, X_test, Y_train, Y_test = train_test_split(
-        X, Y, test_size=0.25, random_state=0
-    )
-    model = make_pipeline(
-        make_default_preprocessor(X), MultiTaskHealthRegressor(random_state=0)
-    ).fit(X_train, Y_train)
-    return {
-        "MultiTaskHealthRegressor": MultiTaskHealthRegressor,
-        "model": model,
-        "reg": model[-1],
-        "X_test": X_test,
-        "Y_test": Y_test,
-    }
-
-
-# Pages whose examples are fragments of a session, using names they do not
-# define: what makes those names, before the page's first example runs.
-SETUP = {
-    "docs/user_guide/estimator.rst": _health_data,
-    "docs/user_guide/inspecting.rst": _nhanes_model,
-}
-
-
 @dataclass(frozen=True)
 class Block:
     """The code of one example, and where it starts (1-based)."""
@@ -221,9 +179,6 @@ def test_python_examples_run(path, tmp_path, monkeypatch):
     else:
         matplotlib.use("Agg")  # plots draw off screen
     namespace = {"__name__": "__main__"}
-    setup = SETUP.get(_relative(path))
-    if setup is not None:
-        namespace.update(setup())
     try:
         for block in doc_blocks(path):
             run_block(block, namespace)
