@@ -14,16 +14,17 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 __all__ = ["make_default_preprocessor"]
 
 
-def make_default_preprocessor(X):
+def make_default_preprocessor(X, *, categorical=()):
     """Make the transformer that imputes, scales and encodes the columns of ``X``.
 
     Numeric columns are median-imputed, then standardised. Every other column
-    (text, categorical or boolean) is imputed with its most frequent value,
-    then one-hot encoded; a category not seen in ``fit`` is encoded as none of
-    them. The columns are chosen now, by name, from the dtypes of ``X``: fit
-    and apply the transformer to tables with the same columns. A kind of
-    column that ``X`` lacks gets no step (scikit-learn would leave a step of
-    no column unfitted, and a model file holds fitted steps only).
+    (text, categorical or boolean), and every column named in ``categorical``,
+    is imputed with its most frequent value, then one-hot encoded; a category
+    not seen in ``fit`` is encoded as none of them. The columns are chosen
+    now, by name, from the dtypes of ``X``: fit and apply the transformer to
+    tables with the same columns. A kind of column that ``X`` lacks gets no
+    step (scikit-learn would leave a step of no column unfitted, and a model
+    file holds fitted steps only).
 
     This is the preprocessing of ``skhealth fit`` and ``skhealth demo``.
 
@@ -31,6 +32,11 @@ def make_default_preprocessor(X):
     ----------
     X : pandas.DataFrame
         The features (only their names and dtypes are read).
+
+    categorical : list of str, default=()
+        Columns to one-hot encode whatever their dtype: numbers that code
+        categories (a treatment 1 or 2, a stage 1 to 4) rather than measure a
+        quantity, which standardising would treat as one.
 
     Returns
     -------
@@ -47,6 +53,8 @@ def make_default_preprocessor(X):
     TypeError
         When ``X`` is not a DataFrame: an array has no dtype per column to
         tell numbers from categories.
+    ValueError
+        When ``categorical`` names a column that ``X`` lacks.
 
     Examples
     --------
@@ -63,6 +71,14 @@ def make_default_preprocessor(X):
     ... )
     >>> model.fit(X, Y).predict(X).shape
     (5263, 7)
+
+    Codes that are numbers are one-hot encoded when named in ``categorical``:
+
+    >>> import pandas as pd
+    >>> trial = pd.DataFrame({"age": [52.0, 61.0, 47.0], "stage": [1, 3, 1]})
+    >>> preprocessor = make_default_preprocessor(trial, categorical=["stage"])
+    >>> preprocessor.fit(trial).get_feature_names_out().tolist()
+    ['numeric__age', 'categorical__stage_1', 'categorical__stage_3']
     """
     if not hasattr(X, "select_dtypes"):
         raise TypeError(
@@ -71,7 +87,17 @@ def make_default_preprocessor(X):
             "Pass pd.DataFrame(X, columns=...) with categorical columns as "
             "strings or pandas categoricals."
         )
-    numeric = list(X.select_dtypes("number").columns)
+    unknown = [column for column in categorical if column not in X.columns]
+    if unknown:
+        raise ValueError(
+            f"categorical names {unknown[0]!r}, which is not a column of X; the "
+            f"columns of X are {', '.join(map(repr, X.columns))}"
+        )
+    numeric = [
+        column
+        for column in X.select_dtypes("number").columns
+        if column not in categorical
+    ]
     categorical = [column for column in X.columns if column not in numeric]
     steps = [
         (

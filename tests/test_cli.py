@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import forging
 import numpy as np
@@ -27,6 +28,7 @@ from skorch.callbacks import Callback
 import skhealth
 from skhealth import MultiTaskHealthRegressor
 from skhealth.cli import main
+from skhealth.cli._fit import _parse_value
 from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
@@ -63,8 +65,10 @@ def fit_args(data_path, model_path, *extra):
 
 @pytest.fixture
 def model_path(data_path, tmp_path, capsys):
+    """The model that ``fit`` saves, fitted once: on every row, as the refit
+    (see test_fit_refits_on_every_row_the_model_it_saves)."""
     path = tmp_path / "model.skh"
-    assert main(fit_args(data_path, path, "--quiet")) == 0
+    assert main(fit_args(data_path, path, "--quiet", "--validation-fraction", "0")) == 0
     capsys.readouterr()
     return path
 
@@ -83,7 +87,7 @@ def no_fit(monkeypatch):
     def fit(*args, **kwargs):
         pytest.fail("the command fitted a model")
 
-    monkeypatch.setattr("skhealth.cli._fit.train", fit)
+    monkeypatch.setattr("skhealth.cli._model.train", fit)
 
 
 def error_of(capsys, *args):
@@ -97,7 +101,6 @@ def error_of(capsys, *args):
 
 
 # ------------------------------------------------------------------- help
-@pytest.mark.slow  # a fresh interpreter imports torch
 def test_python_m_skhealth_prints_help():
     result = subprocess.run(
         [sys.executable, "-m", "skhealth", "--help"],
@@ -119,6 +122,42 @@ def test_every_command_has_help(command, capsys):
     assert capsys.readouterr().out.startswith(f"usage: skhealth {command} ")
 
 
+# What a fresh interpreter has imported once the command line has answered
+# --version and each --help: none of the modules that take seconds to import.
+_STARTUP = """
+import sys
+from skhealth.cli import main
+for args in (["--version"], ["--help"], *([c, "--help"] for c in {commands})):
+    try:
+        main(args)
+    except SystemExit:
+        pass
+heavy = ("torch", "sklearn", "pandas", "skorch", "skhealth._estimator")
+print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
+"""
+
+
+def test_version_and_help_import_neither_torch_nor_sklearn_nor_pandas():
+    code = _STARTUP.format(commands=["demo", "fit", "predict", "evaluate", "info"])
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stderr == "[]\n"
+
+
+def test_version_answers_in_well_under_the_seconds_torch_takes():
+    # about 0.1 s; importing torch took 7 to 26 s (see benchmarks/startup.py)
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "skhealth", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert time.perf_counter() - start < 5
+    assert result.stdout == f"skhealth {skhealth.__version__}\n"
+
+
 def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([])
@@ -138,32 +177,60 @@ def test_fit_preprocesses_the_features_as_make_default_preprocessor(
     data_path, model_path
 ):
     X = pd.read_csv(data_path)[FEATURES]
-    # fitted on the rows that are not held out (see the next test)
-    fitted_on, _ = train_test_split(X, test_size=0.2, random_state=0)
-    expected = make_default_preprocessor(fitted_on).fit(fitted_on)
+    expected = make_default_preprocessor(X).fit(X)
     np.testing.assert_array_equal(
         skhealth.load(model_path)[0].transform(X), expected.transform(X)
     )
 
 
-def test_fit_prints_the_saved_models_scores_on_held_out_rows(
+def _held_out(data_path, seed=0):
+    """The rows ``fit`` holds out by default with ``--seed seed``: 20 %, those
+    of train_test_split(random_state=seed)."""
+    data = pd.read_csv(data_path)
+    return train_test_split(data, test_size=0.2, random_state=seed)[1]
+
+
+def test_fit_no_refit_saves_the_model_whose_held_out_scores_it_prints(
     data_path, tmp_path, capsys
 ):
     path = tmp_path / "m.skh"
-    status, out, _ = run(capsys, *fit_args(data_path, path))
-    # the held-out rows are a fixed 20%: those of train_test_split(random_state=0)
-    _, held_out = train_test_split(
-        pd.read_csv(data_path), test_size=0.2, random_state=0
-    )
+    status, out, _ = run(capsys, *fit_args(data_path, path, "--no-refit"))
+    held_out = _held_out(data_path)
     prediction = skhealth.load(path).predict(held_out[FEATURES])
     scores = task_scores(held_out[TARGETS], prediction)
     assert status == 0
     assert out.startswith(
-        "Fitted on 240 rows, 5 features, 3 targets: 5 epochs\n\n"
+        "Fitted on 240 of 300 rows, 5 features, 3 targets, seed 0: 5 epochs\n\n"
         "Validation scores (60 held-out rows):\n"
     )
     assert out.endswith(
-        f"mean R2: {scores['r2'].mean():.3f}\n\nSaved the model to {path}\n"
+        f"mean R2: {scores['r2'].mean():.3f}\n\nSaved the model to {path}: the "
+        "fit on 240 rows scored above (--no-refit)\n"
+    )
+
+
+def test_fit_prints_the_held_out_scores_then_refits_on_every_row(
+    data_path, tmp_path, capsys
+):
+    path = tmp_path / "m.skh"
+    _, scored, _ = run(capsys, *fit_args(data_path, tmp_path / "s.skh", "--no-refit"))
+    status, out, _ = run(capsys, *fit_args(data_path, path))
+    scores, _, _ = scored.partition("\n\nSaved")
+    assert status == 0
+    assert out == (
+        f"{scores}\n\nRefitted on all 300 rows for the saved model: 5 epochs (the "
+        f"scores above are those of the fit on 240 rows)\n\nSaved the model to "
+        f"{path}\n"
+    )
+
+
+def test_fit_refits_on_every_row_the_model_it_saves(data_path, tmp_path):
+    refit, once = tmp_path / "refit.skh", tmp_path / "once.skh"
+    assert main(fit_args(data_path, refit, "-q")) == 0
+    assert main(fit_args(data_path, once, "-q", "--validation-fraction", "0")) == 0
+    X = pd.read_csv(data_path)[FEATURES]
+    np.testing.assert_array_equal(
+        skhealth.load(refit).predict(X), skhealth.load(once).predict(X)
     )
 
 
@@ -172,13 +239,87 @@ def test_fit_quiet_prints_nothing(data_path, tmp_path, capsys):
     assert (status, out) == (0, "")
 
 
-def test_fit_without_validation_uses_every_row(data_path, tmp_path, capsys):
+def test_fit_without_validation_fits_once_on_every_row(data_path, tmp_path, capsys):
     path = tmp_path / "m.skh"
     args = fit_args(data_path, path, "--validation-fraction", "0")
     status, out, _ = run(capsys, *args)
     assert status == 0
-    assert "Fitted on 300 rows" in out
-    assert "Validation" not in out
+    assert out == (
+        "Fitted on 300 rows, 5 features, 3 targets, seed 0: 5 epochs\n\n"
+        f"Saved the model to {path}\n"
+    )
+
+
+def test_two_fits_with_the_default_seed_save_the_same_model(data_path, tmp_path):
+    first, second = tmp_path / "first.skh", tmp_path / "second.skh"
+    for path in (first, second):
+        assert main(fit_args(data_path, path, "-q", "--validation-fraction", "0")) == 0
+    X = pd.read_csv(data_path)[FEATURES]
+    assert skhealth.load(first)[-1].random_state == 0
+    np.testing.assert_array_equal(
+        skhealth.load(first).predict(X), skhealth.load(second).predict(X)
+    )
+
+
+def test_fit_seed_draws_the_held_out_rows_and_seeds_the_network(
+    data_path, tmp_path, capsys
+):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "--seed", "3", "--no-refit")
+    status, out, _ = run(capsys, *args)
+    held_out = _held_out(data_path, seed=3)
+    prediction = skhealth.load(path).predict(held_out[FEATURES])
+    mean_r2 = task_scores(held_out[TARGETS], prediction)["r2"].mean()
+    assert status == 0
+    assert out.startswith("Fitted on 240 of 300 rows, 5 features, 3 targets, seed 3")
+    assert f"mean R2: {mean_r2:.3f}\n" in out
+    assert skhealth.load(path)[-1].random_state == 3
+
+
+def test_fit_param_random_state_is_the_seed(data_path, tmp_path, capsys):
+    by_param, by_seed = tmp_path / "param.skh", tmp_path / "seed.skh"
+    status, out, _ = run(
+        capsys, *fit_args(data_path, by_param, "--param", "random_state=3")
+    )
+    assert main(fit_args(data_path, by_seed, "-q", "--seed", "3")) == 0
+    X = pd.read_csv(data_path)[FEATURES]
+    assert status == 0
+    assert ", seed 3: " in out.splitlines()[0]
+    np.testing.assert_array_equal(
+        skhealth.load(by_param).predict(X), skhealth.load(by_seed).predict(X)
+    )
+
+
+def test_fit_param_random_state_none_fits_without_a_seed(data_path, tmp_path, capsys):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "--param", "random_state=none")
+    status, out, _ = run(capsys, *args, "--validation-fraction", "0")
+    assert status == 0
+    assert out.startswith("Fitted on 300 rows, 5 features, 3 targets, no seed: ")
+    assert skhealth.load(path)[-1].random_state is None
+
+
+def test_fit_seed_and_param_random_state_together_are_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--seed", "1")
+    status, message = error_of(capsys, *args, "--param", "random_state=2")
+    assert status == 2
+    assert message == (
+        "--seed 1 and --param random_state=2 both set the seed; give one of them"
+    )
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", "4294967296"])
+def test_fit_seed_that_numpy_cannot_take_is_a_usage_error(
+    seed, data_path, tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in fit_args(data_path, tmp_path / "m.skh", "--seed", seed)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"argument --seed: {seed!r} is not an integer in [0, 4294967295]\n"
+    )
 
 
 def test_fit_drop_removes_feature_columns(data_path, tmp_path, capsys):
@@ -196,8 +337,9 @@ def test_fit_params_are_python_literals_or_strings(data_path, tmp_path):
     path = tmp_path / "m.skh"
     params = [
         "hidden_layer_sizes=8,4",
-        "early_stopping=True",
-        "activation=tanh",
+        "early_stopping=true",
+        "task_weighting=uncertainty",
+        "loss='huber'",
         "learning_rate_init=1e-2",
         "random_state=7",
     ]
@@ -206,12 +348,56 @@ def test_fit_params_are_python_literals_or_strings(data_path, tmp_path):
     estimator = skhealth.load(path)[-1]
     assert estimator.hidden_layer_sizes == (8, 4)
     assert estimator.early_stopping is True
-    assert estimator.activation == "tanh"
+    assert estimator.task_weighting == "uncertainty"
+    assert estimator.loss == "huber"
     assert estimator.learning_rate_init == 0.01
     assert estimator.random_state == 7
 
 
-def test_fit_reports_convergence_as_a_one_line_warning(data_path, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("true", True),
+        ("FALSE", False),
+        ("True", True),
+        ("none", None),
+        ("None", None),
+        ("50", 50),
+        ("-3", -3),
+        ("1e-2", 0.01),
+        ("uncertainty", "uncertainty"),
+        ("'uncertainty'", "uncertainty"),
+        ('"true"', "true"),
+        ("64,32", (64, 32)),
+        ("(64,)", (64,)),
+        ("[huber, squared_error]", ["huber", "squared_error"]),
+        ("{hdl: 2, sbp: none}", {"hdl": 2, "sbp": None}),
+        ("cuda:0", "cuda:0"),
+        ("a-b", "a-b"),
+        ("f(x)", "f(x)"),
+        ("", ""),
+    ],
+)
+def test_param_values_are_literals_with_bare_words_as_strings(text, value):
+    assert _parse_value(text) == value
+    assert type(_parse_value(text)) is type(value)
+
+
+def test_param_value_the_estimator_refuses_is_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", "early_stopping=yes")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message.startswith(
+        "--param: The 'early_stopping' parameter of MultiTaskHealthRegressor must be "
+    )
+    assert message.endswith(" Got 'yes' instead.")
+
+
+def test_fit_reports_convergence_as_one_line_once_for_the_fit_and_refit(
+    data_path, tmp_path, capsys
+):
     _, _, err = run(capsys, *fit_args(data_path, tmp_path / "m.skh"))
     assert err == (
         "skhealth: warning: Maximum iterations (5) reached and the optimization "
@@ -293,6 +479,79 @@ def test_fit_one_hot_encodes_a_column_of_numbers_and_much_text(
     assert "steps" not in err
     columns = {name: list(c) for name, _, c in skhealth.load(path)[0].transformers_}
     assert "steps" in columns["categorical"]
+
+
+@pytest.fixture
+def coded_path(data_path, tmp_path):
+    """The table of data_path with a column of numeric codes, stage 1 to 3."""
+    data = pd.read_csv(data_path)
+    data["stage"] = np.arange(len(data)) % 3 + 1
+    path = tmp_path / "coded.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+def coded_args(path, model, *extra):
+    """The arguments that fit ``model`` to the table of coded_path at ``path``,
+    on every row, with stage as a categorical column."""
+    categorical = ("--categorical", "stage", "--validation-fraction", "0")
+    return [str(arg) for arg in fit_args(path, model, *categorical, *extra)]
+
+
+def test_fit_categorical_one_hot_encodes_a_column_of_numeric_codes(
+    coded_path, tmp_path
+):
+    path = tmp_path / "m.skh"
+    assert main(coded_args(coded_path, path, "-q")) == 0
+    preprocess = skhealth.load(path)[0]
+    columns = {name: list(c) for name, _, c in preprocess.transformers_}
+    assert columns == {
+        "numeric": ["age", "sleep_hours", "steps"],
+        "categorical": ["sex", "smoker", "stage"],
+    }
+    X = pd.read_csv(coded_path)[[*FEATURES, "stage"]]
+    expected = make_default_preprocessor(X, categorical=["stage"]).fit(X)
+    np.testing.assert_array_equal(preprocess.transform(X), expected.transform(X))
+
+
+def test_fit_categorical_codes_with_stray_text_stay_as_written(
+    coded_path, tmp_path, capsys
+):
+    # without --categorical, "x" would be a stray value among numbers
+    coded = _with_value(coded_path, tmp_path / "x.csv", "stage", "x")
+    path = tmp_path / "m.skh"
+    status, _, err = run(capsys, *coded_args(coded, path, "-q"))
+    encoder = skhealth.load(path)[0].named_transformers_["categorical"][-1]
+    assert status == 0
+    assert "stage" not in err
+    assert list(encoder.categories_[2]) == ["1", "2", "3", "x"]
+
+
+def test_fit_unknown_categorical_column_is_a_usage_error_naming_the_closest(
+    coded_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(coded_path, tmp_path / "m.skh", "--categorical", "stag")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        f"--categorical: {coded_path} has no column 'stag'; did you mean 'stage'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "option"),
+    [("hdl", "--target"), ("patient_id", "--id-column"), ("steps", "--drop")],
+)
+def test_fit_categorical_column_that_is_no_feature_is_a_usage_error(
+    column, option, data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--drop", "steps")
+    status, message = error_of(capsys, *args, "--categorical", column)
+    assert status == 2
+    assert message == (
+        f"--categorical {column}: {option} names that column too, so it is no "
+        "feature to encode"
+    )
 
 
 _BEYOND_FLOAT32 = (
@@ -523,7 +782,7 @@ def test_fit_save_error_is_one_line_naming_the_file(
     def save(model, path):  # as skhealth.save reports a full disk
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr("skhealth.cli._fit.save", save)
+    monkeypatch.setattr("skhealth.model_files.save", save)
     path = tmp_path / "m.skh"
     status, out, err = run(capsys, *fit_args(data_path, path, "-q"))
     assert (status, out) == (1, "")
@@ -589,7 +848,8 @@ def test_predict_takes_a_model_whose_text_column_was_empty_at_fit(
     data.loc[held_out.index[0], "note"] = "fasting"  # a text column, empty in fit
     edited, model = tmp_path / "edited.csv", tmp_path / "m.skh"
     data.to_csv(edited, index=False)
-    assert main(fit_args(edited, model, "--quiet")) == 0
+    # the model saved is the one fitted on the rows not held out
+    assert main(fit_args(edited, model, "--quiet", "--no-refit")) == 0
     capsys.readouterr()
     status, out, _ = run(capsys, "predict", model, edited)  # scikit-learn warns
     assert status == 0
@@ -652,6 +912,40 @@ def test_predict_warns_of_categories_the_model_was_not_fitted_on(
     assert err == (
         f"skhealth: warning: {edited}: column 'sex' holds values the model was not "
         "fitted on ('unknown', 'x'); they count as none of its categories.\n"
+    )
+
+
+@pytest.fixture
+def coded_model(coded_path, tmp_path, capsys):
+    """A model fitted with stage, a column of numeric codes, as categorical."""
+    path = tmp_path / "coded.skh"
+    assert main(coded_args(coded_path, path, "-q")) == 0
+    capsys.readouterr()
+    return path
+
+
+def test_predict_reads_numeric_codes_with_missing_values(
+    coded_path, coded_model, tmp_path, capsys
+):
+    # with a missing value, pandas reads the codes fitted as integers as floats
+    edited = _with_value(coded_path, tmp_path / "edited.csv", "stage", np.nan)
+    status, out, err = run(capsys, "predict", coded_model, edited)
+    X = pd.read_csv(edited)[[*FEATURES, "stage"]]
+    pred = pd.read_csv(io.StringIO(out), float_precision="round_trip")
+    assert (status, err) == (0, "")
+    assert X["stage"].dtype == "float64"
+    np.testing.assert_array_equal(pred, skhealth.load(coded_model).predict(X))
+
+
+def test_text_in_a_column_of_numeric_codes_is_an_error(
+    coded_path, coded_model, tmp_path, capsys
+):
+    edited = _with_value(coded_path, tmp_path / "edited.csv", "stage", "x")
+    status, message = error_of(capsys, "predict", coded_model, edited)
+    assert status == 1
+    assert message == (
+        f"{edited}: column 'stage' holds 'x', but the model was fitted on numbers "
+        "there."
     )
 
 
@@ -727,14 +1021,72 @@ def test_info_describes_the_model(model_path, capsys):
     )
     assert versions["skhealth"] == skhealth.__version__
     assert versions["torch"] == torch.__version__
-    assert lines[2:6] == [
+    imputed = "categorical, imputed with its most frequent value, one-hot encoded as"
+    assert lines[2:12] == [
         "epochs trained: 5",
         "targets (3): systolic_bp, hdl, hba1c",
         "features (5): age, sex, smoker, sleep_hours, steps",
+        "encoding of each feature:",
+        "  age: numeric, median-imputed, standardised",
+        f"  sex: {imputed} 'female', 'male'",
+        f"  smoker: {imputed} 'current', 'former', 'never'",
+        "  sleep_hours: numeric, median-imputed, standardised",
+        "  steps: numeric, median-imputed, standardised",
         "parameters of MultiTaskHealthRegressor:",
     ]
-    assert "  max_iter = 5" in lines[6:]
-    assert len(lines[6:]) == len(MultiTaskHealthRegressor().get_params())
+    assert "  max_iter = 5" in lines[12:]
+    assert len(lines[12:]) == len(MultiTaskHealthRegressor().get_params())
+
+
+def encoding_lines(capsys, model_file):
+    """The lines of ``skhealth info MODEL_FILE`` that say how each feature is
+    encoded."""
+    status, out, _ = run(capsys, "info", model_file)
+    assert status == 0
+    lines = out.splitlines()
+    start = lines.index("encoding of each feature:") + 1
+    end = next(i for i, line in enumerate(lines) if line.startswith("parameters "))
+    return lines[start:end]
+
+
+def test_info_shows_numeric_codes_as_categories_unquoted(coded_model, capsys):
+    assert encoding_lines(capsys, coded_model)[-1] == (
+        "  stage: categorical, imputed with its most frequent value, one-hot "
+        "encoded as 1, 2, 3"
+    )
+
+
+def test_info_describes_the_encoding_of_a_pipeline_made_outside_the_command_line(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", OneHotEncoder(sparse_output=False), ["sex", "smoker"]),
+            ("numeric", SimpleImputer(), ["age", "sleep_hours"]),
+        ]
+    )  # steps is left out: the remainder is dropped
+    model = make_pipeline(preprocess, MultiTaskHealthRegressor(max_iter=1)).fit(X, Y)
+    skhealth.save(model, tmp_path / "m.skh")
+    assert encoding_lines(capsys, tmp_path / "m.skh") == [
+        "  age: numeric, mean-imputed",
+        "  sex: categorical, one-hot encoded as 'female', 'male'",
+        "  smoker: categorical, one-hot encoded as 'current', 'former', 'never'",
+        "  sleep_hours: numeric, mean-imputed",
+        "  steps: remainder, dropped",
+    ]
+
+
+def test_info_of_a_model_without_preprocessing_says_features_are_as_given(
+    regression_data, tmp_path, capsys
+):
+    X, Y = regression_data
+    model = MultiTaskHealthRegressor(max_iter=1).fit(X[:, :2], Y)
+    skhealth.save(model, tmp_path / "m.skh")
+    assert encoding_lines(capsys, tmp_path / "m.skh") == [
+        "  x0: as given",
+        "  x1: as given",
+    ]
 
 
 @pytest.fixture
@@ -1112,7 +1464,7 @@ def test_demo_prints_held_out_scores_and_writes_model_and_plot(tmp_path, capsys)
     pytest.importorskip("matplotlib")
     status, out, _ = run(capsys, "demo", "--max-iter", "3", "--output-dir", tmp_path)
     assert status == 0
-    assert "3 epochs" in out
+    assert "7 targets, seed 0; 3 epochs" in out
     assert "Held-out scores (1316 rows):" in out
     for target in ("systolic_bp", "hba1c", "bmi"):
         assert target in out

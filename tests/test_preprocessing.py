@@ -79,3 +79,36 @@ def test_a_kind_of_column_the_table_lacks_gets_no_step(columns, steps, table, tm
 def test_an_array_is_a_type_error_naming_the_fix():
     with pytest.raises(TypeError, match=r"needs X as a pandas DataFrame.*got ndarray"):
         make_default_preprocessor(np.zeros((3, 2)))
+
+
+def test_categorical_columns_of_numbers_are_one_hot_encoded(table):
+    X = table.assign(stage=[1, 3, 1, 2], edema=[0.0, 0.5, np.nan, 0.0])
+    preprocessor = make_default_preprocessor(X, categorical=["stage", "edema"])
+    preprocessor.fit(X)
+    columns = {name: list(c) for name, _, c in preprocessor.transformers_}
+    assert columns == {
+        "numeric": ["age", "steps"],
+        "categorical": ["sex", "smoker", "insured", "stage", "edema"],
+    }
+    names = list(preprocessor.get_feature_names_out())
+    assert names[-5:] == [
+        "categorical__stage_1",
+        "categorical__stage_2",
+        "categorical__stage_3",
+        "categorical__edema_0.0",
+        "categorical__edema_0.5",
+    ]
+    # edema's missing value is its most frequent one, 0.0
+    assert_array_equal(
+        preprocessor.transform(X)[:, -5:],
+        [[1, 0, 0, 1, 0], [0, 0, 1, 0, 1], [1, 0, 0, 1, 0], [0, 1, 0, 1, 0]],
+    )
+
+
+def test_categorical_naming_a_column_x_lacks_is_a_value_error(table):
+    with pytest.raises(
+        ValueError,
+        match=r"^categorical names 'stage', which is not a column of X; the columns "
+        r"of X are 'age', 'steps', 'sex', 'smoker', 'insured'$",
+    ):
+        make_default_preprocessor(table, categorical=["stage"])

@@ -9,9 +9,12 @@ prints ``skhealth: interrupted`` and exits with status 130.
 """
 
 # Each command is a module that declares its arguments beside the function
-# that runs it (_demo, _fit, _predict, _evaluate, _info); _tables reads and
-# writes tables, _model trains, loads and inspects models. This module builds
-# the parser from the commands and turns what they raise into an exit status.
+# that runs it (_demo, _fit, _predict, _evaluate, _info); _options declares the
+# options several share, _tables reads and writes tables, _model trains, loads
+# and inspects models. This module builds the parser from the commands and
+# turns what they raise into an exit status. Only what runs a command imports
+# pandas, scikit-learn and PyTorch, in the function that runs it: --version
+# and --help answer at once.
 
 import argparse
 import os
@@ -88,8 +91,18 @@ def _exit_status(exc):
     return status
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"skhealth: warning: {one_line(message)}", file=sys.stderr)
+class _WarningLines:
+    """``warnings.showwarning`` for a command: each warning as one line on
+    stderr, once (a fit and its refit warn alike)."""
+
+    def __init__(self):
+        self.shown = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):
+        text = f"skhealth: warning: {one_line(message)}"
+        if text not in self.shown:
+            self.shown.add(text)
+            print(text, file=sys.stderr)
 
 
 def main(argv=None):
@@ -122,8 +135,7 @@ def main(argv=None):
     ...     model = str(pathlib.Path(folder) / "model.skh")
     ...     table.to_csv(data, index=False)
     ...     main(["fit", data, "--target", "sbp", "--target", "hdl", "--quiet",
-    ...           "--param", "max_iter=20", "--param", "random_state=0",
-    ...           "-o", model])
+    ...           "--param", "max_iter=20", "-o", model])
     ...     main(["evaluate", model, data, "--format", "csv"])
     ... # doctest: +ELLIPSIS
     0
@@ -134,7 +146,7 @@ def main(argv=None):
     """
     args = _make_parser().parse_args(argv)
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = _WarningLines()
         try:
             args.run(args)
         except _HANDLED as exc:

@@ -3,15 +3,8 @@
 import argparse
 from pathlib import Path
 
-from sklearn.model_selection import train_test_split
-
-from .._estimator import MultiTaskHealthRegressor
-from ..datasets import load_nhanes
-from ..metrics import task_scores
-from ..model_files import save
 from ._console import print_scores
-from ._model import SPLIT_SEED, make_model, train
-from ._tables import write_error
+from ._options import add_seed_option, seed_of
 
 
 def _positive_int(text):
@@ -45,12 +38,8 @@ def register(commands):
         metavar="N",
         help="maximum number of epochs (default: 200)",
     )
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        metavar="N",
-        help="seed of the network's initialisation and shuffling (default: 0)",
+    add_seed_option(
+        parser, "the held-out rows and of the network's initialisation and shuffling"
     )
     parser.add_argument(
         "--no-plot", action="store_true", help="do not plot the learning curves"
@@ -60,20 +49,27 @@ def register(commands):
 
 def run(args):
     """Fit NHANES, print held-out scores, save the model and plot its curves."""
+    from sklearn.model_selection import train_test_split
+
+    from .._estimator import MultiTaskHealthRegressor
+    from ..datasets import load_nhanes
+    from ..metrics import task_scores
+    from ..model_files import save
+    from ._model import make_model, train
+
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     X, Y = load_nhanes(return_X_y=True)
+    seed = seed_of(args)
     X_train, X_test, Y_train, Y_test = train_test_split(
-        X, Y, test_size=0.25, random_state=SPLIT_SEED
+        X, Y, test_size=0.25, random_state=seed
     )
-    estimator = MultiTaskHealthRegressor(
-        max_iter=args.max_iter, random_state=args.random_state
-    )
+    estimator = MultiTaskHealthRegressor(max_iter=args.max_iter, random_state=seed)
     model = train(make_model(X_train, estimator), X_train, Y_train, progress=True)
     stopped = " (stopped early)" if estimator.n_iter_ < args.max_iter else ""
     print(
         f"NHANES 2017-2018: {len(X_train)} training rows, {X.shape[1]} features, "
-        f"{Y.shape[1]} targets; {estimator.n_iter_} epochs{stopped}\n"
+        f"{Y.shape[1]} targets, seed {seed}; {estimator.n_iter_} epochs{stopped}\n"
     )
     print(f"Held-out scores ({len(X_test)} rows):")
     print_scores(task_scores(Y_test, model.predict(X_test)))
@@ -94,6 +90,7 @@ def _plot_learning_curves(estimator, path):
         )
         return
     from ..plot import TrainingCurveDisplay
+    from ._tables import write_error
 
     figure, axes = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
     for ax, metric in zip(axes, ("loss", "r2"), strict=True):

@@ -3,18 +3,8 @@
 import json
 import sys
 
-from .._validation import final_step
-from ..metrics import task_scores
 from ._console import print_scores
-from ._model import (
-    add_device_option,
-    check_numbers,
-    inputs,
-    load_model,
-    predict,
-    text_columns,
-)
-from ._tables import read_table
+from ._options import add_device_option
 
 
 def register(commands):
@@ -42,6 +32,11 @@ def register(commands):
 
 def run(args):
     """Print the per-task scores of ``args.model`` on ``args.data``."""
+    from .._validation import final_step
+    from ..metrics import task_scores
+    from ._model import check_numbers, inputs, load_model, predict, text_columns
+    from ._tables import read_table
+
     model = load_model(args.model, args.device)
     data = read_table(args.data, text_columns(model))
     targets = list(final_step(model).target_names_)

@@ -1,18 +1,22 @@
 """``skhealth fit``: fit a model to a table and save it."""
 
+# What runs the command is imported in the functions that run it: declaring
+# the options must not import PyTorch (see skhealth.cli).
+
 import argparse
 import ast
 import warnings
 
-import pandas as pd
-from sklearn.model_selection import train_test_split
-
-from .._estimator import MultiTaskHealthRegressor
-from ..metrics import task_scores
-from ..model_files import check_storable, save
 from ._console import UsageError, print_scores, shown
-from ._model import SPLIT_SEED, check_magnitudes, make_model, train
-from ._tables import TABLE_NAME, check_output, named_columns, read_table
+from ._options import DEFAULT_SEED, add_seed_option
+
+# How --param reads a value, for --help and the errors.
+PARAM_RULE = (
+    "VALUE is read as a Python literal (a number, a string, a tuple such as "
+    "64,32, a list, a dict) in which true, false and none, in any case, are "
+    "True, False and None, and any other bare word is a string; a VALUE that "
+    "is no such literal is the string as written"
+)
 
 
 def _fraction(text):
@@ -33,9 +37,10 @@ def register(commands):
         description=(
             "Fit MultiTaskHealthRegressor to the --target columns of DATA, using "
             "every other column as a feature (numeric ones median-imputed and "
-            "standardised, the others one-hot encoded). A fixed --validation-"
-            "fraction of the rows is held out and scored; the model saved is the "
-            "one fitted on the other rows."
+            "standardised; --categorical ones and those of text one-hot "
+            "encoded). A --validation-fraction of the rows, drawn by --seed, is "
+            "held out and scored; then the model is refitted on every row and "
+            "saved, unless --no-refit saves the fit that was scored."
         ),
     )
     parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
@@ -45,6 +50,14 @@ def register(commands):
         required=True,
         metavar="COL",
         help="a column to predict (repeat for several tasks)",
+    )
+    parser.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a feature column to one-hot encode although it holds numbers, "
+        "such as codes 1 to 4 of a stage (repeatable)",
     )
     parser.add_argument(
         "--drop",
@@ -61,9 +74,13 @@ def register(commands):
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a MultiTaskHealthRegressor parameter as a Python literal, such as "
-        "max_iter=50, hidden_layer_sizes=64,32 or early_stopping=True "
-        "(repeatable)",
+        help="a MultiTaskHealthRegressor parameter, such as max_iter=50, "
+        "early_stopping=true, task_weighting=uncertainty or "
+        f"hidden_layer_sizes=64,32 (repeatable). {PARAM_RULE}. "
+        "random_state=N is --seed N: give one or the other",
+    )
+    add_seed_option(
+        parser, "the held-out rows and of the network's initialisation and shuffling"
     )
     parser.add_argument(
         "--validation-fraction",
@@ -71,7 +88,14 @@ def register(commands):
         default=0.2,
         metavar="F",
         help="share of the rows held out for validation scores; 0 fits on every "
-        "row (default: 0.2)",
+        "row, once (default: 0.2)",
+    )
+    parser.add_argument(
+        "--no-refit",
+        dest="refit",
+        action="store_false",
+        help="save the model fitted on the rows not held out, whose scores are "
+        "printed, rather than refit it on every row",
     )
     parser.add_argument(
         "--strict",
@@ -97,26 +121,113 @@ def register(commands):
 
 def run(args):
     """Fit a model to ``args.data`` and save it to ``args.output``."""
-    estimator = _make_estimator(args.param)
-    # Fail before a long fit rather than after it.
-    check_output(args.output, [args.data])
-    if TABLE_NAME.search(args.output.lower()):
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from ..metrics import task_scores
+    from ..model_files import save
+    from ._model import make_model, train
+    from ._tables import read_table
+
+    estimator = _make_estimator(args.param, args.seed)
+    _check_output(args.output, args.data)  # before a long fit rather than after
+    data = read_table(args.data)
+    X, Y, categorical = _features_and_targets(data, args)
+    seed = estimator.random_state
+    report = (lambda *lines: None) if args.quiet else print
+
+    def fit(X, Y, estimator):
+        model = make_model(X, estimator, categorical=categorical)
+        return train(model, X, Y, progress=not args.quiet)
+
+    saved = ""  # says which fit the model file holds, where that needs saying
+    if args.validation_fraction == 0:
+        model = fit(X, Y, estimator)
+        report(_fitted(X, Y, seed, estimator.n_iter_))
+    else:
+        X_fit, X_valid, Y_fit, Y_valid = train_test_split(
+            X, Y, test_size=args.validation_fraction, random_state=seed
+        )
+        model = fit(X_fit, Y_fit, estimator)
+        report(_fitted(X_fit, Y_fit, seed, estimator.n_iter_, of=len(X)))
+        if not args.quiet:
+            print(f"\nValidation scores ({len(X_valid)} held-out rows):")
+            print_scores(task_scores(Y_valid, model.predict(X_valid)))
+        if args.refit:
+            model = fit(X, Y, clone(estimator))
+            report(
+                f"\nRefitted on all {len(X)} rows for the saved model: "
+                f"{model[-1].n_iter_} epochs (the scores above are those of the "
+                f"fit on {len(X_fit)} rows)"
+            )
+        else:
+            saved = f": the fit on {len(X_fit)} rows scored above (--no-refit)"
+    save(model, args.output)
+    report(f"\nSaved the model to {args.output}{saved}")
+
+
+def _fitted(X, Y, seed, n_iter, of=None):
+    """The line that reports a fit to ``X`` and ``Y``, of ``of`` rows in all."""
+    rows = f"{len(X)} rows" if of is None else f"{len(X)} of {of} rows"
+    seeded = "no seed" if seed is None else f"seed {seed}"
+    return (
+        f"Fitted on {rows}, {X.shape[1]} features, {Y.shape[1]} targets, "
+        f"{seeded}: {n_iter} epochs"
+    )
+
+
+def _check_output(output, data):
+    """Raise where the model file ``output`` cannot be written, or names a
+    table (``data`` among them) that it would replace."""
+    from ._tables import TABLE_NAME, check_output
+
+    check_output(output, [data])
+    if TABLE_NAME.search(output.lower()):
         raise UsageError(
-            f"-o {args.output}: that names a table, not a model file; write the "
+            f"-o {output}: that names a table, not a model file; write the "
             "model to a .skh file"
         )
-    data = read_table(args.data)
+
+
+def _features_and_targets(data, args):
+    """``(X, Y, categorical)``: the features and targets of ``data`` by the
+    column options of ``args``, and the features to one-hot encode."""
+    import pandas as pd
+
+    from ._model import check_magnitudes
+    from ._tables import named_columns
+
     targets = named_columns(data, args.target, "--target", args.data)
-    dropped = named_columns(data, args.drop, "--drop", args.data)
+    # each column that is no feature, and the option that makes it none
+    not_features = dict.fromkeys(targets, "--target")
+    for column in named_columns(data, args.drop, "--drop", args.data):
+        not_features.setdefault(column, "--drop")
     if args.id_column is not None:
-        dropped += named_columns(data, [args.id_column], "--id-column", args.data)
+        named_columns(data, [args.id_column], "--id-column", args.data)
         if args.id_column in targets:
             raise UsageError(
                 f"--id-column {args.id_column}: the column is also a --target; an "
                 "id is not a value to predict"
             )
-    used = [column for column in data.columns if column not in dropped]
-    _coerce_stray_values(data, used, args.data, args.strict)
+        not_features.setdefault(args.id_column, "--id-column")
+    categorical = named_columns(data, args.categorical, "--categorical", args.data)
+    for column in categorical:
+        if column in not_features:
+            raise UsageError(
+                f"--categorical {column}: {not_features[column]} names that column "
+                "too, so it is no feature to encode"
+            )
+    features = [column for column in data.columns if column not in not_features]
+    if not features:
+        raise UsageError(f"{args.data}: no feature column is left to fit on")
+    # codes named --categorical stay as they are written
+    measured = [
+        column
+        for column in data.columns
+        if column not in categorical
+        and (column in targets or column not in not_features)
+    ]
+    _coerce_stray_values(data, measured, args.data, args.strict)
     for target in targets:
         if (
             not pd.api.types.is_numeric_dtype(data[target])
@@ -126,40 +237,36 @@ def run(args):
                 f"--target {target}: the column is not numeric "
                 f"(dtype {data[target].dtype})"
             )
-    X = data.drop(columns=targets + dropped)
-    if X.shape[1] == 0:
-        raise UsageError(f"{args.data}: no feature column is left to fit on")
-    check_magnitudes(X, list(X.select_dtypes("number").columns), args.data)
-    Y = data[targets]
-    if args.validation_fraction > 0:
-        X, X_valid, Y, Y_valid = train_test_split(
-            X, Y, test_size=args.validation_fraction, random_state=SPLIT_SEED
-        )
-    model = train(make_model(X, estimator), X, Y, progress=not args.quiet)
-    save(model, args.output)
-    if args.quiet:
-        return
-    print(
-        f"Fitted on {len(X)} rows, {X.shape[1]} features, {len(targets)} targets: "
-        f"{estimator.n_iter_} epochs"
-    )
-    if args.validation_fraction > 0:
-        print(f"\nValidation scores ({len(X_valid)} held-out rows):")
-        print_scores(task_scores(Y_valid, model.predict(X_valid)))
-    print(f"\nSaved the model to {args.output}")
+    X = data[features]
+    numeric = X.drop(columns=categorical).select_dtypes("number")
+    check_magnitudes(X, list(numeric.columns), args.data)
+    return X, data[targets], categorical
+
+
+class _BareWords(ast.NodeTransformer):
+    """Make the bare words of a --param value constants (see PARAM_RULE)."""
+
+    _CONSTANTS = {"true": True, "false": False, "none": None}
+
+    def visit_Name(self, node):
+        return ast.Constant(self._CONSTANTS.get(node.id.lower(), node.id))
 
 
 def _parse_value(text):
-    """A Python literal (number, tuple, bool, None, ...) or else the string."""
+    """The value of ``--param NAME=TEXT``, read by PARAM_RULE."""
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+        tree = _BareWords().visit(ast.parse(text, mode="eval"))
+        return ast.literal_eval(tree)
+    except (SyntaxError, ValueError):  # no literal, such as cuda:0 or a-b
         return text
 
 
-def _make_estimator(param_args):
-    """The estimator that the ``--param`` options describe, its parameters
-    checked now rather than after reading and preparing the data."""
+def _make_estimator(param_args, seed):
+    """The estimator that the ``--param`` options and ``--seed`` describe, its
+    parameters checked now rather than after reading and preparing the data."""
+    from .._estimator import MultiTaskHealthRegressor
+    from ..model_files import check_storable
+
     estimator = MultiTaskHealthRegressor()
     # Training callbacks are the command's own (the progress bar).
     valid = sorted(set(estimator.get_params(deep=False)) - {"callbacks"})
@@ -176,6 +283,12 @@ def _make_estimator(param_args):
                 f"use one of {', '.join(valid)}"
             )
         params[name] = _parse_value(text)
+    if "random_state" in params and seed is not None:
+        raise UsageError(
+            f"--seed {seed} and --param random_state={params['random_state']!r} "
+            "both set the seed; give one of them"
+        )
+    params.setdefault("random_state", DEFAULT_SEED if seed is None else seed)
     estimator.set_params(**params)
     try:
         estimator._validate_params()
@@ -203,6 +316,8 @@ def _coerce_stray_values(data, columns, path, strict):
     """Make numbers of each of ``columns`` of ``data`` that holds numbers but for
     a few stray values (see _NUMERIC_SHARE), which become missing values, with
     a warning naming them; with ``strict``, raise instead."""
+    import pandas as pd
+
     for column in columns:
         values = data[column]
         if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):

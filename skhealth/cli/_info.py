@@ -1,11 +1,7 @@
 """``skhealth info``: describe a model file."""
 
-from sklearn.pipeline import Pipeline
-
-from .._validation import final_step
-from ..model_files import read_metadata
 from ._console import printable
-from ._model import add_device_option, load_model
+from ._options import add_device_option
 
 
 def register(commands):
@@ -14,8 +10,10 @@ def register(commands):
         "info",
         help="describe a model file",
         description=(
-            "Print a model's class, parameters, targets, features, epochs "
-            "trained and the versions it was saved with."
+            "Print a model's class, the versions it was saved with, epochs "
+            "trained, targets, features and how each feature is encoded (imputed, "
+            "standardised, one-hot encoded with its categories), and its "
+            "parameters."
         ),
     )
     add_device_option(parser)
@@ -25,6 +23,12 @@ def register(commands):
 
 def run(args):
     """Print what the model file ``args.model`` holds."""
+    from sklearn.pipeline import Pipeline
+
+    from .._validation import final_step
+    from ..model_files import read_metadata
+    from ._model import encodings, load_model
+
     metadata = read_metadata(args.model)
     model = load_model(args.model, args.device)
     estimator = final_step(model)
@@ -44,6 +48,8 @@ def run(args):
         lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
     else:
         lines.append(f"features ({len(features)}): {', '.join(map(str, features))}")
+    lines.append("encoding of each feature:")
+    lines += [f"  {name}: {how}" for name, how in encodings(model).items()]
     lines.append(f"parameters of {type(estimator).__name__}:")
     for name, value in estimator.get_params(deep=False).items():
         lines.append(f"  {name} = {value!r}")

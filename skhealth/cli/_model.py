@@ -2,6 +2,7 @@
 model expects of a table (its columns, its categories) to check a table
 against it before predicting."""
 
+import numbers
 import warnings
 
 import numpy as np
@@ -18,19 +19,14 @@ from ..model_files import load, read_metadata
 from ..preprocessing import make_default_preprocessor
 from ._console import UsageError, shown
 
-# The held-out rows of `fit` and `demo` are fixed, so that runs which differ
-# only in model parameters are compared on the same rows.
-SPLIT_SEED = 0
-
 
 # ---------------------------------------------------------------- training
-def make_model(X, estimator):
+def make_model(X, estimator, categorical=()):
     """The pipeline the command line fits: the default preprocessing of ``X``
-    (:func:`~skhealth.preprocessing.make_default_preprocessor`), then
-    ``estimator``."""
-    return Pipeline(
-        [("preprocess", make_default_preprocessor(X)), ("regressor", estimator)]
-    )
+    (:func:`~skhealth.preprocessing.make_default_preprocessor`), which one-hot
+    encodes the ``categorical`` columns too, then ``estimator``."""
+    preprocess = make_default_preprocessor(X, categorical=categorical)
+    return Pipeline([("preprocess", preprocess), ("regressor", estimator)])
 
 
 def train(model, X, Y, *, progress):
@@ -46,15 +42,6 @@ def train(model, X, Y, *, progress):
 
 
 # ----------------------------------------------------------------- loading
-def add_device_option(parser):
-    """Add ``--device``, the device :func:`load_model` loads the network on."""
-    parser.add_argument(
-        "--device",
-        help="where to load the network: cpu, cuda, cuda:N or auto "
-        "(default: the device it was saved with)",
-    )
-
-
 def load_model(path, device):
     """The model at ``path``, on ``device`` (that of ``--device``). A device
     this machine cannot use is reported with the option that fixes it, rather
@@ -94,15 +81,28 @@ def _fitted_columns(model, kind):
     return [], None
 
 
+def _imputed(imputer, columns):
+    """Those of ``columns`` that the fitted ``imputer`` passes on: it leaves out
+    a column that was all missing at fit, which has no statistic."""
+    statistics = imputer.statistics_
+    return [c for c, s in zip(columns, statistics, strict=True) if not pd.isna(s)]
+
+
 def _categories(model):
     """``{column: fitted categories}`` of the model's categorical columns."""
     columns, step = _fitted_columns(model, "categorical")
     if not columns:
         return {}
-    # the imputer drops a column that was all missing at fit: it has no categories
-    statistics = step[0].statistics_
-    kept = [c for c, s in zip(columns, statistics, strict=True) if not pd.isna(s)]
+    kept = _imputed(step[0], columns)
     return dict(zip(kept, step[-1].categories_, strict=True))
+
+
+def _are_numbers(categories):
+    """Whether ``categories`` were fitted as numbers (codes such as stages)."""
+    return all(
+        isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        for value in categories
+    )
 
 
 def text_columns(model):
@@ -112,6 +112,90 @@ def text_columns(model):
         for column, known in _categories(model).items()
         if all(isinstance(value, str) for value in known)
     ]
+
+
+def encodings(model):
+    """``{feature: how the model's preprocessing encodes it}``, such as
+    ``{"age": "numeric, median-imputed, standardised"}``: each step of a
+    pipeline before its estimator, as far as it is known here (an imputer, a
+    scaler, a one-hot encoder, the parts of a column transformer), else by its
+    class name."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{i}" for i in range(model.n_features_in_)]
+    phrases = {name: [] for name in names}
+    if isinstance(model, Pipeline):
+        _describe(model[:-1], list(names), phrases)
+    return {name: ", ".join(said) or "as given" for name, said in phrases.items()}
+
+
+_IMPUTED = {
+    "mean": "mean-imputed",
+    "median": "median-imputed",
+    "most_frequent": "imputed with its most frequent value",
+}
+_SHOWN_CATEGORIES = 10
+
+
+def _category(value):
+    """``value``, a category or a statistic, as a table shows it: text quoted,
+    numbers and booleans not (nor as NumPy writes its scalars)."""
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return str(float(value))
+    return str(value)
+
+
+def _describe(step, columns, phrases):
+    """Add to ``phrases[column]`` what the fitted ``step`` does to each of its
+    input ``columns``, and return the columns it passes on."""
+    if isinstance(step, Pipeline):
+        for _, inner in step.steps:
+            columns = _describe(inner, columns, phrases)
+    elif isinstance(step, ColumnTransformer):
+        for name, inner, selected in step.transformers_:
+            # columns chosen by position or by name
+            chosen = [
+                columns[c] if isinstance(c, numbers.Integral) else c for c in selected
+            ]
+            for column in chosen:
+                phrases[column].append(name)
+            _describe(inner, chosen, phrases)
+    elif step == "drop":
+        for column in columns:
+            phrases[column].append("dropped")
+        return []
+    elif isinstance(step, SimpleImputer):
+        kept = _imputed(step, columns)
+        for column, statistic in zip(columns, step.statistics_, strict=True):
+            if column not in kept:
+                phrases[column].append("left out: all missing at fit")
+            elif isinstance(step.strategy, str) and step.strategy in _IMPUTED:
+                phrases[column].append(_IMPUTED[step.strategy])
+            else:  # a constant, or a callable's statistic
+                phrases[column].append(f"imputed with {_category(statistic)}")
+        return kept
+    elif isinstance(step, StandardScaler):
+        for column in columns:
+            phrases[column].append("standardised")
+    elif isinstance(step, OneHotEncoder):
+        for column, known in zip(columns, step.categories_, strict=True):
+            listed = [_category(value) for value in known[:_SHOWN_CATEGORIES]]
+            more = (
+                f", ... ({len(known)} categories)"
+                if len(known) > _SHOWN_CATEGORIES
+                else ""
+            )
+            phrases[column].append(f"one-hot encoded as {', '.join(listed)}{more}")
+    elif step != "passthrough":
+        for column in columns:
+            phrases[column].append(type(step).__name__)
+    return columns
 
 
 # ------------------------------------------------------------------ checks
@@ -146,12 +230,15 @@ def check_magnitudes(data, columns, path):
 def _check_values(model, X, path):
     """Check ``X`` against the preprocessing of a model this command line fitted
     (see make_default_preprocessor): a numeric column must hold numbers of the
-    network's range, and a categorical value the encoder never saw, encoded as
-    no category at all, is warned of."""
+    network's range, a column of categories fitted as numbers must hold
+    numbers, and a categorical value the encoder never saw, encoded as no
+    category at all, is warned of."""
     numeric = _fitted_columns(model, "numeric")[0]
-    check_numbers(X, numeric, path)
+    categories = _categories(model)
+    coded = [column for column, known in categories.items() if _are_numbers(known)]
+    check_numbers(X, numeric + coded, path)
     check_magnitudes(X, numeric, path)
-    for column, known in _categories(model).items():
+    for column, known in categories.items():
         unseen = sorted(set(X[column].dropna()) - set(known), key=str)
         if unseen:
             warnings.warn(

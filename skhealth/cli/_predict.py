@@ -1,19 +1,7 @@
 """``skhealth predict``: predict every target for the rows of a table."""
 
-import pandas as pd
-
-from .._validation import final_step
 from ._console import UsageError
-from ._model import add_device_option, inputs, load_model, predict, text_columns
-from ._tables import (
-    check_output,
-    is_device,
-    named_columns,
-    read_ids,
-    read_table,
-    table_format,
-    write_table,
-)
+from ._options import add_device_option
 
 
 def register(commands):
@@ -43,6 +31,20 @@ def register(commands):
 
 def run(args):
     """Write the predictions of ``args.model`` for the rows of ``args.data``."""
+    import pandas as pd
+
+    from .._validation import final_step
+    from ._model import inputs, load_model, predict, text_columns
+    from ._tables import (
+        check_output,
+        is_device,
+        named_columns,
+        read_ids,
+        read_table,
+        table_format,
+        write_table,
+    )
+
     if args.output != "-":
         check_output(args.output, [args.model, args.data])
         if not is_device(args.output):
