@@ -134,3 +134,16 @@ def test_health_dataset_loads_offline(name, monkeypatch):
     assert not set(X.columns) & set(Y.columns)
     # the shared preprocessing takes every set's features
     assert make_default_preprocessor(X).fit_transform(X).shape[0] == rows
+
+
+def test_startup_benchmark_times_every_command_line(tmp_path):
+    stdout = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "startup.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    labels = runpy.run_path(str(BENCHMARKS / "startup.py"))["command_lines"]()
+    # Table rows start with the command line's label padded to 40 characters.
+    assert [line[:40].rstrip() for line in stdout.splitlines()[1:]] == list(labels)

@@ -322,6 +322,53 @@ def test_fit_seed_that_numpy_cannot_take_is_a_usage_error(
     )
 
 
+def test_fit_log_target_learns_that_target_as_its_log(data_path, tmp_path, capsys):
+    path = tmp_path / "m.skh"
+    extra = ("--log-target", "hba1c", "--validation-fraction", "0", "-q")
+    assert main([str(a) for a in fit_args(data_path, path, *extra)]) == 0
+    assert skhealth.load(path)[-1].target_transform == {"hba1c": "log"}
+    _, out, _ = run(capsys, "info", path)
+    assert "targets (3): systolic_bp, hdl, hba1c (learnt as its log)" in out
+
+
+def test_fit_log_target_that_is_no_target_is_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--log-target", "age")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message == (
+        "--log-target age: it is no --target; the targets are systolic_bp, hdl, hba1c"
+    )
+
+
+def test_fit_log_target_with_a_label_of_zero_is_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    zero = _with_value(data_path, tmp_path / "zero.csv", "hdl", 0, rows=(30, 40))
+    status, message = error_of(
+        capsys, *fit_args(zero, tmp_path / "m.skh", "--log-target", "hdl")
+    )
+    assert status == 2
+    assert message == (
+        f"--log-target hdl: {zero} has 2 labels of 0 or less in that column (the "
+        "first, 0, in its row 31), whose log is undefined: leave the target out "
+        "of --log-target"
+    )
+
+
+def test_fit_log_target_and_param_target_transform_are_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--log-target", "hdl")
+    status, message = error_of(capsys, *args, "--param", "target_transform=log1p")
+    assert status == 2
+    assert message == (
+        "--log-target and --param target_transform both set the target "
+        "transforms; give one of them"
+    )
+
+
 def test_fit_drop_removes_feature_columns(data_path, tmp_path, capsys):
     path = tmp_path / "m.skh"
     args = fit_args(data_path, path, "-q", "--drop", "steps", "--drop", "sex")

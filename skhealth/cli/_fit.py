@@ -52,6 +52,15 @@ def register(commands):
         help="a column to predict (repeat for several tasks)",
     )
     parser.add_argument(
+        "--log-target",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a --target to learn on the log scale, such as a skewed lab value; "
+        "its labels must be positive, and its predictions and scores stay in its "
+        "units (repeatable; target_transform='log' for that target)",
+    )
+    parser.add_argument(
         "--categorical",
         action="append",
         default=[],
@@ -133,6 +142,7 @@ def run(args):
     _check_output(args.output, args.data)  # before a long fit rather than after
     data = read_table(args.data)
     X, Y, categorical = _features_and_targets(data, args)
+    _set_log_targets(estimator, Y, args.log_target, args.data)
     seed = estimator.random_state
     report = (lambda *lines: None) if args.quiet else print
 
@@ -241,6 +251,36 @@ def _features_and_targets(data, args):
     numeric = X.drop(columns=categorical).select_dtypes("number")
     check_magnitudes(X, list(numeric.columns), args.data)
     return X, data[targets], categorical
+
+
+def _set_log_targets(estimator, Y, log_targets, path):
+    """Make the targets ``Y`` named by ``--log-target`` log-transformed."""
+    import numpy as np
+
+    if not log_targets:
+        return
+    if estimator.target_transform is not None:
+        raise UsageError(
+            "--log-target and --param target_transform both set the target "
+            "transforms; give one of them"
+        )
+    for column in log_targets:
+        if column not in Y.columns:
+            raise UsageError(
+                f"--log-target {column}: it is no --target; the targets are "
+                f"{', '.join(map(str, Y.columns))}"
+            )
+        labels = Y[column].to_numpy()
+        not_positive = np.flatnonzero(labels <= 0)
+        if not_positive.size:
+            row = int(not_positive[0])
+            raise UsageError(
+                f"--log-target {column}: {path} has {not_positive.size} "
+                f"label{'s' * (not_positive.size > 1)} of 0 or less in that column (the first, {labels[row]:g}, in its row "
+                f"{row + 1}), whose log is undefined: leave the target out of "
+                "--log-target"
+            )
+    estimator.set_params(target_transform=dict.fromkeys(log_targets, "log"))
 
 
 class _BareWords(ast.NodeTransformer):

@@ -25,6 +25,7 @@ def run(args):
     """Print what the model file ``args.model`` holds."""
     from sklearn.pipeline import Pipeline
 
+    from .._targets import task_transforms
     from .._validation import final_step
     from ..model_files import read_metadata
     from ._model import encodings, load_model
@@ -42,7 +43,12 @@ def run(args):
     versions = ", ".join(f"{lib} {v}" for lib, v in metadata["versions"].items())
     lines += [f"saved with: {versions}", f"epochs trained: {estimator.n_iter_}"]
     targets = list(estimator.target_names_)
-    lines.append(f"targets ({len(targets)}): {', '.join(targets)}")
+    transforms = task_transforms(estimator.target_transform, targets)
+    named = [
+        target if transform is None else f"{target} (learnt as its {transform})"
+        for target, transform in zip(targets, transforms, strict=True)
+    ]
+    lines.append(f"targets ({len(targets)}): {', '.join(named)}")
     features = getattr(model, "feature_names_in_", None)
     if features is None:
         lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
