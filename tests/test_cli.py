@@ -903,6 +903,7 @@ def test_predict_takes_a_model_whose_text_column_was_empty_at_fit(
     assert len(out.splitlines()) == 1 + len(data)
 
 
+@pytest.mark.filterwarnings("ignore:Input X has .* far from standardised")
 def test_predict_takes_a_pipeline_made_outside_the_command_line(
     health_frame, tmp_path, capsys
 ):
@@ -1103,6 +1104,7 @@ def test_info_shows_numeric_codes_as_categories_unquoted(coded_model, capsys):
     )
 
 
+@pytest.mark.filterwarnings("ignore:Input X has .* far from standardised")
 def test_info_describes_the_encoding_of_a_pipeline_made_outside_the_command_line(
     health_frame, tmp_path, capsys
 ):
