@@ -17,16 +17,34 @@ _LAZY = {
     "score_tasks": ".metrics",
 }
 
+# The public modules, imported on first use as attributes too (skhealth.metrics
+# after a bare import skhealth)
+_SUBMODULES = (
+    "architectures",
+    "callbacks",
+    "cli",
+    "datasets",
+    "losses",
+    "metrics",
+    "model_files",
+    "plot",
+    "preprocessing",
+    "weighting",
+)
+
 __all__ = [*_LAZY, "__version__"]
 
 
 def __getattr__(name):
-    if name not in _LAZY:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
     globals()[name] = value  # once imported, an ordinary attribute
     return value
 
 
 def __dir__():
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})

@@ -2,6 +2,8 @@
 without a circle, and only the net reaches into skorch's components."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "skhealth"
@@ -117,3 +119,27 @@ def test_the_net_is_where_skorchs_components_are_reached():
         "param_groups[...]",
         "criterion__weighting",
     }
+
+
+def test_importing_skhealth_loads_no_torch_and_gives_its_modules_on_use():
+    # a fresh interpreter: the test session has imported every module already
+    code = (
+        "import sys, skhealth\n"
+        "assert 'torch' not in sys.modules\n"
+        "from skhealth import MultiTaskHealthRegressor\n"
+        "for name in skhealth._SUBMODULES:\n"
+        "    assert getattr(skhealth, name).__name__ == f'skhealth.{name}'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_modules_imported_on_use_are_the_public_ones():
+    import skhealth
+
+    public = sorted(
+        path.stem
+        for path in PACKAGE.iterdir()
+        if not path.name.startswith("_")
+        and (path.suffix == ".py" or (path / "__init__.py").exists())
+    )
+    assert sorted(skhealth._SUBMODULES) == public
