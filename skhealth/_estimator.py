@@ -488,8 +488,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         # Rows of weight 0 add nothing to any loss or statistic: leave them out
         # (indexing copies, so only when there are some).
         keep = sample_weight > 0
+        rows = None  # each row's row of y, for messages
         if not keep.all():
             X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
+            rows = np.flatnonzero(keep)
         if reset:
             # partial_fit never holds data out, so never stops early (as in
             # MLPRegressor); "auto" counts the rows of positive weight
@@ -503,8 +505,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self._target_transforms = TargetTransforms(
                 task_transforms(self.target_transform, self.target_names_),
                 self.target_names_,
-            ).fit(Y)
-            Y = self._target_transforms.transform(Y)
+            ).fit(Y, rows)
+            Y = self._target_transforms.transform(Y, rows)
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
             overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
             if overflow.size:
@@ -525,7 +527,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                     f"{self.n_tasks_}; continuing training needs the same tasks."
                 )
             check_target_columns(y, self.target_names_)
-            Y = self._target_transforms.transform(Y)
+            Y = self._target_transforms.transform(Y, rows)
         Y = self._target_scaler.transform(Y).astype(np.float32)
 
         device = resolve_device(self.device)

@@ -46,9 +46,15 @@ def task_transforms(target_transform, target_names):
     if one or is_transformer(target_transform):
         specs = [target_transform] * n_tasks
     elif isinstance(target_transform, dict):
-        specs = [None] * n_tasks
+        specs, keys = [None] * n_tasks, {}
         for key, spec in target_transform.items():
-            specs[_task_index(key, names)] = spec
+            t = _task_index(key, names)
+            if t in keys:
+                raise ValueError(
+                    f"target_transform names the task {names[t]!r} twice, as "
+                    f"{keys[t]!r} and {key!r}: give it once."
+                )
+            specs[t], keys[t] = spec, key
     else:
         specs = list(target_transform)
         if len(specs) != n_tasks:
@@ -68,11 +74,13 @@ def task_transforms(target_transform, target_names):
 
 
 def _task_index(key, names):
-    if isinstance(key, int | np.integer) and not isinstance(key, bool):
-        if 0 <= key < len(names):
-            return int(key)
-    elif str(key) in names:
+    """The task that a key of a ``target_transform`` dict names: by name (a
+    column named 2015 is the task '2015'), else an int by position."""
+    if str(key) in names:
         return names.index(str(key))
+    integer = isinstance(key, int | np.integer) and not isinstance(key, bool)
+    if integer and 0 <= key < len(names):
+        return int(key)
     raise ValueError(
         f"target_transform names the task {key!r}, which y does not have; its "
         f"tasks are {names} (or their indices 0 to {len(names) - 1})."
@@ -103,10 +111,11 @@ class TargetTransforms:
     def identity(self):
         return all(spec is None for spec in self.specs)
 
-    def fit(self, Y):
+    def fit(self, Y, rows=None):
         """Fit a clone of each transformer on its task's observed labels of
-        the 2-D ``Y``, and check the labels of the named transforms."""
-        self._check_domain(Y)
+        the 2-D ``Y``, and check the labels of the named transforms (``rows``:
+        the row of y of each row of ``Y``, for messages; default positions)."""
+        self._check_domain(Y, rows)
         for t, spec in enumerate(self.specs):
             if is_transformer(spec):
                 labels = Y[~np.isnan(Y[:, t]), t].reshape(-1, 1)
@@ -114,12 +123,12 @@ class TargetTransforms:
                 _check_inverse(self.transforms_[t], labels, self.target_names[t])
         return self
 
-    def transform(self, Y):
+    def transform(self, Y, rows=None):
         """``Y`` (2-D, ``NaN`` for a missing label) with each task's observed
-        labels transformed."""
+        labels transformed (``rows`` as in :meth:`fit`)."""
         if self.identity:
             return Y
-        self._check_domain(Y)
+        self._check_domain(Y, rows)
         Y = Y.copy()
         for t, transform in enumerate(self.transforms_):
             if transform is not None:
@@ -139,7 +148,7 @@ class TargetTransforms:
                     Y[:, t] = np.ravel(transform.inverse_transform(Y[:, [t]]))
         return Y
 
-    def _check_domain(self, Y):
+    def _check_domain(self, Y, rows):
         for t, spec in enumerate(self.specs):
             transform = TRANSFORMS.get(spec) if isinstance(spec, str) else None
             if transform is None:
@@ -147,12 +156,13 @@ class TargetTransforms:
             with np.errstate(invalid="ignore"):
                 outside = np.flatnonzero(Y[:, t] <= transform.low)
             if outside.size:
-                row = int(outside[0])
+                first = int(outside[0])
+                row = first if rows is None else int(rows[first])
                 raise ValueError(
                     f"target_transform={spec!r} for task {self.target_names[t]!r} "
                     f"needs labels above {transform.low:g}, but y has "
-                    f"{Y[row, t]:g} in row {row} ({outside.size} such labels): "
-                    f"{transform.advice}."
+                    f"{Y[first, t]:g} in row {row} ({outside.size} such "
+                    f"label{'s' * (outside.size > 1)}): {transform.advice}."
                 )
 
 

@@ -64,6 +64,20 @@ def test_a_dict_may_name_tasks_by_index(data):
     np.testing.assert_array_equal(by_index.predict(X), by_list.predict(X))
 
 
+def test_a_dict_key_is_a_column_name_before_it_is_a_position(data):
+    X, Y = data
+    named_by_numbers = Y.set_axis([2, 0, 1], axis=1)
+    by_name = fast(max_iter=1, target_transform={0: "log"}).fit(X, named_by_numbers)
+    assert by_name._target_transforms.specs == [None, "log", None]
+
+
+def test_a_dict_naming_a_task_twice_is_an_error(data):
+    X, Y = data
+    message = "target_transform names the task 'bili' twice, as 'bili' and 1"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        fast(target_transform={"bili": "log", 1: None}).fit(X, Y)
+
+
 def test_a_transformer_is_fitted_on_each_task_like_the_named_transform(data):
     X, Y = data
     function = FunctionTransformer(np.log, np.exp)
@@ -102,7 +116,8 @@ def test_missing_labels_stay_missing_through_the_transform(data):
 def test_scores_are_in_the_units_of_y(data):
     X, Y = data
     reg = fast(target_transform="log").fit(X, Y)
-    expected = task_scores(Y, reg.predict(X))
+    by_hand = fast().fit(X, np.log(Y))
+    expected = task_scores(Y, np.exp(by_hand.predict(X)))
     pd.testing.assert_frame_equal(reg.score_tasks(X, Y), expected)
     assert reg.score(X, Y) == expected["r2"].mean()
 
@@ -125,10 +140,20 @@ def test_log_of_a_label_of_zero_is_an_error_naming_task_row_and_fix(data):
     Y.iloc[7, 2] = 0.0
     message = (
         "target_transform='log' for task 'alp' needs labels above 0, but y has 0 "
-        "in row 7 (1 such labels): use 'log1p' for labels of 0 or more."
+        "in row 7 (1 such label): use 'log1p' for labels of 0 or more."
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         fast(target_transform="log").fit(X, Y)
+
+
+def test_the_row_of_a_label_out_of_the_domain_counts_rows_of_weight_zero(data):
+    X, Y = data
+    Y = Y.copy()
+    Y.iloc[9, 0] = -2.0
+    weight = np.ones(len(Y))
+    weight[[2, 5]] = 0
+    with pytest.raises(ValueError, match=r"y has -2 in row 9 \(1 such label\)"):
+        fast(target_transform="log").fit(X, Y, sample_weight=weight)
 
 
 def test_log1p_of_a_label_of_minus_one_is_an_error(data):
