@@ -276,9 +276,9 @@ def _set_log_targets(estimator, Y, log_targets, path):
             row = int(not_positive[0])
             raise UsageError(
                 f"--log-target {column}: {path} has {not_positive.size} "
-                f"label{'s' * (not_positive.size > 1)} of 0 or less in that column (the first, {labels[row]:g}, in its row "
-                f"{row + 1}), whose log is undefined: leave the target out of "
-                "--log-target"
+                f"label{'s' * (not_positive.size > 1)} of 0 or less in that "
+                f"column (the first, {labels[row]:g}, in its row {row + 1}), "
+                "whose log is undefined: leave the target out of --log-target"
             )
     estimator.set_params(target_transform=dict.fromkeys(log_targets, "log"))
 
