@@ -6,6 +6,7 @@ scikit-learn transformer that ``skhealth fit`` puts before the estimator; put
 it first in a pipeline of your own to get the same model in Python.
 """
 
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
@@ -33,10 +34,11 @@ def make_default_preprocessor(X, *, categorical=()):
     X : pandas.DataFrame
         The features (only their names and dtypes are read).
 
-    categorical : list of str, default=()
+    categorical : str or list of str, default=()
         Columns to one-hot encode whatever their dtype: numbers that code
         categories (a treatment 1 or 2, a stage 1 to 4) rather than measure a
-        quantity, which standardising would treat as one.
+        quantity, which standardising would treat as one. A single name, such
+        as ``"stage"``, is that one column, as in ``X.drop(columns="stage")``.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def make_default_preprocessor(X, *, categorical=()):
 
     >>> import pandas as pd
     >>> trial = pd.DataFrame({"age": [52.0, 61.0, 47.0], "stage": [1, 3, 1]})
-    >>> preprocessor = make_default_preprocessor(trial, categorical=["stage"])
+    >>> preprocessor = make_default_preprocessor(trial, categorical="stage")
     >>> preprocessor.fit(trial).get_feature_names_out().tolist()
     ['numeric__age', 'categorical__stage_1', 'categorical__stage_3']
     """
@@ -87,6 +89,8 @@ def make_default_preprocessor(X, *, categorical=()):
             "Pass pd.DataFrame(X, columns=...) with categorical columns as "
             "strings or pandas categoricals."
         )
+    if not pd.api.types.is_list_like(categorical):
+        categorical = [categorical]  # one name, not the letters of a string
     unknown = [column for column in categorical if column not in X.columns]
     if unknown:
         raise ValueError(

@@ -112,3 +112,13 @@ def test_categorical_naming_a_column_x_lacks_is_a_value_error(table):
         r"of X are 'age', 'steps', 'sex', 'smoker', 'insured'$",
     ):
         make_default_preprocessor(table, categorical=["stage"])
+
+
+def test_categorical_as_one_name_is_that_column(table):
+    X = table.assign(stage=[1, 3, 1, 2])
+    preprocessor = make_default_preprocessor(X, categorical="stage")
+    columns = {name: list(c) for name, _, c in preprocessor.transformers}
+    assert columns == {
+        "numeric": ["age", "steps"],
+        "categorical": ["sex", "smoker", "insured", "stage"],
+    }
