@@ -1,36 +1,13 @@
 """Predictions as a DataFrame, from any fitted model: a
-:class:`~skhealth.MultiTaskHealthRegressor` or a Pipeline ending in one."""
+:class:`~skhealth.MultiTaskHealthRegressor`, a Pipeline ending in one, or a
+search that refitted one."""
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
-from ._validation import final_step
+from ._validation import fitted_regressor
 
 __all__ = ["predict_frame"]
-
-
-def fitted_regressor(model):
-    """The fitted MultiTaskHealthRegressor at the end of ``model``; a TypeError
-    for any other model, a NotFittedError for an unfitted one."""
-    # imported here: the estimator's module imports skhealth.metrics, which
-    # imports this one
-    from ._estimator import MultiTaskHealthRegressor
-
-    estimator = final_step(model)
-    if not isinstance(estimator, MultiTaskHealthRegressor):
-        ending = (
-            f" ending in {type(estimator).__name__}"
-            if isinstance(model, Pipeline)
-            else ""
-        )
-        raise TypeError(
-            "model must be a MultiTaskHealthRegressor or a Pipeline whose last "
-            f"step is one; got {type(model).__name__}{ending}."
-        )
-    check_is_fitted(estimator)
-    return estimator
 
 
 def predict_frame(model, X):
@@ -38,8 +15,10 @@ def predict_frame(model, X):
 
     Parameters
     ----------
-    model : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
-        A fitted estimator, or a fitted pipeline whose last step is one.
+    model : MultiTaskHealthRegressor, Pipeline or search
+        A fitted estimator, a fitted pipeline whose last step is one, or a
+        search (:class:`~sklearn.model_selection.GridSearchCV`, ...) fitted
+        with ``refit=True`` whose best estimator is either.
     X : array-like of shape (n_samples, n_features)
         Inputs the model can predict from.
 
@@ -53,10 +32,12 @@ def predict_frame(model, X):
     Raises
     ------
     TypeError
-        When ``model`` is neither a MultiTaskHealthRegressor nor a Pipeline
-        ending in one.
+        When ``model`` is none of these.
     sklearn.exceptions.NotFittedError
         When ``model`` is not fitted.
+    ValueError
+        When ``model`` is a search fitted with ``refit=False``, which holds no
+        model to predict with.
 
     See Also
     --------

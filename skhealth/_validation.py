@@ -8,10 +8,12 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import (
     check_array,
     check_consistent_length,
+    check_is_fitted,
     validate_data,
 )
 
@@ -22,6 +24,46 @@ from .losses import LOSSES
 def final_step(model):
     """The estimator at the end of ``model``, a pipeline or an estimator."""
     return model[-1] if isinstance(model, Pipeline) else model
+
+
+def fitted_regressor(model, *, searches=True, name="model"):
+    """The fitted MultiTaskHealthRegressor at the end of ``model``.
+
+    ``model`` is the estimator, a Pipeline whose last step is one or, with
+    ``searches``, a search (GridSearchCV, ...) fitted with ``refit=True`` whose
+    ``best_estimator_`` is one, recursively. A TypeError for any other model
+    (``name`` is the argument it came as), a NotFittedError for an unfitted
+    one, a ValueError for a search that kept no model (``refit=False``).
+    """
+    # imported here: the estimator's module imports this one
+    from ._estimator import MultiTaskHealthRegressor
+
+    estimator = final_step(model)
+    while searches and isinstance(estimator, BaseSearchCV):
+        check_is_fitted(estimator)
+        if not hasattr(estimator, "best_estimator_"):
+            raise ValueError(
+                f"This {type(estimator).__name__} was fitted with refit=False, so "
+                "it holds no model to predict or score with: fit it with "
+                "refit=True, or fit its estimator with the search's best_params_."
+            )
+        estimator = final_step(estimator.best_estimator_)
+    if not isinstance(estimator, MultiTaskHealthRegressor):
+        search = (
+            ", or a search (GridSearchCV, ...) fitted with refit=True whose "
+            "best_estimator_ is either"
+            if searches
+            else ""
+        )
+        got = type(model).__name__
+        if estimator is not model:
+            got += f" ending in {type(estimator).__name__}"
+        raise TypeError(
+            f"{name} must be a MultiTaskHealthRegressor or a Pipeline whose last "
+            f"step is one{search}; got {got}."
+        )
+    check_is_fitted(estimator)
+    return estimator
 
 
 def layer_sizes(value, name):

@@ -10,13 +10,13 @@ from sklearn import metrics as sklearn_metrics
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.utils.validation import check_consistent_length
 
-from ._frames import fitted_regressor
 from ._validation import (
     as_2d,
     as_labels,
     check_target_columns,
     check_target_names,
     default_task_names,
+    fitted_regressor,
 )
 
 __all__ = ["get_scorer", "score_tasks", "task_scorers", "task_scores"]
@@ -121,13 +121,16 @@ def score_tasks(model, X, y, sample_weight=None):
     """R², MAE, RMSE and the number of observed labels, per task, of a model.
 
     The table of :meth:`MultiTaskHealthRegressor.score_tasks
-    <skhealth.MultiTaskHealthRegressor.score_tasks>`, for a fitted estimator or
-    a fitted pipeline ending in one (which has no ``score_tasks`` method).
+    <skhealth.MultiTaskHealthRegressor.score_tasks>`, for a fitted estimator,
+    a fitted pipeline ending in one or a search that refitted either (which
+    have no ``score_tasks`` method).
 
     Parameters
     ----------
-    model : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
-        A fitted estimator, or a fitted pipeline whose last step is one.
+    model : MultiTaskHealthRegressor, Pipeline or search
+        A fitted estimator, a fitted pipeline whose last step is one, or a
+        search (:class:`~sklearn.model_selection.GridSearchCV`, ...) fitted
+        with ``refit=True`` whose best estimator is either.
     X : array-like of shape (n_samples, n_features)
         Inputs the model can predict from.
     y : array-like of shape (n_samples,) or (n_samples, n_tasks)
@@ -146,10 +149,12 @@ def score_tasks(model, X, y, sample_weight=None):
     Raises
     ------
     TypeError
-        When ``model`` is neither a MultiTaskHealthRegressor nor a Pipeline
-        ending in one.
+        When ``model`` is none of these.
     sklearn.exceptions.NotFittedError
         When ``model`` is not fitted.
+    ValueError
+        When ``model`` is a search fitted with ``refit=False``, which holds no
+        model to score.
 
     See Also
     --------
@@ -212,8 +217,10 @@ def get_scorer(name, *, task=None):
     -------
     scorer : callable
         ``scorer(model, X, y, sample_weight=None)`` returns the score as a
-        float, for a fitted :class:`~skhealth.MultiTaskHealthRegressor` or a
-        fitted pipeline ending in one. It can be pickled, so searches can run
+        float, for a fitted :class:`~skhealth.MultiTaskHealthRegressor`, a
+        fitted pipeline ending in one, or a search that refitted either (as
+        :func:`~sklearn.model_selection.cross_validate` scores a search in
+        nested cross-validation). It can be pickled, so searches can run
         it in other processes (``n_jobs``).
 
     Raises

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._sklearn import validate_style_kwargs
-from ._validation import as_2d, check_target_columns, final_step
+from ._validation import as_2d, check_target_columns, fitted_regressor
 from .metrics import task_scores
 from .weighting import get_weighting
 
@@ -97,19 +97,6 @@ def _legend_beside(ax, handles=None):
     """A legend to the right of ``ax``, outside it, so that it hides no data."""
     kwargs = {} if handles is None else {"handles": handles}
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, **kwargs)
-
-
-def _fitted_regressor(estimator):
-    """The fitted MultiTaskHealthRegressor of ``estimator`` (or of a pipeline)."""
-    final = final_step(estimator)
-    check_is_fitted(final)
-    if not (hasattr(final, "history_") and hasattr(final, "target_names_")):
-        raise ValueError(
-            "The estimator has no training history: pass a fitted "
-            "MultiTaskHealthRegressor (or a Pipeline ending in one); got "
-            f"{type(final).__name__}."
-        )
-    return final
 
 
 def _epochs(history):
@@ -272,8 +259,10 @@ class TrainingCurveDisplay:
 
         Parameters
         ----------
-        estimator : MultiTaskHealthRegressor or Pipeline ending in one
-            Fitted estimator; its ``history_`` holds the curves.
+        estimator : MultiTaskHealthRegressor, Pipeline or search
+            Fitted estimator, or a fitted pipeline ending in one, or a search
+            fitted with ``refit=True`` whose best estimator is either; its
+            ``history_`` holds the curves.
         metric : {"loss", "r2"}, default="loss"
             Loss on standardised targets, or R².
         tasks : str or list of str, default=None
@@ -289,7 +278,7 @@ class TrainingCurveDisplay:
         display : TrainingCurveDisplay
             A new display of the selected tasks' curves, drawn by :meth:`plot`.
         """
-        final = _fitted_regressor(estimator)
+        final = fitted_regressor(estimator, name="estimator")
         return cls.from_history(
             final.history_,
             final.target_names_,
@@ -455,8 +444,10 @@ class TaskWeightDisplay:
 
         Parameters
         ----------
-        estimator : MultiTaskHealthRegressor or Pipeline ending in one
-            Fitted estimator; its ``history_`` holds the weights.
+        estimator : MultiTaskHealthRegressor, Pipeline or search
+            Fitted estimator, or a fitted pipeline ending in one, or a search
+            fitted with ``refit=True`` whose best estimator is either; its
+            ``history_`` holds the weights.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
 
@@ -465,7 +456,7 @@ class TaskWeightDisplay:
         display : TaskWeightDisplay
             A new display of the weights, drawn by :meth:`plot`.
         """
-        final = _fitted_regressor(estimator)
+        final = fitted_regressor(estimator, name="estimator")
         target_names = list(final.target_names_)
         display = cls(
             weights=_history_weights(final.history_, target_names),
@@ -662,7 +653,8 @@ class TaskPredictionErrorDisplay:
         Parameters
         ----------
         estimator : estimator instance
-            Fitted multi-output regressor (or a Pipeline ending in one).
+            Fitted multi-output regressor (or a Pipeline ending in one, or a
+            search that refitted one).
         X : array-like of shape (n_samples, n_features)
             Inputs, predicted by ``estimator``.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
@@ -690,9 +682,11 @@ class TaskPredictionErrorDisplay:
             :meth:`plot`.
         """
         check_is_fitted(estimator)
-        final = final_step(estimator)
-        target_names = getattr(final, "target_names_", None)
-        if target_names is not None:
+        try:
+            target_names = fitted_regressor(estimator).target_names_
+        except TypeError:  # another regressor: y's columns name the tasks
+            target_names = None
+        else:
             check_target_columns(y, target_names)
         if hasattr(y, "columns"):
             target_names = None  # y's own, the model's when it has names

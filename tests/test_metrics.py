@@ -7,12 +7,13 @@ import pytest
 from _estimator_helpers import NO_CONVERGENCE_NOISE, fast
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skhealth
 from skhealth.datasets import make_health_data
-from skhealth.metrics import task_scores
+from skhealth.metrics import get_scorer, task_scores
 
 pytestmark = NO_CONVERGENCE_NOISE  # the models here are quick fits
 
@@ -152,6 +153,7 @@ def test_unfitted_model_is_not_fitted_error(function, data):
     [
         (Ridge(), "Ridge"),
         (make_pipeline(StandardScaler(), Ridge()), "Pipeline ending in Ridge"),
+        (GridSearchCV(Ridge(), {"alpha": [1.0]}, cv=2), "GridSearchCV ending in Ridge"),
     ],
 )
 @pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
@@ -163,7 +165,66 @@ def test_model_of_another_kind_is_a_type_error_naming_it(function, model, got, d
         TypeError,
         match=(
             r"^model must be a MultiTaskHealthRegressor or a Pipeline whose last "
-            rf"step is one; got {got}\.$"
+            r"step is one, or a search \(GridSearchCV, \.\.\.\) fitted with "
+            rf"refit=True whose best_estimator_ is either; got {got}\.$"
         ),
     ):
         getattr(skhealth, function)(model, *args)
+
+
+# ----------------------------------------------------- searches, as fitted
+@pytest.fixture(scope="module")
+def search(data):
+    """A search over a pipeline: its best estimator is a pipeline."""
+    grid = {"multitaskhealthregressor__alpha": [1e-4, 1e-2]}
+    model = make_pipeline(StandardScaler(), fast(max_iter=5))
+    return GridSearchCV(model, grid, cv=2, scoring=get_scorer("r2")).fit(*data)
+
+
+def test_score_tasks_of_a_search_is_its_best_estimator_s(search, data):
+    pd.testing.assert_frame_equal(
+        skhealth.score_tasks(search, *data),
+        skhealth.score_tasks(search.best_estimator_, *data),
+    )
+
+
+def test_predict_frame_of_a_search_is_its_best_estimator_s(search, data):
+    X, _ = data
+    pd.testing.assert_frame_equal(
+        skhealth.predict_frame(search, X),
+        skhealth.predict_frame(search.best_estimator_, X),
+    )
+
+
+def test_pipeline_ending_in_a_search_scores_as_the_search_s_best_estimator(data):
+    X, Y = data
+    inner = GridSearchCV(fast(max_iter=5), {"alpha": [1e-4]}, cv=2)
+    pipeline = make_pipeline(StandardScaler(), inner).fit(X, Y)
+    expected = inner.best_estimator_.score_tasks(pipeline[:-1].transform(X), Y)
+    pd.testing.assert_frame_equal(skhealth.score_tasks(pipeline, X, Y), expected)
+
+
+@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
+def test_search_fitted_without_refit_is_a_value_error(function, data):
+    X, Y = data
+    search = GridSearchCV(
+        fast(max_iter=2), {"alpha": [1e-4]}, cv=2, scoring=get_scorer("r2"), refit=False
+    ).fit(X, Y)
+    args = (X, Y) if function == "score_tasks" else (X,)
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"^This GridSearchCV was fitted with refit=False, so it holds no model "
+            r"to predict or score with: fit it with refit=True, or fit its "
+            r"estimator with the search's best_params_\.$"
+        ),
+    ):
+        getattr(skhealth, function)(search, *args)
+
+
+@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
+def test_unfitted_search_is_not_fitted_error(function, data):
+    X, Y = data
+    args = (X, Y) if function == "score_tasks" else (X,)
+    with pytest.raises(NotFittedError, match="This GridSearchCV instance"):
+        getattr(skhealth, function)(GridSearchCV(fast(), {"alpha": [1e-4]}), *args)

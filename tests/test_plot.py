@@ -10,12 +10,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.history import History
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth.metrics import task_scores
+from skhealth.metrics import get_scorer, task_scores
 from skhealth.plot import (
     TaskPredictionErrorDisplay,
     TaskWeightDisplay,
@@ -296,10 +297,27 @@ def test_history_displays_need_a_fitted_estimator(display):
 
 
 @pytest.mark.parametrize("display", [TrainingCurveDisplay, TaskWeightDisplay])
-def test_history_displays_reject_estimators_without_history(display):
+def test_history_displays_reject_another_kind_of_estimator_with_a_type_error(display):
     ridge = Ridge().fit(np.eye(3), np.eye(3))
-    with pytest.raises(ValueError, match=r"has no training history.*got Ridge"):
+    with pytest.raises(
+        TypeError,
+        match=r"^estimator must be a MultiTaskHealthRegressor .*; got Ridge\.$",
+    ):
         display.from_estimator(ridge)
+
+
+def test_training_curves_from_a_search_plot_its_best_estimator(fitted):
+    reg, X, Y = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(
+            clone(reg), {"alpha": [1e-4, 1e-2]}, cv=2, scoring=get_scorer("r2")
+        ).fit(X, Y)
+    disp = TrainingCurveDisplay.from_estimator(search, tasks="task_0")
+    assert_allclose(
+        disp.lines_["train", "task_0"].get_ydata(),
+        search.best_estimator_.history_[:, "train_loss_task_0"],
+    )
 
 
 def test_missing_matplotlib_says_how_to_install_it(monkeypatch):
@@ -609,6 +627,20 @@ def test_prediction_error_with_target_columns_in_another_order_is_a_value_error(
     reg = MultiTaskHealthRegressor(hidden_layer_sizes=8, max_iter=2).fit(X, Y)
     with pytest.raises(ValueError, match=re.escape("pass y[['a', 'b', 'c']]")):
         TaskPredictionErrorDisplay.from_estimator(reg, X, Y[["c", "a", "b"]])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_prediction_error_from_a_search_checks_y_against_its_best_estimator(fitted):
+    _, X, Y = fitted
+    Y = pd.DataFrame(Y, columns=["a", "b", "c"])
+    search = GridSearchCV(
+        MultiTaskHealthRegressor(hidden_layer_sizes=8, max_iter=2),
+        {"alpha": [1e-4]},
+        cv=2,
+        scoring=get_scorer("r2"),
+    ).fit(X, Y)
+    with pytest.raises(ValueError, match=re.escape("pass y[['a', 'b', 'c']]")):
+        TaskPredictionErrorDisplay.from_estimator(search, X, Y[["c", "a", "b"]])
 
 
 def test_prediction_error_needs_a_fitted_estimator(fitted):

@@ -113,6 +113,30 @@ def test_search_fitted_with_sample_weight_scores_with_it(data):
     )
 
 
+def test_nested_cross_validation_scores_each_search_as_its_best_estimator(data):
+    X, Y = data
+    search = GridSearchCV(
+        fast(max_iter=10), {"alpha": [1e-4, 1e-1]}, cv=2, scoring=get_scorer("r2")
+    )
+    results = cross_validate(
+        search,
+        X,
+        Y,
+        cv=KFold(2),
+        scoring=get_scorer("r2"),
+        return_estimator=True,
+        return_indices=True,
+    )
+    expected = [
+        fitted.best_estimator_.score(X[test], Y.iloc[test])
+        for fitted, test in zip(
+            results["estimator"], results["indices"]["test"], strict=True
+        )
+    ]
+    assert np.isfinite(expected).all()
+    assert results["test_score"].tolist() == expected
+
+
 # ------------------------------------------------------------- what it scores
 def test_mean_r2_over_tasks_is_the_estimator_score(model, data):
     assert get_scorer("r2")(model, *data) == model.score(*data)
