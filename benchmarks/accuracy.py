@@ -27,10 +27,6 @@ their most frequent value and one-hot encoded). The models are:
   cannot take ``NaN`` targets.
 * ``skhealth per task``: one ``MultiTaskHealthRegressor(random_state=seed)``
   per target, i.e. the default network without sharing between tasks.
-* ``skhealth, log of skewed targets``: the default with
-  ``target_transform="log"`` for the targets whose labels are positive and
-  whose skewness exceeds 1 on the training fold (NHANES: systolic BP, HDL,
-  HbA1c, BMI), scored in the targets' units as every model.
 * ``CatBoost``: ``CatBoostRegressor(loss_function="MultiRMSEWithMissingValues")``
   on standardised targets (its multi-output loss adds the targets' squared
   errors, so raw units would let the widest target dominate). Skipped with a
@@ -160,30 +156,6 @@ class StandardizedTargets(RegressorMixin, BaseEstimator):
         return self.estimator_.predict(X) * self.scale_ + self.mean_
 
 
-class LogSkewedTargets(RegressorMixin, BaseEstimator):
-    """A MultiTaskHealthRegressor whose ``target_transform`` is ``"log"`` for the
-    targets with positive labels and a skewness above ``skew`` on the training
-    fold (none for the others); scored, as every model, in the targets' units."""
-
-    def __init__(self, estimator, skew=1.0):
-        self.estimator, self.skew = estimator, skew
-
-    def fit(self, X, y):
-        y = pd.DataFrame(y)
-        self.logged_ = [
-            column
-            for column in y.columns
-            if y[column].dropna().gt(0).all() and y[column].skew() > self.skew
-        ]
-        transform = dict.fromkeys(self.logged_, "log")
-        self.estimator_ = clone(self.estimator).set_params(target_transform=transform)
-        self.estimator_.fit(X, y)
-        return self
-
-    def predict(self, X):
-        return self.estimator_.predict(X)
-
-
 def make_models(seed, quick):
     """Model name -> unfitted regressor taking the preprocessed ``X``."""
     # --quick only shortens training, for a smoke run of the whole script.
@@ -225,9 +197,6 @@ def make_models(seed, quick):
         "skhealth-per-task": PerTask(
             MultiTaskHealthRegressor(random_state=seed, **net_iter)
         ),
-        "skhealth-log-skewed": LogSkewedTargets(
-            MultiTaskHealthRegressor(random_state=seed, **net_iter)
-        ),
     }
     try:
         from catboost import CatBoostRegressor
@@ -256,7 +225,6 @@ LABELS = {
     "hgb-early-stopping": "HGB per task, early stop",
     "mlp": "MLPRegressor (complete rows)",
     "skhealth-per-task": "skhealth per task",
-    "skhealth-log-skewed": "skhealth, log of skewed targets",
     "catboost": "CatBoost MultiRMSEWithMissingValues",
 }
 # What skhealth's default is measured against: every model but its own

@@ -2,11 +2,11 @@
 
 5-fold CV (``KFold(shuffle=True, random_state=0)``) on the shipped NHANES
 data, each fold through :func:`skhealth.preprocessing.make_default_preprocessor`:
-the default estimator against the same with ``target_transform="log"`` for the
-targets whose labels are positive and whose skewness on the training fold
-exceeds 1 (``LogSkewedTargets`` of ``accuracy.py``). Prints each task's R²,
-MAE and median absolute error in the targets' units (mean over folds), and
-the skewness of each target. Torch uses one thread.
+the default estimator against the same with ``target_transform="log"`` for
+the targets in ``SKEWED``, those whose skewness over the whole table exceeds 1
+(the same targets in every fold). Prints the skewness of each target and each
+task's R², MAE and median absolute error in the targets' units (mean over
+folds). Torch uses one thread.
 
 Run from the repository root::
 
@@ -22,7 +22,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from accuracy import LogSkewedTargets
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
@@ -33,6 +32,9 @@ from skhealth.datasets import load_nhanes
 from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
+# skewness over the whole table: 1.02, 1.32, 3.15 and 1.27 (main prints them)
+SKEWED = ["systolic_bp", "hdl_cholesterol", "hba1c", "bmi"]
+
 
 def main():
     torch.set_num_threads(1)
@@ -40,7 +42,9 @@ def main():
     X, Y = load_nhanes(return_X_y=True)
     models = {
         "default": MultiTaskHealthRegressor(random_state=0),
-        "log of skewed": LogSkewedTargets(MultiTaskHealthRegressor(random_state=0)),
+        "log of skewed": MultiTaskHealthRegressor(
+            target_transform=dict.fromkeys(SKEWED, "log"), random_state=0
+        ),
     }
     rows = []
     for fold, (train, test) in enumerate(

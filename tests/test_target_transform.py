@@ -1,7 +1,9 @@
 """target_transform: each task learnt on a transformed scale, with predictions
 and scores in the units of y, missing labels kept missing."""
 
+import json
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -221,5 +223,22 @@ def test_a_model_file_keeps_a_named_transform(data, tmp_path):
 def test_a_model_file_cannot_hold_a_transformer(data, tmp_path):
     X, Y = data
     reg = fast(max_iter=1, target_transform=PowerTransformer()).fit(X, Y)
-    with pytest.raises(ValueError, match="save the model with pickle or joblib"):
+    message = "The network was fitted with it: save the model with pickle or joblib."
+    with pytest.raises(ValueError, match=re.escape(message)):
         reg.save(tmp_path / "model.skh")
+
+
+@pytest.mark.parametrize(
+    ("target_transform", "stored"), [(None, False), ("log", True), ({}, True)]
+)
+def test_a_model_file_stores_target_transform_unless_it_is_none(
+    target_transform, stored, data, tmp_path
+):
+    # without it, an skhealth from before target_transform reads the file
+    X, Y = data
+    reg = fast(max_iter=1, target_transform=target_transform).fit(X, Y)
+    reg.save(tmp_path / "model.skh")
+    with zipfile.ZipFile(tmp_path / "model.skh") as archive:
+        params = json.loads(archive.read("metadata.json"))["estimator"]["params"]
+    assert ("target_transform" in params) is stored
+    assert skhealth.load(tmp_path / "model.skh").target_transform == target_transform

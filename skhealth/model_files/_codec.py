@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._sklearn import validate_parameter_constraints
+from .._training import NETWORK_PARAMS
 from ..architectures import ARCHITECTURES
 from ..weighting import WEIGHTINGS, Fixed
 from ._container import ModelFileError
@@ -22,9 +23,10 @@ REGISTRIES = {
 }
 
 
-def encode(value, name):
+def encode(value, name, *, settable=True):
     """``value`` as JSON data, tagged so that it decodes to the same types; a
-    ValueError naming the parameter ``name`` for what a file cannot hold."""
+    ValueError naming the parameter ``name`` for what a file cannot hold (and,
+    where ``settable``, that another value set before saving would do)."""
 
     def encode_item(item):
         if isinstance(item, np.generic) and item.dtype.kind in "biuf":
@@ -59,11 +61,15 @@ def encode(value, name):
                 "dtype": item.dtype.str,
                 "shape": list(item.shape),
             }
+        fix = (
+            "Set a plain value with set_params before saving, or save"
+            if settable
+            else "The network was fitted with it: save"
+        )
         raise ValueError(
             f"{name}={value!r} cannot be stored in a model file, which holds "
             "parameters as data (None, bools, numbers, strings, and lists, tuples, "
-            "dicts and arrays of them). Set a plain value with set_params before "
-            "saving, or save the model with pickle or joblib."
+            f"dicts and arrays of them). {fix} the model with pickle or joblib."
         )
 
     return encode_item(value)
@@ -107,7 +113,7 @@ def encode_params(params):
         if registry is not None and hasattr(value, "get_params"):
             encoded[name] = _encode_instance(value, name, registry)
         else:
-            encoded[name] = encode(value, name)
+            encoded[name] = encode(value, name, settable=name not in NETWORK_PARAMS)
     return encoded
 
 

@@ -31,6 +31,10 @@ from ._schema import (
     some,
 )
 
+# Parameters added since the first format, with the value that means what
+# older files did: saving leaves them out at that value, loading fills it in.
+_ADDED_PARAMS = {"target_transform": None}
+
 # How safetensors names the dtypes a network's state holds
 _SAFETENSORS_DTYPES = {
     torch.float32: "F32",
@@ -103,7 +107,7 @@ def dump(estimator, limits):
     values = {
         "estimator": {
             "class": type(estimator).__name__,
-            "params": encode_params(estimator.get_params(deep=False)),
+            "params": encode_params(_params_to_store(estimator)),
         },
         "attributes": {
             name: encode(value, name) for name, value in state["attributes"].items()
@@ -124,15 +128,27 @@ def dump(estimator, limits):
     return values, safetensors.torch.save(tensors)
 
 
+def _params_to_store(estimator):
+    """The estimator's parameters, less those added since the first format
+    that have the value older files meant: a file that needs no newer
+    parameter stays readable by an older skhealth."""
+    return {
+        name: value
+        for name, value in estimator.get_params(deep=False).items()
+        if not (
+            name in _ADDED_PARAMS
+            and type(value) is type(_ADDED_PARAMS[name])
+            and value == _ADDED_PARAMS[name]
+        )
+    }
+
+
 def _plain_history(history):
     """skorch's history as JSON data (NumPy values as plain ones)."""
     return json.loads(json.dumps(history, default=plain))
 
 
 # ------------------------------------------------------------------ loading
-_ADDED_PARAMS = {"target_transform": None}
-
-
 @dataclasses.dataclass(frozen=True)
 class Described:
     """What a model file's metadata describe, checked: the estimator (its
@@ -154,8 +170,6 @@ def describe(metadata, name, limits):
             f"{name} holds a {saved['class']}, which this skhealth cannot build: "
             "upgrade skhealth."
         )
-    # parameters added since the first format, with the value that means what
-    # older files did
     params = {**_ADDED_PARAMS, **saved["params"]}
     known = MultiTaskHealthRegressor().get_params().keys()
     if params.keys() - known:
