@@ -271,10 +271,22 @@ def check_target_names(y):
         )
 
 
-def _per_task_columns(y):
-    """Whether ``y`` is a list or tuple of pandas Series or 1-D arrays, each
-    longer than the list: one per task, which scikit-learn would read as rows
-    (of more tasks than rows, which no fit uses)."""
+def n_rows(data):
+    """How many rows (samples) scikit-learn reads in ``data``; None where it
+    has none (a scalar, None)."""
+    shape = getattr(data, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) else None
+    try:
+        return len(data)
+    except TypeError:
+        return None
+
+
+def _one_dimensional_items(y):
+    """Whether ``y`` is a list or tuple of pandas Series or 1-D arrays: the
+    rows of a table, or its columns (one per task), which scikit-learn would
+    read as rows."""
     return (
         isinstance(y, list | tuple)
         and len(y) > 0
@@ -283,20 +295,41 @@ def _per_task_columns(y):
             or (isinstance(item, np.ndarray) and item.ndim == 1)
             for item in y
         )
-        and min(map(len, y)) > len(y)
     )
 
 
-def as_labels(y, name="y"):
+def label_rows(y):
+    """How many samples ``y`` holds, where that does not depend on reading
+    it as rows or as columns (see :func:`_per_task_columns`); else None."""
+    return None if _one_dimensional_items(y) else n_rows(y)
+
+
+def _per_task_columns(y, n_samples):
+    """Whether ``y`` is a list or tuple of 1-D items, one per task, each of
+    ``n_samples`` (the samples of the data it comes with) as the list is not:
+    scikit-learn would read them as rows. With ``n_samples`` unknown, nothing
+    tells them from rows (even Series: a DataFrame's rows are Series too), so
+    scikit-learn's reading stands."""
+    return (
+        n_samples is not None
+        and _one_dimensional_items(y)
+        and len(y) != n_samples
+        and all(len(item) == n_samples for item in y)
+    )
+
+
+def as_labels(y, name="y", n_samples=None):
     """``y`` ready for check_array: dense, and with pandas' ``pd.NA`` in object
     columns as ``NaN``, which check_array reads as a missing label (it cannot
-    convert ``pd.NA`` to float)."""
+    convert ``pd.NA`` to float). ``n_samples``, the samples of the data ``y``
+    comes with where known, tells a list of per-task columns from one of
+    rows."""
     if sp.issparse(y):
         raise ValueError(
             f"Sparse {name} is not supported: densify it with {name}.toarray() "
             "(a missing label is NaN, not an absent entry)."
         )
-    if _per_task_columns(y):
+    if _per_task_columns(y, n_samples):
         series = all(isinstance(item, pd.Series) for item in y)
         lengths = sorted({len(item) for item in y})
         size = (
@@ -322,10 +355,10 @@ def as_labels(y, name="y"):
     return y.where(y.notna(), np.nan)
 
 
-def as_2d(y, name):
+def as_2d(y, name, n_samples=None):
     try:
         y = check_array(
-            as_labels(y, name),
+            as_labels(y, name, n_samples),
             ensure_2d=False,
             dtype=np.float64,
             ensure_all_finite="allow-nan",
@@ -410,7 +443,7 @@ def validate_training_data(estimator, X, y, sample_weight, reset):
     """``X`` (float32), ``y`` (float64, NaN for a missing label) and the
     sample weights of a fit, checked; ``reset`` as in ``validate_data``."""
     check_target_names(y)
-    labels = as_labels(y)  # its errors need no diagnosis
+    labels = as_labels(y, n_samples=n_rows(X))  # its errors need no diagnosis
     try:
         X, Y = validate_X(
             estimator,

@@ -17,6 +17,8 @@ from ._validation import (
     check_target_names,
     default_task_names,
     fitted_regressor,
+    label_rows,
+    n_rows,
 )
 
 __all__ = ["get_scorer", "score_tasks", "task_scorers", "task_scores"]
@@ -72,7 +74,11 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     """
     if target_names is None and hasattr(y_true, "columns"):
         target_names = list(y_true.columns)
-    y_true, y_pred = as_2d(y_true, "y_true"), as_2d(y_pred, "y_pred")
+    # each tells the samples of the other, where a list may be rows or columns
+    y_true, y_pred = (
+        as_2d(y_true, "y_true", label_rows(y_pred)),
+        as_2d(y_pred, "y_pred", label_rows(y_true)),
+    )
     check_consistent_length(y_true, y_pred, sample_weight)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -181,7 +187,7 @@ def score_tasks(model, X, y, sample_weight=None):
     check_target_names(y)
     check_target_columns(y, estimator.target_names_)
     return task_scores(
-        as_labels(y),
+        as_labels(y, n_samples=n_rows(X)),
         model.predict(X),
         sample_weight=sample_weight,
         target_names=estimator.target_names_,

@@ -458,6 +458,48 @@ def test_targets_as_a_list_of_rows_are_read_as_rows(regression_data):
     )
 
 
+def test_a_minibatch_of_rows_with_more_tasks_than_rows_is_read_as_rows(
+    regression_data,
+):
+    X, Y = regression_data
+    as_list = fast().partial_fit(X, Y).partial_fit(X[:2], list(Y[:2]))
+    as_array = fast().partial_fit(X, Y).partial_fit(X[:2], Y[:2])
+    np.testing.assert_array_equal(as_list.predict(X), as_array.predict(X))
+
+
+@pytest.mark.parametrize("items", ["arrays", "series"])
+def test_scoring_fewer_rows_than_tasks_given_as_a_list_reads_them_as_rows(
+    regression_data, items
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    rows = (
+        list(Y[:2])
+        if items == "arrays"
+        else [row for _, row in pd.DataFrame(Y[:2]).iterrows()]
+    )
+    pd.testing.assert_frame_equal(
+        reg.score_tasks(X[:2], rows), reg.score_tasks(X[:2], Y[:2])
+    )
+
+
+def test_task_scores_of_fewer_rows_than_tasks_given_as_a_list_reads_them_as_rows(
+    regression_data,
+):
+    _, Y = regression_data
+    pd.testing.assert_frame_equal(
+        task_scores(list(Y[:2]), Y[:2] + 1), task_scores(Y[:2], Y[:2] + 1)
+    )
+
+
+def test_predictions_as_arrays_one_per_task_are_a_value_error(regression_data):
+    _, Y = regression_data
+    with pytest.raises(
+        ValueError, match=r"^y_pred is a list of 3 arrays of length 240"
+    ):
+        task_scores(Y, list(Y.T))
+
+
 # ------------------------------------------------------------- sample_weight
 def test_negative_sample_weight_is_a_value_error(regression_data):
     X, Y = regression_data
