@@ -18,17 +18,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.callbacks import Callback
 
 import skhealth
 from skhealth import MultiTaskHealthRegressor
 from skhealth.cli import main
 from skhealth.cli._fit import _parse_value
+from skhealth.cli._model import encodings
 from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
@@ -1124,6 +1126,111 @@ def test_info_describes_the_encoding_of_a_pipeline_made_outside_the_command_line
         "  sleep_hours: numeric, mean-imputed",
         "  steps: remainder, dropped",
     ]
+
+
+def saved_encodings(capsys, tmp_path, preprocess, X, Y):
+    """The encoding lines of ``skhealth info`` for the saved pipeline of
+    ``preprocess`` and a MultiTaskHealthRegressor, fitted to ``X`` and ``Y``."""
+    model = make_pipeline(*preprocess, MultiTaskHealthRegressor(max_iter=1))
+    skhealth.save(model.fit(X, Y), tmp_path / "m.skh")
+    return encoding_lines(capsys, tmp_path / "m.skh")
+
+
+@pytest.mark.parametrize(
+    ("numeric", "categorical"),
+    [
+        (["age", "steps"], ["sex"]),
+        ([0, 1], [2]),
+        ([True, True, False], [False, False, True]),
+        (slice(0, 2), slice("sex", "sex")),
+        (make_column_selector(dtype_include="number"), make_column_selector("sex")),
+    ],
+    ids=["names", "positions", "boolean_masks", "slices", "callables"],
+)
+def test_info_finds_the_columns_a_column_transformer_selects_however_selected(
+    numeric, categorical, health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    preprocess = ColumnTransformer(
+        [
+            ("num", StandardScaler(), numeric),
+            ("cat", OneHotEncoder(sparse_output=False), categorical),
+        ]
+    )
+    lines = saved_encodings(
+        capsys, tmp_path, [preprocess], X[["age", "steps", "sex"]], Y
+    )
+    assert lines == [
+        "  age: num, standardised",
+        "  steps: num, standardised",
+        "  sex: cat, one-hot encoded as 'female', 'male'",
+    ]
+
+
+def test_info_describes_the_first_of_two_column_transformers_only(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    first = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["age", "steps"]),
+            ("cat", OneHotEncoder(sparse_output=False), ["sex"]),
+        ]
+    )
+    # the second reads the first's columns, whose positions 2 and 3 are the
+    # one-hot columns of sex, not features of X
+    second = ColumnTransformer(
+        [("again", StandardScaler(), [2, 3])], remainder="passthrough"
+    )
+    X = X[["age", "steps", "sex"]]
+    assert saved_encodings(capsys, tmp_path, [first, second], X, Y) == [
+        "  age: num, standardised",
+        "  steps: num, standardised",
+        "  sex: cat, one-hot encoded as 'female', 'male'",
+    ]
+
+
+def test_info_stops_describing_at_a_step_that_makes_other_columns(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    steps = [SimpleImputer(), PCA(n_components=2), StandardScaler()]
+    X = X[["age", "sleep_hours", "steps"]]
+    assert saved_encodings(capsys, tmp_path, steps, X, Y) == [
+        "  age: mean-imputed, PCA",
+        "  sleep_hours: mean-imputed, PCA",
+        "  steps: mean-imputed, PCA",
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:Input X has .* far from standardised")
+def test_info_says_a_column_transformer_passes_the_remainder_through(
+    health_frame, tmp_path, capsys
+):
+    X, Y = health_frame
+    preprocess = ColumnTransformer(
+        [("num", StandardScaler(), ["age"])], remainder="passthrough"
+    )
+    X = X[["age", "steps"]]
+    assert saved_encodings(capsys, tmp_path, [preprocess], X, Y) == [
+        "  age: num, standardised",
+        "  steps: remainder, passed through",
+    ]
+
+
+def test_encodings_name_a_column_transformer_whose_selections_are_unknown(
+    health_frame,
+):
+    X, Y = health_frame
+    X = X[["age", "steps"]]
+    preprocess = ColumnTransformer([("num", StandardScaler(), [True, False])])
+    model = make_pipeline(preprocess, MultiTaskHealthRegressor(max_iter=1)).fit(X, Y)
+    # as in a scikit-learn without this private attribute
+    del model[0]._transformer_to_input_indices
+    assert encodings(model) == {
+        "age": "ColumnTransformer",
+        "steps": "ColumnTransformer",
+    }
 
 
 def test_info_of_a_model_without_preprocessing_says_features_are_as_given(

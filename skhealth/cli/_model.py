@@ -7,10 +7,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.base import OneToOneFeatureMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from .._torch_utils import DeviceError
 from .._validation import final_step, too_large, too_large_advice
@@ -62,6 +63,18 @@ def load_model(path, device):
 
 
 # ------------------------------------------------------------ introspection
+def _selected(transformer, name, columns):
+    """The ones of ``columns``, the input columns of the fitted ColumnTransformer
+    ``transformer``, that its part ``name`` reads; None where that cannot be
+    told. The part's selection may be names, positions, a boolean mask, a
+    slice or a callable: scikit-learn's own resolution of it is read."""
+    # private, hence None rather than an error should scikit-learn rename it
+    positions = getattr(transformer, "_transformer_to_input_indices", {}).get(name)
+    if positions is None or len(columns) != transformer.n_features_in_:
+        return None
+    return [columns[i] for i in positions]
+
+
 def _fitted_columns(model, kind):
     """``(columns, fitted step)`` of the "numeric" or "categorical" part of a
     model this command line fitted (see make_default_preprocessor): an imputer,
@@ -69,15 +82,17 @@ def _fitted_columns(model, kind):
     last = {"numeric": StandardScaler, "categorical": OneHotEncoder}[kind]
     preprocess = model[0] if isinstance(model, Pipeline) else None
     if isinstance(preprocess, ColumnTransformer):
-        for name, step, columns in preprocess.transformers_:
+        names = list(getattr(preprocess, "feature_names_in_", []))
+        for name, step, _ in preprocess.transformers_:
+            columns = _selected(preprocess, name, names)
             if (
                 name == kind
-                and len(columns)
+                and columns
                 and isinstance(step, Pipeline)
                 and isinstance(step[0], SimpleImputer)
                 and isinstance(step[-1], last)
             ):
-                return list(columns), step
+                return columns, step
     return [], None
 
 
@@ -116,10 +131,11 @@ def text_columns(model):
 
 def encodings(model):
     """``{feature: how the model's preprocessing encodes it}``, such as
-    ``{"age": "numeric, median-imputed, standardised"}``: each step of a
-    pipeline before its estimator, as far as it is known here (an imputer, a
-    scaler, a one-hot encoder, the parts of a column transformer), else by its
-    class name."""
+    ``{"age": "numeric, median-imputed, standardised"}``: the steps of a
+    pipeline before its estimator that read the features themselves, as far
+    as they are known here (an imputer, a scaler, a one-hot encoder, the parts
+    of a column transformer), else by their class name. A feature no step
+    reads is "as given"."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = [f"x{i}" for i in range(model.n_features_in_)]
@@ -153,24 +169,39 @@ def _category(value):
 
 def _describe(step, columns, phrases):
     """Add to ``phrases[column]`` what the fitted ``step`` does to each of its
-    input ``columns``, and return the columns it passes on."""
+    input ``columns``, and return the columns it passes on as they are (the
+    same, or those an imputer keeps); None where it makes other columns of
+    them (an encoder, a column transformer, an unknown step), whose further
+    steps are no longer about the features."""
+    if step is None or step == "passthrough" or _is_identity(step):
+        return columns
+    if step == "drop":
+        for column in columns:
+            phrases[column].append("dropped")
+        return None
     if isinstance(step, Pipeline):
         for _, inner in step.steps:
             columns = _describe(inner, columns, phrases)
-    elif isinstance(step, ColumnTransformer):
-        for name, inner, selected in step.transformers_:
-            # columns chosen by position or by name
-            chosen = [
-                columns[c] if isinstance(c, numbers.Integral) else c for c in selected
-            ]
-            for column in chosen:
-                phrases[column].append(name)
-            _describe(inner, chosen, phrases)
-    elif step == "drop":
-        for column in columns:
-            phrases[column].append("dropped")
-        return []
-    elif isinstance(step, SimpleImputer):
+            if columns is None:
+                return None
+        return columns
+    if isinstance(step, ColumnTransformer):
+        parts = [
+            (name, inner, _selected(step, name, columns))
+            for name, inner, _ in step.transformers_
+        ]
+        if any(chosen is None for _, _, chosen in parts):
+            _name_the_step(step, columns, phrases)
+            return None
+        for name, inner, chosen in parts:
+            if chosen:  # a part of no column stays unfitted
+                for column in chosen:
+                    phrases[column].append(name)
+                    if _is_identity(inner):  # what "passthrough" is once fitted
+                        phrases[column].append("passed through")
+                _describe(inner, chosen, phrases)
+        return None
+    if isinstance(step, SimpleImputer):
         kept = _imputed(step, columns)
         for column, statistic in zip(columns, step.statistics_, strict=True):
             if column not in kept:
@@ -179,11 +210,12 @@ def _describe(step, columns, phrases):
                 phrases[column].append(_IMPUTED[step.strategy])
             else:  # a constant, or a callable's statistic
                 phrases[column].append(f"imputed with {_category(statistic)}")
-        return kept
-    elif isinstance(step, StandardScaler):
+        return None if step.add_indicator else kept
+    if isinstance(step, StandardScaler):
         for column in columns:
             phrases[column].append("standardised")
-    elif isinstance(step, OneHotEncoder):
+        return columns
+    if isinstance(step, OneHotEncoder):
         for column, known in zip(columns, step.categories_, strict=True):
             listed = [_category(value) for value in known[:_SHOWN_CATEGORIES]]
             more = (
@@ -192,10 +224,22 @@ def _describe(step, columns, phrases):
                 else ""
             )
             phrases[column].append(f"one-hot encoded as {', '.join(listed)}{more}")
-    elif step != "passthrough":
-        for column in columns:
-            phrases[column].append(type(step).__name__)
-    return columns
+        return None
+    _name_the_step(step, columns, phrases)
+    # a scaler of scikit-learn's other than StandardScaler keeps the columns
+    return columns if isinstance(step, OneToOneFeatureMixin) else None
+
+
+def _is_identity(step):
+    """Whether ``step`` is a FunctionTransformer that passes its columns on
+    unchanged."""
+    return isinstance(step, FunctionTransformer) and step.func is None
+
+
+def _name_the_step(step, columns, phrases):
+    """Say that the ``step`` of this class name transforms ``columns``."""
+    for column in columns:
+        phrases[column].append(type(step).__name__)
 
 
 # ------------------------------------------------------------------ checks
