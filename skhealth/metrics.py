@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_consistent_length
 
 from ._validation import (
     as_2d,
-    as_labels,
     check_target_columns,
     check_target_names,
     default_task_names,
@@ -160,7 +159,8 @@ def score_tasks(model, X, y, sample_weight=None):
         When ``model`` is not fitted.
     ValueError
         When ``model`` is a search fitted with ``refit=False``, which holds no
-        model to score.
+        model to score, or ``y`` does not have one column per task of the
+        model.
 
     See Also
     --------
@@ -185,12 +185,23 @@ def score_tasks(model, X, y, sample_weight=None):
     """
     estimator = fitted_regressor(model)
     check_target_names(y)
-    check_target_columns(y, estimator.target_names_)
+    names = list(estimator.target_names_)
+    check_target_columns(y, names)
+    labels = as_2d(y, "y", n_rows(X))
+    if labels.shape[1] != len(names):
+        # before task_scores, whose message names its own arguments
+        given = (
+            "is 1-D, the labels of one task,"
+            if np.ndim(y) == 1
+            else f"has {labels.shape[1]} column{'s' * (labels.shape[1] != 1)}"
+        )
+        raise ValueError(
+            f"y {given} but the model has {len(names)} "
+            f"task{'s' * (len(names) != 1)} {names}: pass one column per task, "
+            "in that order, with NaN where a label is missing."
+        )
     return task_scores(
-        as_labels(y, n_samples=n_rows(X)),
-        model.predict(X),
-        sample_weight=sample_weight,
-        target_names=estimator.target_names_,
+        labels, model.predict(X), sample_weight=sample_weight, target_names=names
     )
 
 

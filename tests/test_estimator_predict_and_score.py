@@ -144,11 +144,39 @@ def test_score_tasks_is_task_scores_indexed_by_target_name(health_frame):
     assert reg.score_tasks(X, Y).loc["hdl", "n_observed"] == 225
 
 
-def test_score_tasks_with_other_tasks_is_a_value_error(regression_data):
+@pytest.mark.parametrize("method", ["score", "score_tasks"])
+def test_y_with_fewer_columns_than_tasks_is_a_value_error_naming_them(
+    regression_data, method
+):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, pd.DataFrame(Y, columns=["sbp", "chol", "sleep"]))
+    message = (
+        "y has 2 columns but the model has 3 tasks ['sbp', 'chol', 'sleep']: pass "
+        "one column per task, in that order, with NaN where a label is missing."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        getattr(reg, method)(X, Y[:, :2])
+
+
+def test_one_dimensional_y_on_a_multi_task_model_is_a_value_error(regression_data):
     X, Y = regression_data
     reg = fast(max_iter=2).fit(X, Y)
-    with pytest.raises(ValueError, match="different shapes"):
-        reg.score_tasks(X, Y[:, :2])
+    message = (
+        "y is 1-D, the labels of one task, but the model has 3 tasks ['task_0', "
+        "'task_1', 'task_2']: pass one column per task, in that order, with NaN "
+        "where a label is missing."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        reg.score(X, Y[:, 0])
+
+
+def test_y_with_more_columns_than_the_one_task_is_a_value_error(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, pd.Series(Y[:, 0], name="sbp"))
+    with pytest.raises(
+        ValueError, match=re.escape("y has 3 columns but the model has 1 task ['sbp']")
+    ):
+        reg.score(X, Y)
 
 
 def test_unnamed_model_scores_named_columns_by_position(regression_data):
