@@ -32,9 +32,10 @@ def register(commands):
 
 def run(args):
     """Print the per-task scores of ``args.model`` on ``args.data``."""
+    from .._frames import predict_frame
     from .._validation import final_step
     from ..metrics import task_scores
-    from ._model import check_numbers, inputs, load_model, predict, text_columns
+    from ._model import check_numbers, inputs, load_model, text_columns
     from ._tables import read_table
 
     model = load_model(args.model, args.device)
@@ -48,7 +49,7 @@ def run(args):
         )
     check_numbers(data, targets, args.data)
     X = inputs(model, data, args.data, exclude=targets)
-    scores = task_scores(data[targets], predict(model, X))
+    scores = task_scores(data[targets], predict_frame(model, X))
     if args.format == "table":
         print_scores(scores)
     elif args.format == "csv":

@@ -307,9 +307,3 @@ def inputs(model, data, path, exclude=()):
     X = data[list(names)]
     _check_values(model, X, path)
     return X
-
-
-def predict(model, X):
-    """The model's predictions for ``X``, a frame with one column per target."""
-    Y = np.asarray(model.predict(X)).reshape(len(X), -1)
-    return pd.DataFrame(Y, columns=list(final_step(model).target_names_), index=X.index)

@@ -33,8 +33,9 @@ def run(args):
     """Write the predictions of ``args.model`` for the rows of ``args.data``."""
     import pandas as pd
 
+    from .._frames import predict_frame
     from .._validation import final_step
-    from ._model import inputs, load_model, predict, text_columns
+    from ._model import inputs, load_model, text_columns
     from ._tables import (
         check_output,
         is_device,
@@ -59,7 +60,7 @@ def run(args):
                 f"--id-column {args.id_column}: the model predicts a column of "
                 "that name too; copy another column, or none"
             )
-    predictions = predict(model, inputs(model, data, args.data, exclude=kept))
+    predictions = predict_frame(model, inputs(model, data, args.data, exclude=kept))
     # the ids as written, not as ``data`` has them: that column may be a feature
     ids = [read_ids(args.data, column) for column in kept]
     write_table(pd.concat([*ids, predictions], axis=1), args.output)
