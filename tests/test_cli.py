@@ -252,7 +252,7 @@ def test_fit_without_validation_fits_once_on_every_row(data_path, tmp_path, caps
     )
 
 
-def test_two_fits_with_the_default_seed_save_the_same_model(data_path, tmp_path):
+def test_two_fits_with_the_default_seed_make_the_same_predictions(data_path, tmp_path):
     first, second = tmp_path / "first.skh", tmp_path / "second.skh"
     for path in (first, second):
         assert main(fit_args(data_path, path, "-q", "--validation-fraction", "0")) == 0
