@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._sklearn import validate_style_kwargs
 from ._validation import as_2d, check_target_columns, fitted_regressor
 from .metrics import task_scores
-from .weighting import get_weighting
+from .weighting import _ConstantWeights, get_weighting
 
 __all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
 
@@ -355,10 +355,12 @@ class TaskWeightDisplay:
     """The weight of each task in the training objective, by epoch.
 
     One line per task, one colour each, with the legend beside the axes.
-    Weights that never change (those of ``task_weighting="equal"``, of fixed
-    weights, or of ``"pcgrad"``) draw flat lines: the title says that they are
-    constant, and whether they are equal. Create one with
-    :meth:`from_estimator` or :meth:`from_history`.
+    Weightings whose weights are constant by construction (``"equal"``, fixed
+    weights, ``"pcgrad"``) draw flat lines, and the title says so, and whether
+    the weights are equal; the title of weights that adapt (``"dwa"``,
+    ``"uncertainty"``, ``"gradnorm"``) names the weighting only, even where a
+    short fit left them unchanged. Create one with :meth:`from_estimator` or
+    :meth:`from_history`.
 
     Parameters
     ----------
@@ -368,6 +370,11 @@ class TaskWeightDisplay:
     weighting : str, default=None
         The task weighting that gave the weights, named in the title (such as
         ``"task_weighting='dwa'"``); ``from_estimator`` names the estimator's.
+    constant : bool, default=None
+        Whether the weighting's weights are constant by construction;
+        ``from_estimator`` tells from the estimator's weighting. ``None`` (not
+        known, as from a bare history): the title calls the weights constant
+        where they never changed in ``weights``, without calling them equal.
 
     Attributes
     ----------
@@ -391,9 +398,10 @@ class TaskWeightDisplay:
     "task_weighting='dwa'"
     """
 
-    def __init__(self, *, weights, weighting=None):
+    def __init__(self, *, weights, weighting=None, constant=None):
         self.weights = weights
         self.weighting = weighting
+        self.constant = constant
 
     def plot(self, ax=None):
         """Draw one line per task.
@@ -418,25 +426,30 @@ class TaskWeightDisplay:
             (self.lines_[task],) = ax.plot(
                 self.weights.index, self.weights[task], color=color, label=task
             )
-        title, constant = self._title()
+        flat = not (self.weights.nunique() > 1).any()  # NaN (unrecorded) aside
         _epoch_axis(ax)
-        ax.set(ylabel="task weight", title=title)
-        if constant:  # from 0: a flat line near the top reads as deliberate
+        ax.set(ylabel="task weight", title=self._title(flat))
+        if flat:  # from 0: a flat line near the top reads as deliberate
             ax.set_ylim(bottom=0, top=1.1 * np.nanmax(self.weights.to_numpy()))
         _legend_beside(ax)
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
-    def _title(self):
-        """``(title, constant)``: the title names the weighting and says
-        whether its weights are constant (flat lines that would otherwise look
-        like a failure to record them)."""
-        if (self.weights.nunique() > 1).any():  # NaN (unrecorded) aside
-            return self.weighting or "", False
-        values = self.weights.to_numpy()
-        equal = np.unique(values[~np.isnan(values)]).size == 1
-        title = "constant, equal weights" if equal else "constant weights"
-        return (f"{title} ({self.weighting})" if self.weighting else title), True
+    def _title(self, flat):
+        """The title: the weighting's name, and whether its weights are
+        constant (flat lines that would otherwise look like a failure to
+        record them), by construction where its kind is known, else as the
+        ``flat`` weights show; a weighting that adapts may not have yet."""
+        if self.constant is None:
+            kind = "constant weights" if flat else ""
+        elif self.constant:
+            values = self.weights.to_numpy()
+            equal = np.unique(values[~np.isnan(values)]).size == 1
+            kind = "constant, equal weights" if equal else "constant weights"
+        else:
+            kind = ""
+        names = [name for name in (kind, self.weighting) if name]
+        return f"{kind} ({self.weighting})" if len(names) == 2 else "".join(names)
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None):
@@ -458,9 +471,11 @@ class TaskWeightDisplay:
         """
         final = fitted_regressor(estimator, name="estimator")
         target_names = list(final.target_names_)
+        weighting, constant = _weighting_kind(final.task_weighting, target_names)
         display = cls(
             weights=_history_weights(final.history_, target_names),
-            weighting=_weighting_label(final.task_weighting, target_names),
+            weighting=weighting,
+            constant=constant,
         )
         return display.plot(ax=ax)
 
@@ -505,13 +520,15 @@ def _history_weights(history, target_names):
     return pd.DataFrame(rows, index=epochs, columns=target_names, dtype=float)
 
 
-def _weighting_label(task_weighting, target_names):
-    """``task_weighting=`` as a title names it: a name as given, anything
-    else (weights, an instance) by the kind of weighting it makes."""
+def _weighting_kind(task_weighting, target_names):
+    """``(label, constant)``: ``task_weighting=`` as a title names it (a name
+    as given, anything else by the kind of weighting it makes), and whether
+    the weights it makes are constant by construction."""
+    weighting = get_weighting(task_weighting, target_names)
+    constant = isinstance(weighting.build(len(target_names)), _ConstantWeights)
     if isinstance(task_weighting, str):
-        return f"task_weighting={task_weighting!r}"
-    kind = type(get_weighting(task_weighting, target_names)).__name__
-    return f"task_weighting={kind}(...)"
+        return f"task_weighting={task_weighting!r}", constant
+    return f"task_weighting={type(weighting).__name__}(...)", constant
 
 
 class TaskPredictionErrorDisplay:

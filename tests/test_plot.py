@@ -386,6 +386,7 @@ def test_constant_task_weights_are_drawn_from_zero(constant_weights):
     ("task_weighting", "title"),
     [
         ("equal", "constant, equal weights (task_weighting='equal')"),
+        ("pcgrad", "constant, equal weights (task_weighting='pcgrad')"),
         ([1.0, 3.0, 1.0], "constant weights (task_weighting=Fixed(...))"),
         ("dwa", "task_weighting='dwa'"),
     ],
@@ -397,6 +398,28 @@ def test_task_weights_from_estimator_name_its_weighting_in_the_title(
     reg = fast(task_weighting=task_weighting, hidden_layer_sizes=8, max_iter=3)
     disp = TaskWeightDisplay.from_estimator(reg.fit(X, Y))
     assert disp.ax_.get_title() == title
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    ("task_weighting", "max_iter"), [("dwa", 2), ("uncertainty", 1)]
+)
+def test_adaptive_weights_a_short_fit_left_unchanged_are_not_called_constant(
+    fitted, task_weighting, max_iter
+):
+    _, X, Y = fitted
+    reg = fast(task_weighting=task_weighting, hidden_layer_sizes=8, max_iter=max_iter)
+    disp = TaskWeightDisplay.from_estimator(reg.fit(X, Y))
+    assert (disp.weights.nunique() == 1).all()  # unchanged, as for 'equal'
+    assert disp.ax_.get_title() == f"task_weighting={task_weighting!r}"
+
+
+def test_equal_weights_from_a_history_are_not_called_equal():
+    history = make_history()
+    for entry in history:
+        entry["task_weights"] = [1.0, 1.0]
+    disp = TaskWeightDisplay.from_history(history, TARGETS)
+    assert disp.ax_.get_title() == "constant weights"
 
 
 def test_history_without_task_weights_names_the_setting():
