@@ -211,6 +211,18 @@ def test_fit_no_refit_saves_the_model_whose_held_out_scores_it_prints(
     )
 
 
+def test_fit_no_refit_without_validation_is_a_usage_error(
+    data_path, tmp_path, no_fit, capsys
+):
+    args = fit_args(data_path, tmp_path / "m.skh", "--no-refit")
+    status, message = error_of(capsys, *args, "--validation-fraction", "0")
+    assert status == 2
+    assert message == (
+        "--no-refit and --validation-fraction 0: --no-refit saves the fit scored "
+        "on held-out rows, and 0 holds out none; give one of them"
+    )
+
+
 def test_fit_prints_the_held_out_scores_then_refits_on_every_row(
     data_path, tmp_path, capsys
 ):

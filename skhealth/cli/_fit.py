@@ -104,7 +104,8 @@ def register(commands):
         dest="refit",
         action="store_false",
         help="save the model fitted on the rows not held out, whose scores are "
-        "printed, rather than refit it on every row",
+        "printed, rather than refit it on every row (so not with "
+        "--validation-fraction 0)",
     )
     parser.add_argument(
         "--strict",
@@ -138,6 +139,11 @@ def run(args):
     from ._model import make_model, train
     from ._tables import read_table
 
+    if not args.refit and args.validation_fraction == 0:
+        raise UsageError(
+            "--no-refit and --validation-fraction 0: --no-refit saves the fit "
+            "scored on held-out rows, and 0 holds out none; give one of them"
+        )
     estimator = _make_estimator(args.param, args.seed)
     _check_output(args.output, args.data)  # before a long fit rather than after
     data = read_table(args.data)
