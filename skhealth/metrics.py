@@ -228,7 +228,8 @@ def get_scorer(name, *, task=None):
         ``target_names_``) or a task's index. ``None`` scores the mean over
         tasks, as the estimator's ``score`` does for R²: a task whose metric is
         undefined (R² with fewer than two observed labels, any metric with none)
-        is left out of the mean.
+        is left out of the mean. The mean of an error mixes the targets' units:
+        see Notes.
 
     Returns
     -------
@@ -255,6 +256,13 @@ def get_scorer(name, *, task=None):
 
     Notes
     -----
+    The mean over tasks of an error (MAE, MSE, RMSE) adds errors in each
+    target's own units: with blood pressure in mmHg and HbA1c in %, an MAE of
+    10 mmHg outweighs one of 0.5 %, so a search on it tunes for the target of
+    the widest range and all but ignores the others. To tune for every task,
+    use the mean R² (``get_scorer("r2")``), which has no unit; to tune on an
+    error, score one task (``task=``).
+
     A scorer given a task name raises a ``ValueError`` when the model has no
     task of that name; :func:`~sklearn.model_selection.cross_validate` and
     the searches report it as a warning and score ``NaN``, unless
