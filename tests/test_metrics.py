@@ -140,12 +140,17 @@ def test_saved_pipeline_loads_with_the_same_predictions_and_scores(
     )
 
 
-@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
-def test_unfitted_model_is_not_fitted_error(function, data):
+def call(function, model, data):
+    """``skhealth.score_tasks(model, X, Y)`` or ``skhealth.predict_frame(model, X)``."""
     X, Y = data
     args = (X, Y) if function == "score_tasks" else (X,)
+    return getattr(skhealth, function)(model, *args)
+
+
+@pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
+def test_unfitted_model_is_not_fitted_error(function, data):
     with pytest.raises(NotFittedError, match="MultiTaskHealthRegressor instance"):
-        getattr(skhealth, function)(make_pipeline(StandardScaler(), fast()), *args)
+        call(function, make_pipeline(StandardScaler(), fast()), data)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +165,6 @@ def test_unfitted_model_is_not_fitted_error(function, data):
 def test_model_of_another_kind_is_a_type_error_naming_it(function, model, got, data):
     X, Y = data
     model.fit(X, Y.fillna(0.0))
-    args = (X, Y) if function == "score_tasks" else (X,)
     with pytest.raises(
         TypeError,
         match=(
@@ -169,7 +173,7 @@ def test_model_of_another_kind_is_a_type_error_naming_it(function, model, got, d
             rf"refit=True whose best_estimator_ is either; got {got}\.$"
         ),
     ):
-        getattr(skhealth, function)(model, *args)
+        call(function, model, data)
 
 
 # ----------------------------------------------------- searches, as fitted
@@ -210,7 +214,6 @@ def test_search_fitted_without_refit_is_a_value_error(function, data):
     search = GridSearchCV(
         fast(max_iter=2), {"alpha": [1e-4]}, cv=2, scoring=get_scorer("r2"), refit=False
     ).fit(X, Y)
-    args = (X, Y) if function == "score_tasks" else (X,)
     with pytest.raises(
         ValueError,
         match=(
@@ -219,12 +222,10 @@ def test_search_fitted_without_refit_is_a_value_error(function, data):
             r"estimator with the search's best_params_\.$"
         ),
     ):
-        getattr(skhealth, function)(search, *args)
+        call(function, search, data)
 
 
 @pytest.mark.parametrize("function", ["score_tasks", "predict_frame"])
 def test_unfitted_search_is_not_fitted_error(function, data):
-    X, Y = data
-    args = (X, Y) if function == "score_tasks" else (X,)
     with pytest.raises(NotFittedError, match="This GridSearchCV instance"):
-        getattr(skhealth, function)(GridSearchCV(fast(), {"alpha": [1e-4]}), *args)
+        call(function, GridSearchCV(fast(), {"alpha": [1e-4]}), data)
