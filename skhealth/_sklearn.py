@@ -1,6 +1,7 @@
 """scikit-learn's private helpers that skhealth uses, in one place: when
 scikit-learn moves one, this file changes and nothing else."""
 
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -12,6 +13,7 @@ from sklearn.utils._plotting import _validate_style_kwargs as validate_style_kwa
 from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
 __all__ = [
+    "BaseSearchCV",
     "HasMethods",
     "Interval",
     "StrOptions",

@@ -8,7 +8,6 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import (
     check_array,
@@ -17,7 +16,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._sklearn import check_sample_weight
+from ._sklearn import BaseSearchCV, check_sample_weight
 from .losses import LOSSES
 
 
@@ -26,12 +25,12 @@ def final_step(model):
     return model[-1] if isinstance(model, Pipeline) else model
 
 
-def fitted_regressor(model, *, searches=True, name="model"):
+def fitted_regressor(model, *, name="model"):
     """The fitted MultiTaskHealthRegressor at the end of ``model``.
 
-    ``model`` is the estimator, a Pipeline whose last step is one or, with
-    ``searches``, a search (GridSearchCV, ...) fitted with ``refit=True`` whose
-    ``best_estimator_`` is one, recursively. A TypeError for any other model
+    ``model`` is the estimator, a Pipeline whose last step is one, or a search
+    (GridSearchCV, ...) fitted with ``refit=True`` whose ``best_estimator_`` is
+    one, recursively. A TypeError for any other model
     (``name`` is the argument it came as), a NotFittedError for an unfitted
     one, a ValueError for a search that kept no model (``refit=False``).
     """
@@ -39,7 +38,7 @@ def fitted_regressor(model, *, searches=True, name="model"):
     from ._estimator import MultiTaskHealthRegressor
 
     estimator = final_step(model)
-    while searches and isinstance(estimator, BaseSearchCV):
+    while isinstance(estimator, BaseSearchCV):
         check_is_fitted(estimator)
         if not hasattr(estimator, "best_estimator_"):
             raise ValueError(
@@ -49,18 +48,13 @@ def fitted_regressor(model, *, searches=True, name="model"):
             )
         estimator = final_step(estimator.best_estimator_)
     if not isinstance(estimator, MultiTaskHealthRegressor):
-        search = (
-            ", or a search (GridSearchCV, ...) fitted with refit=True whose "
-            "best_estimator_ is either"
-            if searches
-            else ""
-        )
         got = type(model).__name__
         if estimator is not model:
             got += f" ending in {type(estimator).__name__}"
         raise TypeError(
             f"{name} must be a MultiTaskHealthRegressor or a Pipeline whose last "
-            f"step is one{search}; got {got}."
+            "step is one, or a search (GridSearchCV, ...) fitted with refit=True "
+            f"whose best_estimator_ is either; got {got}."
         )
     check_is_fitted(estimator)
     return estimator
