@@ -161,7 +161,7 @@ class TargetTransforms:
                 raise ValueError(
                     f"target_transform={spec!r} for task {self.target_names[t]!r} "
                     f"needs labels above {transform.low:g}, but y has "
-                    f"{Y[first, t]:g} in row {row} ({outside.size} such "
+                    f"{Y[first, t]:g} in row {row}, counting from 0 ({outside.size} such "
                     f"label{'s' * (outside.size > 1)}): {transform.advice}."
                 )
 

@@ -336,6 +336,64 @@ def test_fit_seed_that_numpy_cannot_take_is_a_usage_error(
     )
 
 
+def test_fit_target_given_twice_is_a_usage_error(data_path, tmp_path, no_fit, capsys):
+    args = fit_args(data_path, tmp_path / "m.skh", "--target", "hdl")
+    status, message = error_of(capsys, *args)
+    assert (status, message) == (2, "--target hdl: given twice; give it once")
+
+
+def test_fit_misspelt_param_suggests_the_closest(data_path, tmp_path, no_fit, capsys):
+    args = fit_args(data_path, tmp_path / "m.skh", "--param", "max_iters=3")
+    status, message = error_of(capsys, *args)
+    assert status == 2
+    assert message.startswith(
+        "--param max_iters: MultiTaskHealthRegressor has no such parameter; did you "
+        "mean 'max_iter'? Or use one of activation, alpha,"
+    )
+
+
+def test_fit_summary_counts_one_target_in_the_singular(data_path, tmp_path, capsys):
+    args = [
+        "fit", data_path, "--target", "hdl", "--id-column", "patient_id",
+        "--param", "max_iter=2", "--validation-fraction", "0", "-o", tmp_path / "m.skh",
+    ]  # fmt: skip
+    status, out, _ = run(capsys, *args)
+    assert status == 0
+    assert out.startswith("Fitted on 300 rows, 7 features, 1 target, seed 0: ")
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [("record", range(101, 401)), ("code", [f"p{i:03d}" for i in range(300)])],
+    ids=["consecutive integers", "text"],
+)
+def test_fit_warns_of_a_feature_that_looks_like_an_identifier(
+    column, values, data_path, tmp_path, capsys
+):
+    data = pd.read_csv(data_path).assign(**{column: list(values)})
+    data.to_csv(tmp_path / "ids.csv", index=False)
+    args = fit_args(tmp_path / "ids.csv", tmp_path / "m.skh", "-q")
+    status, _, err = run(capsys, *args, "--validation-fraction", "0")
+    assert status == 0
+    assert (
+        f"skhealth: warning: {tmp_path / 'ids.csv'}: the feature {column!r} holds a "
+        "different value in every row, as an identifier does; pass --id-column "
+        f"{column} (or --drop {column}) unless it is a measurement\n"
+    ) in err
+
+
+def test_fit_does_not_take_measurements_different_in_every_row_for_ids(
+    data_path, tmp_path, capsys
+):
+    # age (floats) and steps (integers with gaps) differ in nearly every row
+    data = pd.read_csv(data_path).assign(days=np.arange(300) * 3 + 10)
+    data.to_csv(tmp_path / "days.csv", index=False)
+    args = fit_args(tmp_path / "days.csv", tmp_path / "m.skh", "-q")
+    status, _, err = run(capsys, *args, "--validation-fraction", "0")
+    assert status == 0
+    assert "identifier" not in err
+
+
 def test_fit_log_target_learns_that_target_as_its_log(data_path, tmp_path, capsys):
     path = tmp_path / "m.skh"
     extra = ("--log-target", "hba1c", "--validation-fraction", "0", "-q")
@@ -366,8 +424,8 @@ def test_fit_log_target_with_a_label_of_zero_is_a_usage_error(
     assert status == 2
     assert message == (
         f"--log-target hdl: {zero} has 2 labels of 0 or less in that column (the "
-        "first, 0, in its row 31), whose log is undefined: leave the target out "
-        "of --log-target"
+        "first, 0, in row 31 of the table, counting from 1), whose log is "
+        "undefined: leave the target out of --log-target"
     )
 
 

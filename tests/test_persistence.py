@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from skorch.callbacks import Callback
@@ -392,6 +393,20 @@ def test_other_objects_are_not_saved(tmp_path):
         skhealth.save(StandardScaler(), tmp_path / "model.skh")
     with pytest.raises(TypeError, match=r"got Pipeline ending in StandardScaler"):
         skhealth.save(make_pipeline(StandardScaler()), tmp_path / "model.skh")
+
+
+def test_a_search_is_not_saved_but_its_best_estimator_is_named(
+    regression_data, tmp_path
+):
+    X, Y = regression_data
+    search = GridSearchCV(fast(max_iter=1), {"alpha": [1e-4]}, cv=2).fit(X, Y)
+    message = (
+        "got GridSearchCV: save the search's best_estimator_ where that is one, "
+        "skhealth.save(search.best_estimator_, path)"
+    )
+    with pytest.raises(TypeError, match=re.escape(message)):
+        skhealth.save(search, tmp_path / "model.skh")
+    skhealth.save(search.best_estimator_, tmp_path / "model.skh")
 
 
 def test_custom_architecture_class_is_refused(regression_data, tmp_path):

@@ -142,7 +142,8 @@ def test_log_of_a_label_of_zero_is_an_error_naming_task_row_and_fix(data):
     Y.iloc[7, 2] = 0.0
     message = (
         "target_transform='log' for task 'alp' needs labels above 0, but y has 0 "
-        "in row 7 (1 such label): use 'log1p' for labels of 0 or more."
+        "in row 7, counting from 0 (1 such label): use 'log1p' for labels of 0 or "
+        "more."
     )
     with pytest.raises(ValueError, match=re.escape(message)):
         fast(target_transform="log").fit(X, Y)
@@ -154,7 +155,9 @@ def test_the_row_of_a_label_out_of_the_domain_counts_rows_of_weight_zero(data):
     Y.iloc[9, 0] = -2.0
     weight = np.ones(len(Y))
     weight[[2, 5]] = 0
-    with pytest.raises(ValueError, match=r"y has -2 in row 9 \(1 such label\)"):
+    with pytest.raises(
+        ValueError, match=r"y has -2 in row 9, counting from 0 \(1 such label\)"
+    ):
         fast(target_transform="log").fit(X, Y, sample_weight=weight)
 
 

@@ -5,6 +5,7 @@
 
 import argparse
 import ast
+import difflib
 import warnings
 
 from ._console import UsageError, print_scores, shown
@@ -187,9 +188,14 @@ def _fitted(X, Y, seed, n_iter, of=None):
     rows = f"{len(X)} rows" if of is None else f"{len(X)} of {of} rows"
     seeded = "no seed" if seed is None else f"seed {seed}"
     return (
-        f"Fitted on {rows}, {X.shape[1]} features, {Y.shape[1]} targets, "
+        f"Fitted on {rows}, {_count(X.shape[1], 'feature')}, "
+        f"{_count(Y.shape[1], 'target')}, "
         f"{seeded}: {n_iter} epochs"
     )
+
+
+def _count(n, noun):
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _check_output(output, data):
@@ -213,6 +219,10 @@ def _features_and_targets(data, args):
     from ._model import check_magnitudes
     from ._tables import named_columns
 
+    for option, names in (("--target", args.target), ("--log-target", args.log_target)):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise UsageError(f"{option} {repeated[0]}: given twice; give it once")
     targets = named_columns(data, args.target, "--target", args.data)
     # each column that is no feature, and the option that makes it none
     not_features = dict.fromkeys(targets, "--target")
@@ -254,9 +264,35 @@ def _features_and_targets(data, args):
                 f"(dtype {data[target].dtype})"
             )
     X = data[features]
+    _warn_of_identifiers(X, args.data)
     numeric = X.drop(columns=categorical).select_dtypes("number")
     check_magnitudes(X, list(numeric.columns), args.data)
     return X, data[targets], categorical
+
+
+def _warn_of_identifiers(X, path):
+    """Warn of the features that look like row identifiers: text, or the
+    integers 1 to n (from any start), different in every row. As features they
+    are noise, or leak how the rows were gathered."""
+    import warnings
+
+    import pandas as pd
+
+    for column in X.columns:
+        values = X[column]
+        if len(values) < 20 or values.isna().any() or values.nunique() < len(values):
+            continue
+        consecutive = pd.api.types.is_integer_dtype(
+            values
+        ) and values.max() - values.min() + 1 == len(values)
+        if consecutive or not pd.api.types.is_numeric_dtype(values):
+            warnings.warn(
+                f"{path}: the feature {column!r} holds a different value in every "
+                "row, as an identifier does; pass --id-column "
+                f"{column} (or --drop {column}) unless it is a measurement",
+                UserWarning,
+                stacklevel=2,
+            )
 
 
 def _set_log_targets(estimator, Y, log_targets, path):
@@ -283,7 +319,8 @@ def _set_log_targets(estimator, Y, log_targets, path):
             raise UsageError(
                 f"--log-target {column}: {path} has {not_positive.size} "
                 f"label{'s' * (not_positive.size > 1)} of 0 or less in that "
-                f"column (the first, {labels[row]:g}, in its row {row + 1}), "
+                f"column (the first, {labels[row]:g}, in row {row + 1} of the table, "
+                "counting from 1), "
                 "whose log is undefined: leave the target out of --log-target"
             )
     estimator.set_params(target_transform=dict.fromkeys(log_targets, "log"))
@@ -324,9 +361,11 @@ def _make_estimator(param_args, seed):
                 f"--param {arg!r}: expected name=value, such as --param max_iter=50"
             )
         if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"did you mean {close[0]!r}? Or use" if close else "use"
             raise UsageError(
                 f"--param {name}: MultiTaskHealthRegressor has no such parameter; "
-                f"use one of {', '.join(valid)}"
+                f"{hint} one of {', '.join(valid)}"
             )
         params[name] = _parse_value(text)
     if "random_state" in params and seed is not None:

@@ -54,7 +54,12 @@ def final_estimator(obj):
             "skhealth.save writes a MultiTaskHealthRegressor or a Pipeline whose "
             f"last step is one; got {type(obj).__name__}"
             + (f" ending in {type(estimator).__name__}" if estimator is not obj else "")
-            + ". Save other objects (and subclasses) with pickle or joblib."
+            + (
+                ": save the search's best_estimator_ where that is one, "
+                "skhealth.save(search.best_estimator_, path)"
+                if hasattr(estimator, "best_estimator_")
+                else ". Save other objects (and subclasses) with pickle or joblib."
+            )
         )
     return estimator
 
