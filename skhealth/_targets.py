@@ -161,8 +161,8 @@ class TargetTransforms:
                 raise ValueError(
                     f"target_transform={spec!r} for task {self.target_names[t]!r} "
                     f"needs labels above {transform.low:g}, but y has "
-                    f"{Y[first, t]:g} in row {row}, counting from 0 ({outside.size} such "
-                    f"label{'s' * (outside.size > 1)}): {transform.advice}."
+                    f"{Y[first, t]:g} in row {row}, counting from 0 ({outside.size} "
+                    f"such label{'s' * (outside.size > 1)}): {transform.advice}."
                 )
 
 
