@@ -24,6 +24,7 @@ _SUBMODULES = (
     "callbacks",
     "cli",
     "datasets",
+    "inspection",
     "losses",
     "metrics",
     "model_files",
