@@ -505,7 +505,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             self._target_transforms = TargetTransforms(
                 task_transforms(self.target_transform, self.target_names_),
                 self.target_names_,
-            ).fit(Y, rows)
+            ).fit(Y)
             Y = self._target_transforms.transform(Y, rows)
             self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
             overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))

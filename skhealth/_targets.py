@@ -111,11 +111,10 @@ class TargetTransforms:
     def identity(self):
         return all(spec is None for spec in self.specs)
 
-    def fit(self, Y, rows=None):
+    def fit(self, Y):
         """Fit a clone of each transformer on its task's observed labels of
-        the 2-D ``Y``, and check the labels of the named transforms (``rows``:
-        the row of y of each row of ``Y``, for messages; default positions)."""
-        self._check_domain(Y, rows)
+        the 2-D ``Y`` (the named transforms learn nothing; :meth:`transform`
+        checks their labels)."""
         for t, spec in enumerate(self.specs):
             if is_transformer(spec):
                 labels = Y[~np.isnan(Y[:, t]), t].reshape(-1, 1)
@@ -125,7 +124,9 @@ class TargetTransforms:
 
     def transform(self, Y, rows=None):
         """``Y`` (2-D, ``NaN`` for a missing label) with each task's observed
-        labels transformed (``rows`` as in :meth:`fit`)."""
+        labels transformed; a ValueError for a label outside a named
+        transform's domain, naming its row of y (``rows``: the row of y of
+        each row of ``Y``; default their positions)."""
         if self.identity:
             return Y
         self._check_domain(Y, rows)
