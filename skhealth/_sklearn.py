@@ -14,6 +14,7 @@ from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
 __all__ = [
     "BaseSearchCV",
+    "input_indices",
     "HasMethods",
     "Interval",
     "StrOptions",
@@ -22,3 +23,10 @@ __all__ = [
     "validate_params",
     "validate_style_kwargs",
 ]
+
+
+def input_indices(column_transformer, name):
+    """The input column positions that the part ``name`` of a fitted
+    ColumnTransformer reads, as scikit-learn resolved its selection; None
+    where scikit-learn does not say (the attribute is private)."""
+    return getattr(column_transformer, "_transformer_to_input_indices", {}).get(name)

@@ -13,6 +13,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from .._sklearn import input_indices
 from .._torch_utils import DeviceError
 from .._validation import final_step, too_large, too_large_advice
 from ..callbacks import TrainingProgress
@@ -68,8 +69,7 @@ def _selected(transformer, name, columns):
     ``transformer``, that its part ``name`` reads; None where that cannot be
     told. The part's selection may be names, positions, a boolean mask, a
     slice or a callable: scikit-learn's own resolution of it is read."""
-    # private, hence None rather than an error should scikit-learn rename it
-    positions = getattr(transformer, "_transformer_to_input_indices", {}).get(name)
+    positions = input_indices(transformer, name)
     if positions is None or len(columns) != transformer.n_features_in_:
         return None
     return [columns[i] for i in positions]
