@@ -14,11 +14,11 @@ from sklearn.utils.validation import _check_sample_weight as check_sample_weight
 
 __all__ = [
     "BaseSearchCV",
-    "input_indices",
     "HasMethods",
     "Interval",
     "StrOptions",
     "check_sample_weight",
+    "input_indices",
     "validate_parameter_constraints",
     "validate_params",
     "validate_style_kwargs",
