@@ -86,6 +86,12 @@ def fit_linear_path(net, dataset, X, Y, sample_weight):
     intercept : ndarray of shape (n_tasks,)
     share : ndarray of shape (n_tasks,)
         The network's share in each task's prediction, in [0, 1].
+    out_of_fold : ndarray of shape (n_samples, n_tasks)
+        Each row's prediction, blended by ``share``, by the member and the
+        ridge regressions that never trained on it.
+    spread : ndarray of shape (n_samples, n_tasks)
+        The variance of the members' predictions of each row, times
+        ``share ** 2``: the ensemble's spread in the blended prediction.
     """
     observed = ~np.isnan(Y)
     weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
@@ -95,7 +101,9 @@ def fit_linear_path(net, dataset, X, Y, sample_weight):
     coef, intercept, linear = cross_fitted_ridge(X, Y, weight, fold, len(members))
     network, spread = net.cross_fitted_predictions(dataset)
     noise = spread * (1 - 1 / len(members))
-    return coef, intercept, blend_weights(Y, weight, network, linear, noise)
+    share = blend_weights(Y, weight, network, linear, noise)
+    out_of_fold = share * network + (1 - share) * linear
+    return coef, intercept, share, out_of_fold, share**2 * spread
 
 
 def blend_weights(Y, weight, network, linear, noise=None):

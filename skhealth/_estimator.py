@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import metrics
 from ._blend import fit_linear_path
+from ._calibration import calibrate, check_confidence
 from ._net import TaskDataset
 from ._sklearn import HasMethods, Interval, StrOptions
 from ._targets import TRANSFORMS, TargetTransforms, task_transforms
@@ -584,21 +585,46 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             ) from error
         self._record_history(n_before)
         if reset or holds_out:
-            self._fit_linear_path(dataset, X, Y, sample_weight, holds_out)
+            self._fit_held_out(dataset, X, Y, sample_weight, holds_out)
+        else:
+            # trained on without held-out rows: the calibration's residuals
+            # no longer describe the network
+            self._calibration = None
         return n_epochs
 
-    def _fit_linear_path(self, dataset, X, Y, sample_weight, holds_out):
-        """Set the linear path and each task's share of the network in the
-        predictions: chosen on out-of-fold predictions when cross-fitted, else
-        none (the network alone)."""
-        if holds_out and self.cross_fit_:
-            self.linear_coef_, self.linear_intercept_, self.network_share_ = (
-                fit_linear_path(self.net_, dataset, X, Y, sample_weight)
-            )
+    def _fit_held_out(self, dataset, X, Y, sample_weight, holds_out):
+        """Set what is learnt on held-out rows: the linear path and each
+        task's share of the network in the predictions (chosen on out-of-fold
+        predictions when cross-fitted, else none: the network alone), and the
+        calibration of the uncertainty (none without held-out rows)."""
+        self.linear_coef_ = np.zeros((self.n_features_in_, self.n_tasks_))
+        self.linear_intercept_ = np.zeros(self.n_tasks_)
+        self.network_share_ = np.ones(self.n_tasks_)
+        self._calibration = None
+        if not holds_out:
+            return
+        if self.cross_fit_:
+            (
+                self.linear_coef_,
+                self.linear_intercept_,
+                self.network_share_,
+                prediction,
+                spread,
+            ) = fit_linear_path(self.net_, dataset, X, Y, sample_weight)
+            observed = ~np.isnan(Y)
+            weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
+            Y = np.where(observed, Y, 0.0)
         else:
-            self.linear_coef_ = np.zeros((self.n_features_in_, self.n_tasks_))
-            self.linear_intercept_ = np.zeros(self.n_tasks_)
-            self.network_share_ = np.ones(self.n_tasks_)
+            holdout = dataset.holdout
+            X = holdout.X.cpu().numpy()
+            Y = holdout.y.double().cpu().numpy()
+            weight = (
+                np.ones(Y.shape)
+                if holdout.weight is None
+                else holdout.weight.double().cpu().numpy()
+            )
+            prediction, spread = self.net_.member_moments(holdout.X)
+        self._calibration = calibrate(X, Y, weight, prediction, spread, seed=self._seed)
 
     def _early_stopping_for(self, Y, holdout):
         """``(do_early_stopping_, cross_fit_)`` for a first fit on the targets
@@ -657,31 +683,244 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         return self.net_.history
 
     # --------------------------------------------------------------- predicting
-    def predict(self, X):
-        """Predict every task for ``X``.
+    def predict(self, X, return_std=False):
+        """Predict every task for ``X``, and optionally how sure each is.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Inputs with the features the estimator was fitted on.
+        return_std : bool, default=False
+            Also return each prediction's predictive standard deviation (as
+            :class:`~sklearn.gaussian_process.GaussianProcessRegressor` does):
+            the spread of the ensemble's members plus the outcome noise, whose
+            log is linear in the inputs, fitted on held-out residuals (out of
+            fold with cross-fitting) and scaled so that the squared residuals
+            average one variance. With a ``target_transform``, half the width
+            of the interval ``prediction ± std`` mapped back to y's units.
+            Needs a calibrated model (see :meth:`predict_interval`).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, `n_tasks_`)
             Float64 predictions in the units of ``y``; 1-D when ``y`` was 1-D.
+        y_std : ndarray of the shape of ``y_pred``
+            Their predictive standard deviations, in the units of ``y``. Only
+            with ``return_std=True``.
+
+        Raises
+        ------
+        ValueError
+            With ``return_std=True``, for a model without a calibration.
         """
         check_is_fitted(self)
+        calibration = self._fitted_calibration() if return_std else None
         X = self._validate_X_predict(X)
+        Z, spread = self._standardised_prediction(X, with_spread=return_std)
+        Y = self._in_target_units(Z)
+        if not return_std:
+            return Y.ravel() if self._y_1d else Y
+        std = calibration.std(X, spread)
+        if self._target_transforms.identity:
+            Y_std = std * self._target_scaler.scale_
+        else:
+            Y_std = (
+                np.abs(self._in_target_units(Z + std) - self._in_target_units(Z - std))
+                / 2
+            )
+        return (Y.ravel(), Y_std.ravel()) if self._y_1d else (Y, Y_std)
+
+    def predict_interval(self, X, confidence=0.9, groups=None):
+        """Prediction intervals for every task, calibrated to cover
+        ``confidence`` of the labels.
+
+        Split conformal calibration per task on normalised residuals: each
+        interval is the prediction ± its predictive std (see :meth:`predict`)
+        times a quantile of the calibration rows' residuals in units of their
+        std, of rank ``ceil(confidence * (n + 1))`` among a task's ``n``
+        labels. The intervals of new people from the population of the
+        calibration rows cover ``confidence`` of their labels, per task, and
+        their widths follow each person's noise. The calibration rows are
+        held out from training: with ``early_stopping="cross_fit"`` (the
+        default for an ensemble) every training row, predicted by the member
+        and ridge regressions that never trained on it; with
+        ``early_stopping=True`` the validation rows; or the rows given to
+        :meth:`calibrate`, which may be grouped (Mondrian calibration). With a
+        ``target_transform``, the interval is found on its scale and mapped
+        back.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs with the features the estimator was fitted on.
+        confidence : float in (0, 1), default=0.9
+            The share of labels the intervals are to cover.
+        groups : array-like of shape (n_samples,), default=None
+            Each row's group (str, int or bool labels), needed when and only
+            when :meth:`calibrate` was given groups: each row's interval is
+            then calibrated on the rows of its group.
+
+        Returns
+        -------
+        y_interval : ndarray of shape (n_samples, `n_tasks_`, 2)
+            Per row and task, the lower and the upper bound, in the units of
+            ``y``; ``(n_samples, 2)`` when ``y`` was 1-D.
+
+        Raises
+        ------
+        ValueError
+            For a ``confidence`` outside (0, 1); a model without a calibration
+            (fitted without held-out rows, trained on since, or by an skhealth
+            that kept none: see :meth:`calibrate`); a task (or group) with too
+            few calibration labels for ``confidence`` (``c / (1 - c)``: 9 for
+            90 %, 19 for 95 %); ``groups`` that the calibration does not know.
+
+        See Also
+        --------
+        calibrate : Calibrate on held-out labelled rows, optionally per group.
+
+        Examples
+        --------
+        >>> from skhealth import MultiTaskHealthRegressor
+        >>> from skhealth.datasets import make_health_data
+        >>> X, Y = make_health_data(n_samples=300, n_features=5, n_tasks=2,
+        ...                         random_state=0)
+        >>> reg = MultiTaskHealthRegressor(max_iter=30, random_state=0).fit(X, Y)
+        >>> intervals = reg.predict_interval(X[:4], confidence=0.9)
+        >>> intervals.shape
+        (4, 2, 2)
+        >>> bool((intervals[..., 0] < intervals[..., 1]).all())
+        True
+        """
+        confidence = check_confidence(confidence)
+        check_is_fitted(self)
+        calibration = self._fitted_calibration()
+        X = self._validate_X_predict(X)
+        if groups is not None:
+            groups = np.asarray(groups, dtype=object).ravel()
+            if len(groups) != len(X):
+                raise ValueError(
+                    f"groups has {len(groups)} entries but X has {len(X)} rows: "
+                    "give one group per row."
+                )
+        quantile = calibration.quantiles(confidence, groups, self.target_names_)
+        Z, spread = self._standardised_prediction(X, with_spread=True)
+        half_width = quantile * calibration.std(X, spread)
+        ends = [
+            self._in_target_units(Z - half_width),
+            self._in_target_units(Z + half_width),
+        ]
+        # a decreasing transform swaps the ends
+        bounds = np.stack([np.minimum(*ends), np.maximum(*ends)], axis=-1)
+        return bounds[:, 0] if self._y_1d else bounds
+
+    def calibrate(self, X, y, sample_weight=None, groups=None):
+        """Calibrate the uncertainty on held-out labelled rows.
+
+        Replaces the calibration that fitting made (see
+        :meth:`predict_interval`) with split conformal calibration on ``X``
+        and ``y``, rows the model never trained on, drawn from the population
+        it will predict for. The noise model behind ``return_std`` is fitted
+        on their residuals too, cross-fitted so that no row's std saw its own
+        residual. With ``groups``, each group gets its own quantiles (Mondrian
+        calibration): its intervals then cover ``confidence`` within the
+        group, e.g. for each sex.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Held-out inputs with the features the estimator was fitted on.
+        y : array-like of shape (n_samples,) or (n_samples, `n_tasks_`)
+            Their labels, the tasks the estimator was fitted on; ``NaN`` for a
+            label that was not measured.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in the quantiles (weighted conformal).
+        groups : array-like of shape (n_samples,), default=None
+            Each row's group (str, int or bool labels).
+
+        Returns
+        -------
+        self : object
+            The estimator, calibrated.
+        """
+        check_is_fitted(self)
+        X, Y, sample_weight = validate_training_data(
+            self, X, y, sample_weight, reset=False
+        )
+        Y = Y.reshape(len(Y), -1)
+        if Y.shape[1] != self.n_tasks_:
+            raise ValueError(
+                f"y has {Y.shape[1]} tasks but the estimator was fitted with "
+                f"{self.n_tasks_}; calibrating needs the same tasks."
+            )
+        check_target_columns(y, self.target_names_)
+        if groups is not None:
+            groups = np.asarray(groups, dtype=object).ravel()
+            if len(groups) != len(X):
+                raise ValueError(
+                    f"groups has {len(groups)} entries but X has {len(X)} rows: "
+                    "give one group per row."
+                )
+        Y = self._target_scaler.transform(self._target_transforms.transform(Y))
+        observed = ~np.isnan(Y)
+        weight = observed * sample_weight.astype(np.float64)[:, None]
+        Z, spread = self._standardised_prediction(X, with_spread=True)
+        self._calibration = calibrate(
+            X,
+            np.where(observed, Y, 0.0),
+            weight,
+            Z,
+            spread,
+            groups=groups,
+            seed=self._seed,
+        )
+        return self
+
+    def _fitted_calibration(self):
+        calibration = getattr(self, "_calibration", False)
+        if calibration is False:
+            raise ValueError(
+                "This model was fitted by an earlier skhealth, which kept no "
+                "calibration of its uncertainty: call calibrate(X, y) with "
+                "held-out labelled rows, or fit it again."
+            )
+        if calibration is None:
+            why = (
+                "it was trained on since its calibration (partial_fit, or a "
+                "warm_start fit without early stopping)"
+                if self.do_early_stopping_
+                else "it was fitted without held-out rows (no early stopping)"
+            )
+            raise ValueError(
+                f"The model has no calibration of its uncertainty: {why}. Fit "
+                "it with early_stopping='cross_fit' (an ensemble, n_members >= "
+                "2, of at least 10 rows per member) or early_stopping=True, or "
+                "call calibrate(X, y) with held-out labelled rows."
+            )
+        return calibration
+
+    def _standardised_prediction(self, X, with_spread=False):
+        """The prediction of the validated ``X`` in standardised units, and
+        (``with_spread``) the variance of the members' share in it, else
+        ``None``."""
         # X stays on the CPU: the net moves one pass of rows at a time
-        Y = self.net_.forward(TaskDataset(as_tensor(X, "cpu"))).numpy()
-        Y = Y.astype(np.float64)
+        spread = None
+        if with_spread:
+            Y, spread = self.net_.member_moments(as_tensor(X, "cpu"))
+            spread = spread * self.network_share_**2
+        else:
+            Y = self.net_.forward(TaskDataset(as_tensor(X, "cpu"))).numpy()
+            Y = Y.astype(np.float64)
         share = self.network_share_
         if (share < 1).any():
             linear = X @ self.linear_coef_ + self.linear_intercept_
             Y = share * Y + (1 - share) * linear
-        Y = Y * self._target_scaler.scale_ + self._target_scaler.mean_
-        Y = self._target_transforms.inverse_transform(Y)
-        return Y.ravel() if self._y_1d else Y
+        return Y, spread
+
+    def _in_target_units(self, Z):
+        """Standardised predictions ``Z`` (2-D) in the units of ``y``."""
+        Y = Z * self._target_scaler.scale_ + self._target_scaler.mean_
+        return self._target_transforms.inverse_transform(Y)
 
     def _validate_X_predict(self, X):
         # validate_data's generic path (dataframe detection, dtype and name
@@ -812,7 +1051,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
 
     def _get_fitted_state(self):
         """What fitting learned, as ``{"attributes": {name: value},
-        "target_scaler": StandardScaler, "net": MultiTaskNet}``.
+        "target_scaler": StandardScaler, "net": MultiTaskNet, "calibration":
+        Calibration or None}`` (no calibration for a model fitted before
+        skhealth kept one).
 
         Raises a ValueError when a parameter the network is built from changed
         since: the parameters would not describe the network."""
@@ -826,7 +1067,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             },
             "target_scaler": self._target_scaler,
             "net": self.net_,
-        }
+        } | (
+            {"calibration": self._calibration} if hasattr(self, "_calibration") else {}
+        )
 
     def _set_fitted_state(self, state):
         """Make this estimator the fitted one ``state`` describes (as
@@ -852,6 +1095,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         )
         self.net_ = state["net"]
         self._network = NetworkConfig.from_params(self.get_params(), vars(self))
+        if "calibration" in state:
+            self._calibration = state["calibration"]
+        else:  # fitted before skhealth kept one
+            self.__dict__.pop("_calibration", None)
 
     def __sklearn_is_fitted__(self):
         # check_is_fitted would otherwise scan every attribute's name, at every

@@ -254,6 +254,26 @@ class MultiTaskNet(NeuralNet):
                 parts.append(torch.stack([(each * picks).sum(0), each.var(dim=0)]))
         return tuple(torch.cat(parts, dim=1).double().cpu().numpy())
 
+    def member_moments(self, X):
+        """The mean and the variance of the members' predictions of the rows
+        of the tensor ``X``, in passes of :meth:`eval_rows` rows.
+
+        Returns two float64 arrays of shape ``(n_samples, n_tasks)``; the
+        variance of one network is 0.
+        """
+        parts = []
+        with torch.inference_mode():
+            self._set_training(False)
+            for start in range(0, len(X), self.eval_rows()):
+                rows = X[start : start + self.eval_rows()].to(self.device)
+                if hasattr(self.module_, "each_member"):
+                    variance, mean = torch.var_mean(self.module_.each_member(rows), 0)
+                    parts.append(torch.stack([mean, variance]))
+                else:
+                    mean = self.module_(rows)
+                    parts.append(torch.stack([mean, torch.zeros_like(mean)]))
+        return tuple(torch.cat(parts, dim=1).double().cpu().numpy())
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))

@@ -326,3 +326,92 @@ def fits_group(group, built):
             if key not in ("params", "lr", "weight_decay")
         )
     )
+
+
+def check_calibration(data, attributes, name):
+    """Refuse a calibration (decoded, or ``None``) that fitting never gives:
+    a noise model of the model's features and tasks, and per group and task
+    sorted, finite, non-negative scores with positive weights."""
+    if data is None:
+        return
+    n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
+    fields = {"coef", "intercept", "factor", "groups", "scores", "weights"}
+    expect(
+        isinstance(data, dict) and data.keys() == fields,
+        data,
+        f"a calibration with the fields {some(fields, 6)}",
+        "calibration",
+        name,
+    )
+    for field, shape in (
+        ("coef", (n_features, n_tasks)),
+        ("intercept", (n_tasks,)),
+        ("factor", (n_tasks,)),
+    ):
+        value = data[field]
+        expect(
+            _is_floats(value, shape) and (field != "factor" or (value > 0).all()),
+            value,
+            f"finite floats of shape {shape}" + (", positive" * (field == "factor")),
+            f"calibration's {field}",
+            name,
+        )
+    groups = data["groups"]
+    expect(
+        groups is None
+        or (
+            isinstance(groups, list)
+            and groups
+            and all(isinstance(g, (str, int, bool)) for g in groups)
+            and len(set(groups)) == len(groups)
+        ),
+        groups,
+        "None or a list of distinct str, int or bool labels",
+        "calibration's groups",
+        name,
+    )
+    n_groups = 1 if groups is None else len(groups)
+    for field in ("scores", "weights"):
+        value = data[field]
+        expect(
+            (field == "weights" and value is None)
+            or (
+                isinstance(value, list)
+                and len(value) == n_groups
+                and all(isinstance(v, list) and len(v) == n_tasks for v in value)
+                and all(
+                    _is_floats(a, (len(a),) if isinstance(a, np.ndarray) else None)
+                    for v in value
+                    for a in v
+                )
+            ),
+            value,
+            f"a list per group ({n_groups}) of one array of floats per task "
+            f"({n_tasks})",
+            f"calibration's {field}",
+            name,
+        )
+    for g, per_task in enumerate(data["scores"]):
+        for t, scores in enumerate(per_task):
+            weights = None if data["weights"] is None else data["weights"][g][t]
+            expect(
+                (scores >= 0).all()
+                and (np.diff(scores) >= 0).all()
+                and (
+                    weights is None
+                    or (weights.shape == scores.shape and (weights > 0).all())
+                ),
+                scores,
+                "sorted non-negative scores with as many positive weights",
+                f"calibration's scores of task {t} in group {g}",
+                name,
+            )
+
+
+def _is_floats(value, shape):
+    return (
+        isinstance(value, np.ndarray)
+        and value.dtype.kind == "f"
+        and value.shape == shape
+        and bool(np.isfinite(value).all())
+    )

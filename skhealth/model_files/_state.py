@@ -14,6 +14,7 @@ import torch
 from sklearn.preprocessing import StandardScaler
 from skorch.history import History
 
+from .._calibration import Calibration
 from .._estimator import MultiTaskHealthRegressor
 from .._torch_utils import DeviceError, resolve_device, torch_seed
 from .._training import NetworkConfig, TrainingSettings, make_net
@@ -23,6 +24,7 @@ from ._container import METADATA, WEIGHTS, ModelFileError
 from ._schema import (
     SCALER_ATTRIBUTES,
     check_attributes,
+    check_calibration,
     check_net_record,
     check_target_statistics,
     expect,
@@ -130,6 +132,13 @@ def dump(estimator, limits):
             },
         },
     }
+    if "calibration" in state:  # none in a model fitted before there was one
+        calibration = state["calibration"]
+        values["calibration"] = (
+            None
+            if calibration is None
+            else encode(dataclasses.asdict(calibration), "calibration")
+        )
     return values, safetensors.torch.save(tensors)
 
 
@@ -164,6 +173,8 @@ class Described:
     target_scaler: StandardScaler
     config: NetworkConfig
     settings: TrainingSettings
+    # absent (a file from before skhealth kept one), None or a Calibration
+    calibration: dict
 
 
 def describe(metadata, name, limits):
@@ -229,7 +240,13 @@ def describe(metadata, name, limits):
     check_net_record(saved_net, batch_size, attributes, name)
     # the net as fitting built it, for the batch size it trained with
     settings = dataclasses.replace(settings, batch_size=batch_size)
-    return Described(estimator, attributes, scaler, config, settings)
+    calibration = {}
+    if "calibration" in metadata:
+        with malformed(name, "its calibration"):
+            data = decode(metadata["calibration"])
+        check_calibration(data, attributes, name)
+        calibration = {"calibration": None if data is None else Calibration(**data)}
+    return Described(estimator, attributes, scaler, config, settings, calibration)
 
 
 def weights_bound(described, name):
@@ -341,6 +358,7 @@ def restore(described, metadata, weights, device, name):
             "attributes": described.attributes,
             "target_scaler": described.target_scaler,
             "net": net,
+            **described.calibration,
         }
     )
     return estimator
