@@ -23,7 +23,13 @@ from ._validation import as_2d, check_target_columns, fitted_regressor
 from .metrics import task_scores
 from .weighting import _ConstantWeights, get_weighting
 
-__all__ = ["TaskPredictionErrorDisplay", "TaskWeightDisplay", "TrainingCurveDisplay"]
+__all__ = [
+    "AttributionDisplay",
+    "TaskImportanceDisplay",
+    "TaskPredictionErrorDisplay",
+    "TaskWeightDisplay",
+    "TrainingCurveDisplay",
+]
 
 _METRIC_LABELS = {"loss": "loss (standardised)", "r2": "R²"}
 _SPLIT_LABELS = {"train": "training", "valid": "validation"}
@@ -809,3 +815,575 @@ def _subsample(n_samples, subsample, random_state):
         return np.arange(n_samples)
     rng = check_random_state(random_state)
     return np.sort(rng.choice(n_samples, size=size, replace=False))
+
+
+_IMPORTANCE_LABELS = {
+    "r2": "drop in R² when shuffled",
+    "neg_mean_absolute_error": "rise in MAE when shuffled",
+    "neg_mean_squared_error": "rise in MSE when shuffled",
+    "neg_root_mean_squared_error": "rise in RMSE when shuffled",
+}
+
+
+# The columns of task_attributions' table.
+_ATTRIBUTION_COLUMNS = [
+    "sample",
+    "task",
+    "feature",
+    "value",
+    "attribution",
+    "prediction",
+    "baseline_prediction",
+]
+
+
+def _check_max_features(max_features, none=False):
+    """A ValueError unless ``max_features`` is a positive int (or None where
+    ``none``)."""
+    if none and max_features is None:
+        return
+    if (
+        not isinstance(max_features, Integral)
+        or isinstance(max_features, bool)
+        or max_features < 1
+    ):
+        also = " or None" if none else ""
+        raise ValueError(
+            f"max_features must be a positive integer{also}; got {max_features!r}."
+        )
+
+
+def _check_columns(frame, columns, name, made_by):
+    """A ValueError naming the ``columns`` that the table ``frame`` lacks."""
+    missing = [
+        column for column in columns if column not in getattr(frame, "columns", [])
+    ]
+    if missing:
+        raise ValueError(
+            f"{name} must be a DataFrame with the columns {columns}, as "
+            f"{made_by} returns; it lacks {missing}."
+        )
+
+
+class TaskImportanceDisplay:
+    """Each task's importance of each input column, as a heatmap.
+
+    One column per task, one row per input column, the most important first
+    (by its largest importance over the tasks), each cell coloured by the
+    importance and written in it. Create one with :meth:`from_estimator`,
+    which computes the importances with
+    :func:`~skhealth.inspection.task_permutation_importance`, or with
+    :meth:`from_importances` from its table.
+
+    Parameters
+    ----------
+    importances : pandas.DataFrame
+        Input columns (index) by tasks (columns): the mean importances.
+    label : str, default="importance"
+        What the importances measure, the colour bar's label.
+
+    Attributes
+    ----------
+    image_ : matplotlib AxesImage
+        The heatmap.
+    text_ : ndarray of matplotlib Text or None, of shape (n_features, n_tasks)
+        The value written in each cell; ``None`` where it rounds to zero, or
+        everywhere when ``include_values=False``.
+    colorbar_ : matplotlib Colorbar or None
+        The colour bar, when drawn.
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    skhealth.inspection.task_permutation_importance : The importances.
+    AttributionDisplay : What moved one person's predictions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhealth.plot import TaskImportanceDisplay
+    >>> importances = pd.DataFrame({
+    ...     "task": ["sbp", "sbp", "hdl", "hdl"],
+    ...     "feature": ["age", "steps", "age", "steps"],
+    ...     "importance_mean": [0.30, 0.01, 0.02, 0.25],
+    ... })
+    >>> disp = TaskImportanceDisplay.from_importances(importances)
+    >>> disp.importances
+    task      sbp   hdl
+    feature
+    age      0.30  0.02
+    steps    0.01  0.25
+    >>> [text.get_text() for text in disp.text_.ravel()]
+    ['0.30', '0.02', '0.01', '0.25']
+    """
+
+    def __init__(self, *, importances, label="importance"):
+        self.importances = importances
+        self.label = label
+
+    def plot(
+        self,
+        ax=None,
+        *,
+        cmap="Blues",
+        include_values=True,
+        values_format=".2f",
+        colorbar=True,
+    ):
+        """Draw the heatmap.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure, sized to the table.
+        cmap : str or matplotlib Colormap, default="Blues"
+            The colours, from an importance of 0 (or less, noise) to the
+            largest.
+        include_values : bool, default=True
+            Write each importance in its cell, but those that round to zero
+            in ``values_format``, which are left blank.
+        values_format : str, default=".2f"
+            The format of the values written.
+        colorbar : bool, default=True
+            Draw a colour bar, labelled with ``label``.
+
+        Returns
+        -------
+        display : TaskImportanceDisplay
+            ``self``, with the heatmap in ``image_``, the values in ``text_``,
+            the colour bar in ``colorbar_``, the Axes in ``ax_`` and its
+            figure in ``figure_``.
+        """
+        values = self.importances.to_numpy(dtype=float)
+        n_features, n_tasks = values.shape
+        if ax is None:
+            size = (2.5 + 0.9 * n_tasks, 1.2 + 0.35 * n_features)
+            _, ax = _pyplot().subplots(figsize=size, layout="constrained")
+        top = np.nanmax(values, initial=0.0)
+        self.image_ = ax.imshow(
+            values, cmap=cmap, vmin=0, vmax=top if top > 0 else 1, aspect="auto"
+        )
+        ax.set_xticks(
+            np.arange(n_tasks),
+            [str(task) for task in self.importances.columns],
+            rotation=45,
+            ha="right",
+        )
+        ax.set_yticks(
+            np.arange(n_features), [str(name) for name in self.importances.index]
+        )
+        ax.set(xlabel="task", ylabel="input column")
+        self.text_ = np.full(values.shape, None, dtype=object)
+        if include_values:
+            dark, light = self.image_.cmap(1.0), self.image_.cmap(0.0)
+            for (i, j), value in np.ndenumerate(values):
+                text = format(value, values_format)
+                if not np.isfinite(value) or float(text) == 0:
+                    continue
+                shade = self.image_.norm(value)
+                self.text_[i, j] = ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color=light if shade > 0.5 else dark,
+                )
+        self.colorbar_ = (
+            ax.figure.colorbar(self.image_, ax=ax, label=self.label)
+            if colorbar
+            else None
+        )
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        scoring="r2",
+        n_repeats=5,
+        n_jobs=None,
+        random_state=None,
+        sample_weight=None,
+        max_samples=1.0,
+        max_features=None,
+        ax=None,
+        cmap="Blues",
+        include_values=True,
+        values_format=".2f",
+        colorbar=True,
+    ):
+        """Plot each task's permutation importance of each column of ``X``.
+
+        Parameters
+        ----------
+        estimator : MultiTaskHealthRegressor, Pipeline or search
+            A fitted estimator, a fitted pipeline whose last step is one, or
+            a search fitted with ``refit=True`` whose best estimator is
+            either.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Data to shuffle and predict, best held out from training.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Its targets, ``NaN`` where missing.
+        scoring : str, default="r2"
+            The metric (see
+            :func:`~skhealth.inspection.task_permutation_importance`), named
+            in the colour bar's label.
+        n_repeats : int, default=5
+            Times each column is shuffled.
+        n_jobs : int, default=None
+            Columns scored in parallel (joblib).
+        random_state : int, RandomState instance or None, default=None
+            Seeds the shuffles.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row in every task's score.
+        max_samples : int or float, default=1.0
+            Rows drawn for each repeat, as in scikit-learn.
+        max_features : int, default=None
+            Draw the most important columns only, this many; ``None`` draws
+            all.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        cmap, include_values, values_format, colorbar
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskImportanceDisplay
+            A new display of the importances, drawn by :meth:`plot`.
+        """
+        from .inspection import task_permutation_importance
+
+        importances = task_permutation_importance(
+            estimator,
+            X,
+            y,
+            scoring=scoring,
+            n_repeats=n_repeats,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            sample_weight=sample_weight,
+            max_samples=max_samples,
+        )
+        return cls.from_importances(
+            importances,
+            max_features=max_features,
+            label=_IMPORTANCE_LABELS.get(scoring, f"importance ({scoring})"),
+            ax=ax,
+            cmap=cmap,
+            include_values=include_values,
+            values_format=values_format,
+            colorbar=colorbar,
+        )
+
+    @classmethod
+    def from_importances(
+        cls,
+        importances,
+        *,
+        max_features=None,
+        label="importance",
+        ax=None,
+        cmap="Blues",
+        include_values=True,
+        values_format=".2f",
+        colorbar=True,
+    ):
+        """Plot a table of importances, as task_permutation_importance returns.
+
+        Parameters
+        ----------
+        importances : pandas.DataFrame
+            One row per task and input column, with the columns ``task``,
+            ``feature`` and ``importance_mean``, as
+            :func:`~skhealth.inspection.task_permutation_importance` returns
+            (or ``skhealth explain`` writes). The tasks keep their order.
+        max_features : int, default=None
+            Draw the most important columns only, this many; ``None`` draws
+            all.
+        label : str, default="importance"
+            What the importances measure, the colour bar's label.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        cmap, include_values, values_format, colorbar
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : TaskImportanceDisplay
+            A new display of the importances, drawn by :meth:`plot`.
+        """
+        _check_columns(
+            importances,
+            ["task", "feature", "importance_mean"],
+            "importances",
+            "task_permutation_importance",
+        )
+        _check_max_features(max_features, none=True)
+        table = importances.pivot(
+            index="feature", columns="task", values="importance_mean"
+        )
+        table = table[list(importances["task"].drop_duplicates())]
+        order = table.max(axis=1).sort_values(ascending=False, kind="stable").index
+        table = table.loc[order[:max_features]]
+        return cls(importances=table, label=label).plot(
+            ax=ax,
+            cmap=cmap,
+            include_values=include_values,
+            values_format=values_format,
+            colorbar=colorbar,
+        )
+
+
+def _shown_value(value):
+    """A column's value as a bar's label shows it: numbers to 4 significant
+    digits, a missing value as "missing"."""
+    if value is None or (isinstance(value, Real) and np.isnan(value)):
+        return "missing"
+    if isinstance(value, Real) and not isinstance(value, (bool, np.bool_)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+class AttributionDisplay:
+    """What moved one person's predictions: a bar per column, a panel per task.
+
+    Each task's panel shows how much the person's value of each input column
+    moved the task's prediction away from the baseline's, in the task's
+    units, as computed by :func:`~skhealth.inspection.task_attributions`:
+    the largest ``max_features`` bars, the largest on top, rises red and
+    falls blue, and the rest summed into one grey bar. The bars of a panel
+    add up to the prediction less the baseline's, both in its title. Create one
+    with :meth:`from_estimator` or :meth:`from_attributions`.
+
+    Parameters
+    ----------
+    attributions : pandas.DataFrame
+        One person's rows of :func:`~skhealth.inspection.task_attributions`.
+
+    Attributes
+    ----------
+    bars_ : dict of task -> matplotlib BarContainer
+        Each task's bars, from the bottom up.
+    ax_ : ndarray of matplotlib Axes of shape (n_tasks,)
+        One panel per task, in task order (as the ``ax`` argument takes them).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    skhealth.inspection.task_attributions : The attributions.
+    TaskImportanceDisplay : Which columns each task relies on overall.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.plot import AttributionDisplay
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["age", "bmi", "steps"])
+    >>> Y = pd.DataFrame({"sbp": 2 * X["age"], "hdl": -2 * X["steps"]})
+    >>> reg = MultiTaskHealthRegressor(max_iter=100, random_state=0).fit(X, Y)
+    >>> disp = AttributionDisplay.from_estimator(reg, X, row=0, max_features=2)
+    >>> [ax.get_yticklabels()[-1].get_text() for ax in disp.ax_]
+    ['age = 0.1257', 'steps = 0.6404']
+    """
+
+    def __init__(self, *, attributions):
+        self.attributions = attributions
+
+    def plot(self, ax=None, *, max_features=10, n_cols=3):
+        """Draw one panel of bars per task.
+
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task; ``None`` makes a figure with a grid of panels.
+        max_features : int, default=10
+            Bars of single columns per panel, the largest; the other columns
+            are summed into one more bar.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+
+        Returns
+        -------
+        display : AttributionDisplay
+            ``self``, with the bars in ``bars_``, the panels in ``ax_`` and
+            their figure in ``figure_``.
+        """
+        _check_max_features(max_features)
+        tasks = list(self.attributions["task"].drop_duplicates())
+        n_features = self.attributions["feature"].nunique()
+        n_bars = min(max_features + 1, n_features)
+        axes = _task_panels(
+            ax, len(tasks), n_cols, panel_size=(5.5, 1.2 + 0.3 * max(n_bars, 2))
+        )
+        self.bars_ = {}
+        for panel, task in zip(axes, tasks, strict=True):
+            rows = self.attributions[self.attributions["task"] == task]
+            rows = rows.reindex(
+                rows["attribution"].abs().sort_values(ascending=False).index
+            )
+            shown = rows.iloc[: max_features if len(rows) > n_bars else n_bars]
+            labels = [
+                f"{feature} = {_shown_value(value)}"
+                for feature, value in zip(shown["feature"], shown["value"], strict=True)
+            ]
+            sizes = shown["attribution"].tolist()
+            if len(rows) > len(shown):
+                rest = rows.iloc[len(shown) :]
+                labels.append(f"{len(rest)} other columns")
+                sizes.append(rest["attribution"].sum())
+            colors = ["C3" if size >= 0 else "C0" for size in sizes]
+            colors[len(shown) :] = ["grey"] * (len(sizes) - len(shown))
+            labels, sizes = labels[::-1], sizes[::-1]
+            self.bars_[task] = panel.barh(
+                np.arange(len(sizes)), sizes, color=colors[::-1]
+            )
+            panel.set_yticks(np.arange(len(sizes)), labels)
+            panel.axvline(0, color="black", linewidth=0.8)
+            prediction = rows["prediction"].iloc[0]
+            baseline = rows["baseline_prediction"].iloc[0]
+            panel.set(
+                xlabel="change of the prediction",
+                title=f"{task}\n{prediction:.4g} (baseline {baseline:.4g})",
+            )
+        self.ax_, self.figure_ = axes, axes[0].figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        *,
+        row=0,
+        baseline=None,
+        n_steps=50,
+        tasks=None,
+        max_features=10,
+        n_cols=3,
+        ax=None,
+    ):
+        """Plot the attributions of one row of ``X``, for each task.
+
+        Parameters
+        ----------
+        estimator : MultiTaskHealthRegressor, Pipeline or search
+            A fitted estimator, a fitted pipeline whose last step is one, or
+            a search fitted with ``refit=True`` whose best estimator is
+            either.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The people, as the estimator takes them.
+        row : int, default=0
+            The position in ``X`` of the person to explain, from 0.
+        baseline : array-like or DataFrame, default=None
+            The reference the person's predictions are explained against
+            (see :func:`~skhealth.inspection.task_attributions`); ``None``
+            takes the average person of ``X``.
+        n_steps : int, default=50
+            Points of the quadrature along the path, at first.
+        tasks : str or list of str, default=None
+            Target names to draw; ``None`` draws every task.
+        max_features : int, default=10
+            Bars of single columns per panel (see :meth:`plot`).
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task drawn; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : AttributionDisplay
+            A new display of the person's attributions, drawn by :meth:`plot`.
+        """
+        from .inspection import task_attributions
+
+        n_samples = len(X)
+        is_position = isinstance(row, Integral) and not isinstance(row, bool)
+        if not (is_position and 0 <= row < n_samples):
+            raise ValueError(
+                f"row must be the position of a row of X, an integer from 0 to "
+                f"{n_samples - 1}; got {row!r}."
+            )
+        person = X.iloc[[row]] if hasattr(X, "iloc") else np.asarray(X)[[row]]
+        attributions = task_attributions(
+            estimator,
+            person,
+            baseline=X if baseline is None else baseline,
+            n_steps=n_steps,
+        )
+        return cls.from_attributions(
+            attributions, tasks=tasks, max_features=max_features, n_cols=n_cols, ax=ax
+        )
+
+    @classmethod
+    def from_attributions(
+        cls,
+        attributions,
+        *,
+        sample=None,
+        tasks=None,
+        max_features=10,
+        n_cols=3,
+        ax=None,
+    ):
+        """Plot one person's rows of a table of attributions.
+
+        Parameters
+        ----------
+        attributions : pandas.DataFrame
+            As :func:`~skhealth.inspection.task_attributions` returns, with
+            the columns ``sample``, ``task``, ``feature``, ``value``,
+            ``attribution``, ``prediction`` and ``baseline_prediction``.
+        sample : object, default=None
+            The person's ``sample`` label in the table; ``None`` where the
+            table holds one person only.
+        tasks : str or list of str, default=None
+            Target names to draw; ``None`` draws every task.
+        max_features : int, default=10
+            Bars of single columns per panel (see :meth:`plot`).
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task drawn; ``None`` makes a new figure.
+
+        Returns
+        -------
+        display : AttributionDisplay
+            A new display of the person's attributions, drawn by :meth:`plot`.
+        """
+        _check_columns(
+            attributions, _ATTRIBUTION_COLUMNS, "attributions", "task_attributions"
+        )
+        samples = attributions["sample"].drop_duplicates().tolist()
+        if sample is None and len(samples) != 1:
+            raise ValueError(
+                f"attributions hold {len(samples)} people; pass sample=, one of "
+                f"the labels of their 'sample' column ({_shown_samples(samples)})."
+            )
+        if sample is not None and sample not in samples:
+            raise ValueError(
+                f"sample={sample!r} is not in the 'sample' column of attributions "
+                f"({_shown_samples(samples)})."
+            )
+        person = attributions[
+            attributions["sample"] == (samples[0] if sample is None else sample)
+        ]
+        chosen = _select_tasks(tasks, person["task"].drop_duplicates())
+        person = person[person["task"].isin(chosen)]
+        return cls(attributions=person).plot(
+            ax=ax, max_features=max_features, n_cols=n_cols
+        )
+
+
+def _shown_samples(samples, shown=5):
+    """The first few ``samples`` of a table, for a message."""
+    listed = ", ".join(map(repr, samples[:shown]))
+    return listed + (f", ... ({len(samples)} in all)" if len(samples) > shown else "")

@@ -16,8 +16,11 @@ from sklearn.preprocessing import StandardScaler
 from skorch.history import History
 
 from skhealth import MultiTaskHealthRegressor
+from skhealth.inspection import task_attributions, task_permutation_importance
 from skhealth.metrics import get_scorer, task_scores
 from skhealth.plot import (
+    AttributionDisplay,
+    TaskImportanceDisplay,
     TaskPredictionErrorDisplay,
     TaskWeightDisplay,
     TrainingCurveDisplay,
@@ -670,3 +673,203 @@ def test_prediction_error_needs_a_fitted_estimator(fitted):
     _, X, Y = fitted
     with pytest.raises(NotFittedError):
         TaskPredictionErrorDisplay.from_estimator(MultiTaskHealthRegressor(), X, Y)
+
+
+# ------------------------------------------------------------ task importance
+@pytest.fixture
+def importances():
+    """task_permutation_importance's table: sbp relies on age, hdl on steps."""
+    return pd.DataFrame(
+        {
+            "task": ["sbp"] * 3 + ["hdl"] * 3,
+            "feature": ["age", "bmi", "steps"] * 2,
+            "importance_mean": [0.40, 0.001, 0.05, 0.02, 0.10, 0.30],
+            "importance_std": [0.01] * 6,
+        }
+    )
+
+
+def tick_labels(axis):
+    return [label.get_text() for label in axis.get_ticklabels()]
+
+
+def test_importance_heatmap_has_a_column_per_task_in_order(importances):
+    disp = TaskImportanceDisplay.from_importances(importances)
+    assert tick_labels(disp.ax_.xaxis) == ["sbp", "hdl"]
+    assert disp.ax_.get_xlabel() == "task"
+
+
+def test_importance_heatmap_puts_the_most_important_column_first(importances):
+    disp = TaskImportanceDisplay.from_importances(importances)
+    # by each column's largest importance over the tasks
+    assert tick_labels(disp.ax_.yaxis) == ["age", "steps", "bmi"]
+    assert_array_equal(
+        disp.image_.get_array(), [[0.40, 0.02], [0.05, 0.30], [0.001, 0.10]]
+    )
+
+
+def test_importance_heatmap_writes_values_leaving_zeros_blank(importances):
+    disp = TaskImportanceDisplay.from_importances(importances)
+    written = [[t and t.get_text() for t in row] for row in disp.text_]
+    assert written == [["0.40", "0.02"], ["0.05", "0.30"], [None, "0.10"]]
+
+
+def test_importance_heatmap_values_can_be_left_out(importances):
+    disp = TaskImportanceDisplay.from_importances(importances)
+    bare = TaskImportanceDisplay(importances=disp.importances).plot(
+        include_values=False, colorbar=False
+    )
+    assert (bare.text_ == None).all()  # noqa: E711 (an array of objects)
+    assert bare.colorbar_ is None
+    assert bare.figure_.axes == [bare.ax_]
+
+
+def test_importance_heatmap_max_features_keeps_the_most_important(importances):
+    disp = TaskImportanceDisplay.from_importances(importances, max_features=2)
+    assert tick_labels(disp.ax_.yaxis) == ["age", "steps"]
+
+
+def test_importance_heatmap_draws_on_the_given_axes(importances):
+    _, ax = plt.subplots()
+    disp = TaskImportanceDisplay.from_importances(importances, ax=ax)
+    assert disp.ax_ is ax
+    assert disp.colorbar_.ax.get_ylabel() == "importance"
+
+
+@pytest.mark.parametrize(
+    ("scoring", "label"),
+    [
+        ("r2", "drop in R² when shuffled"),
+        ("neg_mean_absolute_error", "rise in MAE when shuffled"),
+    ],
+)
+def test_importance_heatmap_from_estimator_shuffles_each_column(fitted, scoring, label):
+    reg, X, Y = fitted
+    disp = TaskImportanceDisplay.from_estimator(
+        reg, X, Y, scoring=scoring, n_repeats=2, random_state=0
+    )
+    expected = task_permutation_importance(
+        reg, X, Y, scoring=scoring, n_repeats=2, random_state=0
+    ).pivot(index="feature", columns="task", values="importance_mean")
+    assert_allclose(disp.importances, expected.loc[disp.importances.index])
+    assert disp.importances.columns.tolist() == list(reg.target_names_)
+    assert disp.colorbar_.ax.get_ylabel() == label
+
+
+def test_importances_without_their_columns_are_a_value_error(importances):
+    with pytest.raises(ValueError, match=r"it lacks \['importance_mean'\]"):
+        TaskImportanceDisplay.from_importances(
+            importances.drop(columns="importance_mean")
+        )
+
+
+@pytest.mark.parametrize("max_features", [0, 1.5, True])
+def test_importance_max_features_must_be_a_positive_integer(importances, max_features):
+    with pytest.raises(ValueError, match=f"max_features must be .* got {max_features}"):
+        TaskImportanceDisplay.from_importances(importances, max_features=max_features)
+
+
+# --------------------------------------------------------------- attributions
+@pytest.fixture
+def attributions():
+    """task_attributions' table for one person, p7: age rises sbp most, steps
+    lowers hdl most."""
+    features = ["age", "bmi", "steps", "site"]
+    return pd.DataFrame(
+        {
+            "sample": ["p7"] * 8,
+            "task": ["sbp"] * 4 + ["hdl"] * 4,
+            "feature": features * 2,
+            "value": [63.0, np.nan, 9000, "b"] * 2,
+            "attribution": [6.0, -0.5, -1.0, 2.0, 0.2, 0.4, -3.0, 1.0],
+            "prediction": [131.5] * 4 + [48.6] * 4,
+            "baseline_prediction": [125.0] * 4 + [50.0] * 4,
+        }
+    )
+
+
+def bars(disp, task):
+    """``(label, width, colour)`` of a task's bars, from the top down."""
+    panel = disp.ax_[list(disp.bars_).index(task)]
+    return [
+        (label, bar.get_width(), matplotlib.colors.to_hex(bar.get_facecolor()))
+        for label, bar in zip(
+            tick_labels(panel.yaxis)[::-1], disp.bars_[task][::-1], strict=True
+        )
+    ]
+
+
+RED, BLUE, GREY = (matplotlib.colors.to_hex(c) for c in ("C3", "C0", "grey"))
+
+
+def test_attribution_bars_put_the_largest_on_top_rises_red_falls_blue(attributions):
+    disp = AttributionDisplay.from_attributions(attributions)
+    assert bars(disp, "sbp") == [
+        ("age = 63", 6.0, RED),
+        ("site = b", 2.0, RED),
+        ("steps = 9000", -1.0, BLUE),
+        ("bmi = missing", -0.5, BLUE),
+    ]
+
+
+def test_attribution_panels_are_the_tasks_titled_with_the_predictions(attributions):
+    disp = AttributionDisplay.from_attributions(attributions)
+    assert [ax.get_title() for ax in disp.ax_] == [
+        "sbp\n131.5 (baseline 125)",
+        "hdl\n48.6 (baseline 50)",
+    ]
+    assert disp.figure_.axes == list(disp.ax_)
+
+
+def test_attribution_bars_beyond_max_features_are_summed_in_grey(attributions):
+    disp = AttributionDisplay.from_attributions(attributions, max_features=2)
+    assert bars(disp, "hdl") == [
+        ("steps = 9000", -3.0, BLUE),
+        ("site = b", 1.0, RED),
+        ("2 other columns", pytest.approx(0.6), GREY),
+    ]
+
+
+def test_attribution_bars_of_every_column_need_no_other_bar(attributions):
+    disp = AttributionDisplay.from_attributions(attributions, max_features=3)
+    assert len(bars(disp, "hdl")) == 4  # a bar of one "other column" is its own
+
+
+def test_attribution_tasks_selects_the_panels(attributions):
+    disp = AttributionDisplay.from_attributions(attributions, tasks="hdl")
+    assert list(disp.bars_) == ["hdl"]
+
+
+def test_attributions_of_several_people_need_a_sample(attributions):
+    two = pd.concat([attributions, attributions.assign(sample="p9")])
+    with pytest.raises(ValueError, match=r"hold 2 people; pass sample=.*'p7', 'p9'"):
+        AttributionDisplay.from_attributions(two)
+    disp = AttributionDisplay.from_attributions(two, sample="p9")
+    assert disp.attributions["sample"].unique().tolist() == ["p9"]
+
+
+def test_attributions_of_an_unknown_sample_are_a_value_error(attributions):
+    with pytest.raises(ValueError, match="sample='p8' is not in the 'sample'"):
+        AttributionDisplay.from_attributions(attributions, sample="p8")
+
+
+def test_attribution_max_features_must_be_a_positive_integer(attributions):
+    with pytest.raises(ValueError, match="max_features must be a positive integer"):
+        AttributionDisplay.from_attributions(attributions, max_features=0)
+
+
+def test_attributions_from_estimator_explain_a_row_against_x(fitted):
+    reg, X, _ = fitted
+    disp = AttributionDisplay.from_estimator(reg, X, row=4)
+    expected = task_attributions(reg, X[[4]], baseline=X)
+    for task, bar_container in disp.bars_.items():
+        widths = sorted(bar.get_width() for bar in bar_container)
+        found = expected.loc[expected["task"] == task, "attribution"]
+        assert_allclose(widths, sorted(found))
+
+
+@pytest.mark.parametrize("row", [80, -1, 1.0])
+def test_attribution_row_must_be_a_position_in_x(fitted, row):
+    reg, X, _ = fitted
+    with pytest.raises(ValueError, match=f"from 0 to 79; got {row}"):
+        AttributionDisplay.from_estimator(reg, X, row=row)
