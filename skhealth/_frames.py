@@ -5,12 +5,13 @@ search that refitted one."""
 import numpy as np
 import pandas as pd
 
-from ._validation import fitted_regressor
+from ._calibration import check_confidence
+from ._validation import fitted_regressor, regressor_input
 
 __all__ = ["predict_frame"]
 
 
-def predict_frame(model, X):
+def predict_frame(model, X, *, interval=None, groups=None):
     """Predict every task for ``X``, as a DataFrame with one column per target.
 
     Parameters
@@ -21,13 +22,21 @@ def predict_frame(model, X):
         with ``refit=True`` whose best estimator is either.
     X : array-like of shape (n_samples, n_features)
         Inputs the model can predict from.
+    interval : float in (0, 1), default=None
+        Add each target's prediction interval of this confidence (see
+        :meth:`~skhealth.MultiTaskHealthRegressor.predict_interval`), as the
+        columns ``<target>_lower`` and ``<target>_upper`` after the target's.
+    groups : array-like of shape (n_samples,), default=None
+        Each row's group, for a model calibrated per group (with
+        ``interval`` only).
 
     Returns
     -------
-    predictions : pandas.DataFrame of shape (n_samples, n_tasks)
+    predictions : pandas.DataFrame of shape (n_samples, n_tasks) or \
+            (n_samples, 3 * n_tasks)
         ``model.predict(X)``, with the model's ``target_names_`` as columns (one
         column for a model fitted on a 1-D ``y``) and ``X``'s index when ``X``
-        is a DataFrame.
+        is a DataFrame; with ``interval``, each followed by its bounds.
 
     Raises
     ------
@@ -37,7 +46,8 @@ def predict_frame(model, X):
         When ``model`` is not fitted.
     ValueError
         When ``model`` is a search fitted with ``refit=False``, which holds no
-        model to predict with.
+        model to predict with, and for an ``interval`` outside (0, 1) or a
+        model without a calibration.
 
     See Also
     --------
@@ -60,8 +70,26 @@ def predict_frame(model, X):
     >>> predictions = predict_frame(model, X.head(3))
     >>> predictions.columns.tolist(), predictions.index.tolist()
     (['sbp', 'hdl'], [1000, 1001, 1002])
+    >>> predict_frame(model, X.head(3), interval=0.8).columns.tolist()
+    ['sbp', 'sbp_lower', 'sbp_upper', 'hdl', 'hdl_lower', 'hdl_upper']
     """
-    columns = list(fitted_regressor(model).target_names_)
-    Y = np.asarray(model.predict(X))
+    regressor = fitted_regressor(model)
     index = X.index if isinstance(X, pd.DataFrame) else None
-    return pd.DataFrame(Y.reshape(len(Y), -1), columns=columns, index=index)
+    columns = [str(name) for name in regressor.target_names_]
+    if interval is None:
+        if groups is not None:
+            raise ValueError(
+                "groups picks each row's interval calibration: pass it with "
+                "interval=..., or leave it out."
+            )
+        Y = np.asarray(model.predict(X))
+        return pd.DataFrame(Y.reshape(len(Y), -1), columns=columns, index=index)
+    interval = check_confidence(interval)
+    Xt = regressor_input(model, X)
+    Y = regressor.predict(Xt).reshape(len(Xt), -1)
+    bounds = regressor.predict_interval(Xt, interval, groups).reshape(len(Xt), -1, 2)
+    parts = {}
+    for t, name in enumerate(columns):
+        parts[name] = Y[:, t]
+        parts[f"{name}_lower"], parts[f"{name}_upper"] = bounds[:, t].T
+    return pd.DataFrame(parts, index=index)

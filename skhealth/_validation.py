@@ -60,6 +60,21 @@ def fitted_regressor(model, *, name="model"):
     return estimator
 
 
+def regressor_input(model, X):
+    """``X`` as it reaches the MultiTaskHealthRegressor at the end of the
+    fitted ``model`` (see :func:`fitted_regressor`): through the pipelines'
+    transformers, and the best estimators of searches."""
+    while not hasattr(model, "net_"):
+        if isinstance(model, BaseSearchCV):
+            model = model.best_estimator_
+        else:
+            for _, step in model.steps[:-1]:
+                if step not in (None, "passthrough"):
+                    X = step.transform(X)
+            model = model.steps[-1][1]
+    return X
+
+
 def layer_sizes(value, name):
     sizes = [value] if isinstance(value, Integral) else list(value)
     if any(not isinstance(s, Integral) or s < 1 for s in sizes):

@@ -927,6 +927,36 @@ def test_predict_writes_csv_to_stdout_by_default(data_path, model_path, capsys):
     assert len(lines) == 1 + 300
 
 
+def test_predict_interval_adds_each_targets_bounds_after_it(
+    data_path, model_path, capsys
+):
+    status, out, _ = run(capsys, "predict", model_path, data_path, "--interval", "0.8")
+    assert status == 0
+    pred = pd.read_csv(io.StringIO(out), float_precision="round_trip")
+    assert list(pred.columns) == [
+        f"{target}{end}" for target in TARGETS for end in ("", "_lower", "_upper")
+    ]
+    data = pd.read_csv(data_path)
+    model = skhealth.load(model_path)
+    bounds = model[-1].predict_interval(model[:-1].transform(data[FEATURES]), 0.8)
+    for t, target in enumerate(TARGETS):
+        np.testing.assert_array_equal(pred[f"{target}_lower"], bounds[:, t, 0])
+        np.testing.assert_array_equal(pred[f"{target}_upper"], bounds[:, t, 1])
+
+
+@pytest.mark.parametrize("value", ["1", "0", "90", "ninety"])
+def test_predict_interval_outside_zero_one_is_a_usage_error(
+    data_path, model_path, capsys, value
+):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(model_path), str(data_path), "--interval", value])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"argument --interval: {value!r} is not a number strictly between 0 and 1 "
+        "(0.9 for 90 % intervals)\n"
+    )
+
+
 def test_predict_names_the_missing_feature_columns(
     data_path, model_path, tmp_path, capsys
 ):

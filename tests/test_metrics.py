@@ -126,6 +126,44 @@ def test_predict_frame_of_a_one_dimensional_target_has_one_column(data):
     np.testing.assert_array_equal(frame["hdl"].to_numpy(), reg.predict(X))
 
 
+@pytest.fixture(scope="module")
+def calibrated(data):
+    """A pipeline whose estimator cross-fits, so is calibrated."""
+    model = fast(max_iter=10, early_stopping="cross_fit")
+    return make_pipeline(StandardScaler(), model).fit(*data)
+
+
+def test_predict_frame_interval_puts_each_targets_bounds_after_it(calibrated, data):
+    X, _ = data
+    frame = skhealth.predict_frame(calibrated, X, interval=0.8)
+    assert frame.columns.tolist() == [
+        "sbp", "sbp_lower", "sbp_upper", "hdl", "hdl_lower", "hdl_upper"
+    ]  # fmt: skip
+    bounds = calibrated[-1].predict_interval(calibrated[:-1].transform(X), 0.8)
+    np.testing.assert_array_equal(frame[["sbp_lower", "sbp_upper"]], bounds[:, 0])
+    np.testing.assert_array_equal(frame[["hdl_lower", "hdl_upper"]], bounds[:, 1])
+    pd.testing.assert_index_equal(frame.index, X.index)
+
+
+def test_predict_frame_interval_of_a_search_is_its_best_estimator_s(calibrated, data):
+    search = GridSearchCV(
+        calibrated, {"multitaskhealthregressor__max_iter": [5]}, cv=2
+    ).fit(*data)
+    X, _ = data
+    pd.testing.assert_frame_equal(
+        skhealth.predict_frame(search, X, interval=0.5),
+        skhealth.predict_frame(search.best_estimator_, X, interval=0.5),
+    )
+
+
+def test_predict_frame_groups_without_interval_is_a_value_error(pipeline, data):
+    X, _ = data
+    with pytest.raises(
+        ValueError, match=r"pass it with interval=\.\.\., or leave it out"
+    ):
+        skhealth.predict_frame(pipeline, X, groups=np.zeros(len(X)))
+
+
 def test_saved_pipeline_loads_with_the_same_predictions_and_scores(
     pipeline, data, tmp_path
 ):

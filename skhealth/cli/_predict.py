@@ -1,7 +1,22 @@
 """``skhealth predict``: predict every target for the rows of a table."""
 
+import argparse
+
 from ._console import UsageError
 from ._options import add_device_option
+
+
+def _confidence(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number strictly between 0 and 1 (0.9 for 90 % "
+            "intervals)"
+        )
+    return value
 
 
 def register(commands):
@@ -25,6 +40,13 @@ def register(commands):
         "--id-column",
         metavar="COL",
         help="a column of DATA to copy, first, into the predictions",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_confidence,
+        metavar="C",
+        help="add each target's prediction interval that covers a share C of "
+        "labels (e.g. 0.9), as the columns TARGET_lower and TARGET_upper",
     )
     parser.set_defaults(run=run)
 
@@ -60,7 +82,9 @@ def run(args):
                 f"--id-column {args.id_column}: the model predicts a column of "
                 "that name too; copy another column, or none"
             )
-    predictions = predict_frame(model, inputs(model, data, args.data, exclude=kept))
+    predictions = predict_frame(
+        model, inputs(model, data, args.data, exclude=kept), interval=args.interval
+    )
     # the ids as written, not as ``data`` has them: that column may be a feature
     ids = [read_ids(args.data, column) for column in kept]
     write_table(pd.concat([*ids, predictions], axis=1), args.output)
