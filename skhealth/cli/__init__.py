@@ -1,4 +1,4 @@
-"""The ``skhealth`` command line: demo, fit, predict, evaluate and info.
+"""The ``skhealth`` command line: demo, fit, predict, evaluate, explain and info.
 
 Every command reads CSV or Parquet tables (chosen by the file's extension) and
 model files written by :func:`skhealth.save`. Errors print one line,
@@ -9,9 +9,9 @@ prints ``skhealth: interrupted`` and exits with status 130.
 """
 
 # Each command is a module that declares its arguments beside the function
-# that runs it (_demo, _fit, _predict, _evaluate, _info); _options declares the
-# options several share, _tables reads and writes tables, _model trains, loads
-# and inspects models. This module builds the parser from the commands and
+# that runs it (_demo, _fit, _predict, _evaluate, _explain, _info); _options
+# declares the options several share, _tables reads and writes tables, _model
+# trains, loads and inspects models. This module builds the parser from the commands and
 # turns what they raise into an exit status. Only what runs a command imports
 # pandas, scikit-learn and PyTorch, in the function that runs it: --version
 # and --help answer at once.
@@ -22,12 +22,12 @@ import sys
 import warnings
 
 from .. import __version__
-from . import _demo, _evaluate, _fit, _info, _predict
+from . import _demo, _evaluate, _explain, _fit, _info, _predict
 from ._console import UsageError, one_line
 
 __all__ = ["main"]
 
-_COMMANDS = (_demo, _fit, _predict, _evaluate, _info)
+_COMMANDS = (_demo, _fit, _predict, _evaluate, _explain, _info)
 
 
 def _make_parser():

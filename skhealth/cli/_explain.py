@@ -1,0 +1,162 @@
+"""``skhealth explain``: which features each target relies on, as each one's
+permutation importance."""
+
+from ._console import UsageError
+from ._demo import _positive_int
+from ._options import DEFAULT_SEED, _seed, add_device_option
+
+# --scoring's names, as ``evaluate`` prints the metrics, and the scorers'.
+_SCORINGS = {
+    "r2": "r2",
+    "mae": "neg_mean_absolute_error",
+    "rmse": "neg_root_mean_squared_error",
+}
+
+
+def register(commands):
+    """Add ``explain`` to the ``commands`` of the parser."""
+    parser = commands.add_parser(
+        "explain",
+        help="which features each target relies on, on a table with the targets",
+        description=(
+            "Shuffle each feature column of DATA in turn and write how much each "
+            "target's score drops (its permutation importance): one row per "
+            "target and feature, with the mean and standard deviation over the "
+            "shuffles. Rows where a target is missing are left out of that "
+            "target's scores. DATA must have the target columns."
+        ),
+    )
+    add_device_option(parser)
+    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="a .csv or .parquet file (default: CSV on standard output)",
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw the importances as a heatmap of features by targets, to "
+        "an image file (.png, .pdf or .svg); needs matplotlib",
+    )
+    parser.add_argument(
+        "--scoring",
+        choices=list(_SCORINGS),
+        default="r2",
+        help="the score whose drop is measured: R², or the rise of an error, in "
+        "the target's units (default: r2)",
+    )
+    parser.add_argument(
+        "--n-repeats",
+        type=_positive_int,
+        default=5,
+        metavar="N",
+        help="times each feature is shuffled (default: 5)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
+        metavar="N",
+        help="seed of the shuffles, so that two runs write the same table "
+        f"(default: {DEFAULT_SEED})",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    """Write the per-target permutation importances of ``args.model`` on the
+    rows of ``args.data``, and their heatmap with ``--plot``."""
+    from ..inspection import task_permutation_importance
+    from ._model import load_model
+    from ._tables import check_output, is_device, table_format, write_table
+
+    if args.output != "-":
+        check_output(args.output, [args.model, args.data])
+        if not is_device(args.output):
+            table_format(args.output)
+    if args.plot is not None:
+        check_output(args.plot, [args.model, args.data])
+        _check_image(args.plot)
+    model = load_model(args.model, args.device)
+    X, Y = labelled(model, args.data)
+    importances = task_permutation_importance(
+        model,
+        X,
+        Y,
+        scoring=_SCORINGS[args.scoring],
+        n_repeats=args.n_repeats,
+        random_state=args.seed,
+    )
+    write_table(importances, args.output)
+    if args.plot is not None:
+        _plot(importances, _SCORINGS[args.scoring], args.plot)
+
+
+def labelled(model, path):
+    """``(X, Y)``: the features and the targets of ``model`` in the table at
+    ``path``, checked against the model; an error names the target columns
+    the table lacks."""
+    import pandas as pd
+
+    from .._validation import final_step
+    from ._model import check_numbers, inputs, text_columns
+    from ._tables import read_table
+
+    data = read_table(path, text_columns(model))
+    targets = list(final_step(model).target_names_)
+    missing = [target for target in targets if target not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks {len(missing)} target column(s) of the model: "
+            f"{', '.join(missing)}"
+        )
+    check_numbers(data, targets, path)
+    X = inputs(model, data, path, exclude=targets)
+    return X, data[targets].apply(pd.to_numeric)
+
+
+def _pyplot():
+    """matplotlib's pyplot; a UsageError without it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise UsageError(
+            "--plot needs matplotlib: pip install 'skhealth[plot]'"
+        ) from exc
+    return plt
+
+
+def _check_image(path):
+    """Fail before the work where matplotlib is missing or cannot write an
+    image of the extension of ``path``."""
+    from pathlib import Path
+
+    _pyplot()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kind = Path(path).suffix.lower().removeprefix(".")
+    if kind not in FigureCanvasBase.get_supported_filetypes():
+        raise UsageError(
+            f"--plot {path}: unknown image type; use a .png, .pdf or .svg file"
+        )
+
+
+def _plot(importances, scoring, path):
+    """Draw ``importances`` as TaskImportanceDisplay's heatmap, to ``path``."""
+    from ..plot import _IMPORTANCE_LABELS, TaskImportanceDisplay
+    from ._tables import write_error
+
+    plt = _pyplot()
+    display = TaskImportanceDisplay.from_importances(
+        importances, label=_IMPORTANCE_LABELS[scoring]
+    )
+    try:
+        display.figure_.savefig(path, dpi=100)
+    except OSError as exc:
+        raise write_error(path, exc) from exc
+    finally:
+        plt.close(display.figure_)
