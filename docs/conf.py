@@ -38,12 +38,15 @@ default_role = "literal"
 # Generated afresh at every build, so that no page of a removed object lingers.
 shutil.rmtree(Path(__file__).parent / "gen_modules", ignore_errors=True)
 autosummary_generate = True
-# set_{fit,partial_fit,score}_request are scikit-learn's metadata-routing
+# set_{fit,partial_fit,predict,score}_request are scikit-learn's metadata-routing
 # methods, generated on every estimator; their docstrings point into
 # scikit-learn's own documentation.
 autodoc_default_options = {
     "members": True,
-    "exclude-members": "set_fit_request, set_partial_fit_request, set_score_request",
+    "exclude-members": (
+        "set_fit_request, set_partial_fit_request, set_predict_request, "
+        "set_score_request"
+    ),
 }
 autodoc_typehints = "none"
 # numpydoc renders the Parameters/Attributes sections; autodoc lists methods.

@@ -18,13 +18,20 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._calibration import check_confidence
 from ._sklearn import validate_style_kwargs
-from ._validation import as_2d, check_target_columns, fitted_regressor
+from ._validation import (
+    as_2d,
+    check_target_columns,
+    fitted_regressor,
+    regressor_input,
+)
 from .metrics import task_scores
 from .weighting import _ConstantWeights, get_weighting
 
 __all__ = [
     "AttributionDisplay",
+    "IntervalCoverageDisplay",
     "TaskImportanceDisplay",
     "TaskPredictionErrorDisplay",
     "TaskWeightDisplay",
@@ -1387,3 +1394,222 @@ def _shown_samples(samples, shown=5):
     """The first few ``samples`` of a table, for a message."""
     listed = ", ".join(map(repr, samples[:shown]))
     return listed + (f", ... ({len(samples)} in all)" if len(samples) > shown else "")
+
+
+class IntervalCoverageDisplay:
+    """How often prediction intervals hold the labels: empirical against
+    nominal coverage, a line per task.
+
+    For each confidence, the share of each task's observed labels that fall
+    inside their intervals (``NaN`` labels left out), with the diagonal a
+    calibrated model follows. Create one with :meth:`from_estimator` or
+    :meth:`from_intervals`.
+
+    Parameters
+    ----------
+    coverage : pandas.DataFrame of shape (n_confidences, n_tasks)
+        The empirical coverage, indexed by the nominal confidence, one column
+        per task.
+    n_observed : pandas.Series of shape (n_tasks,)
+        The number of observed labels of each task.
+
+    Attributes
+    ----------
+    lines_ : dict of task -> matplotlib Line2D
+        Each task's coverage.
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    skhealth.MultiTaskHealthRegressor.predict_interval : The intervals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhealth.plot import IntervalCoverageDisplay
+    >>> y_true = np.array([[1.0, 10.0], [2.0, np.nan], [3.0, 30.0], [4.0, 41.0]])
+    >>> intervals = {
+    ...     0.5: np.stack([y_true - 0.5, y_true + 0.5], axis=-1),
+    ...     0.9: np.stack([y_true - 2.0, y_true + 2.0], axis=-1),
+    ... }
+    >>> intervals[0.5][0] += 1  # the first row's label falls below it
+    >>> disp = IntervalCoverageDisplay.from_intervals(
+    ...     y_true, intervals, target_names=["sbp", "hdl"])
+    >>> disp.coverage
+                 sbp       hdl
+    confidence
+    0.5         0.75  0.666667
+    0.9         1.00  1.000000
+    """
+
+    def __init__(self, *, coverage, n_observed):
+        self.coverage = coverage
+        self.n_observed = n_observed
+
+    def plot(self, ax=None, *, title=None):
+        """Draw the coverage of each task against the nominal confidence.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        title : str, default=None
+            The Axes' title; default "Coverage of prediction intervals".
+
+        Returns
+        -------
+        display : IntervalCoverageDisplay
+            ``self``, with the drawn lines in ``lines_``, the Axes in ``ax_``
+            and its figure in ``figure_``.
+        """
+        ax = _new_axes(ax)
+        nominal = self.coverage.index.to_numpy(dtype=float)
+        colors = _task_colors(self.coverage.shape[1])
+        ax.plot([0, 1], [0, 1], color="black", alpha=0.5, linestyle="--")
+        self.lines_ = {}
+        for color, task in zip(colors, self.coverage.columns, strict=True):
+            (self.lines_[task],) = ax.plot(
+                nominal,
+                self.coverage[task].to_numpy(),
+                marker="o",
+                color=color,
+                label=f"{task} ({self.n_observed[task]} labels)",
+            )
+        low = max(0.0, min(nominal.min(), np.nanmin(self.coverage.to_numpy())) - 0.05)
+        ax.set(
+            xlim=(low, 1),
+            ylim=(low, 1),
+            xlabel="nominal coverage (confidence)",
+            ylabel="empirical coverage",
+            title="Coverage of prediction intervals" if title is None else title,
+        )
+        ax.set_aspect("equal")
+        _legend_beside(ax)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        confidences=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
+        groups=None,
+        ax=None,
+        title=None,
+    ):
+        """Plot the coverage of a fitted model's intervals on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : MultiTaskHealthRegressor, Pipeline or search
+            A fitted, calibrated estimator, a pipeline ending in one, or a
+            search that refitted either.
+        X : array-like of shape (n_samples, n_features)
+            Inputs, best held out from training and calibration.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Their labels, ``NaN`` where missing.
+        confidences : sequence of float in (0, 1), \
+                default=(0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+            The nominal coverages to check.
+        groups : array-like of shape (n_samples,), default=None
+            Each row's group, for a model calibrated per group.
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        title : str, default=None
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : IntervalCoverageDisplay
+        """
+        regressor = fitted_regressor(estimator, name="estimator")
+        check_target_columns(y, regressor.target_names_)
+        confidences = _check_confidences(confidences)
+        Xt = regressor_input(estimator, X)
+        intervals = {
+            c: regressor.predict_interval(Xt, confidence=c, groups=groups)
+            for c in confidences
+        }
+        return cls.from_intervals(
+            y,
+            intervals,
+            target_names=[str(name) for name in regressor.target_names_],
+            ax=ax,
+            title=title,
+        )
+
+    @classmethod
+    def from_intervals(
+        cls, y_true, intervals, *, target_names=None, ax=None, title=None
+    ):
+        """Plot the coverage of given intervals.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Observed values, ``NaN`` where missing.
+        intervals : dict of float -> ndarray of shape (n_samples, n_tasks, 2)
+            Per nominal confidence, the lower and upper bounds of each row and
+            task (``(n_samples, 2)`` for one task), as
+            :meth:`~skhealth.MultiTaskHealthRegressor.predict_interval` gives
+            them.
+        target_names : sequence of str, default=None
+            Default the columns of ``y_true`` when it is a DataFrame, else
+            ``task_0``, ``task_1``, ...
+        ax : matplotlib Axes, default=None
+            Where to draw; ``None`` makes a new figure.
+        title : str, default=None
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : IntervalCoverageDisplay
+        """
+        if target_names is None and hasattr(y_true, "columns"):
+            target_names = [str(column) for column in y_true.columns]
+        y_true = as_2d(y_true, "y_true")
+        n_samples, n_tasks = y_true.shape
+        if target_names is None:
+            target_names = [f"task_{t}" for t in range(n_tasks)]
+        if not isinstance(intervals, Mapping) or not intervals:
+            raise ValueError(
+                "intervals must be a dict from each confidence to its bounds, "
+                f"(n_samples, n_tasks, 2); got {type(intervals).__name__}."
+            )
+        confidences = _check_confidences(list(intervals))
+        observed = ~np.isnan(y_true)
+        rows = []
+        for confidence in confidences:
+            bounds = np.asarray(intervals[confidence], dtype=float)
+            bounds = bounds.reshape(n_samples, -1, 2) if bounds.size else bounds
+            if bounds.shape != (n_samples, n_tasks, 2):
+                raise ValueError(
+                    f"The intervals of confidence {confidence} have shape "
+                    f"{np.shape(intervals[confidence])}; expected ({n_samples}, "
+                    f"{n_tasks}, 2) for y_true's {n_samples} rows and {n_tasks} "
+                    "tasks."
+                )
+            inside = (bounds[..., 0] <= y_true) & (bounds[..., 1] >= y_true)
+            with np.errstate(invalid="ignore"):
+                rows.append(inside.sum(axis=0) / observed.sum(axis=0))
+        coverage = pd.DataFrame(
+            rows,
+            index=pd.Index(confidences, name="confidence"),
+            columns=list(target_names),
+        )
+        n_observed = pd.Series(observed.sum(axis=0), index=coverage.columns)
+        return cls(coverage=coverage, n_observed=n_observed).plot(ax=ax, title=title)
+
+
+def _check_confidences(confidences):
+    """The sorted, distinct ``confidences``, each in (0, 1)."""
+    if isinstance(confidences, (str, Real)) or len(confidences) == 0:
+        raise ValueError(
+            "confidences must be a non-empty sequence of numbers in (0, 1); got "
+            f"{confidences!r}."
+        )
+    return sorted({check_confidence(c) for c in confidences})

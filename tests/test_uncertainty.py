@@ -16,6 +16,7 @@ import skhealth
 from skhealth import MultiTaskHealthRegressor
 from skhealth._calibration import MAX_SCORES, _conformal_quantile, _thin, fit_noise
 from skhealth.model_files import ModelFileError
+from skhealth.plot import IntervalCoverageDisplay
 
 SMALL = {"hidden_layer_sizes": (16,), "max_iter": 15, "random_state": 0}
 
@@ -402,3 +403,57 @@ def test_a_forged_calibration_is_refused(fitted, tmp_path, edit, field):
     forging.rewrite(path, lambda metadata: edit(metadata["calibration"]["dict"]))
     with pytest.raises(ModelFileError, match=field):
         skhealth.load(path)
+
+
+# ------------------------------------------------------------- coverage plot
+@pytest.fixture
+def pyplot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_coverage_display_shows_each_tasks_coverage_per_confidence(fitted, pyplot):
+    X, Y = heteroscedastic(500, seed=22)
+    display = IntervalCoverageDisplay.from_estimator(
+        fitted, X, Y, confidences=[0.9, 0.5]
+    )
+    assert display.coverage.index.tolist() == [0.5, 0.9]
+    for c in (0.5, 0.9):
+        np.testing.assert_array_equal(
+            display.coverage.loc[c], coverage(fitted.predict_interval(X, c), Y)
+        )
+    assert display.n_observed.tolist() == (~np.isnan(Y)).sum(axis=0).tolist()
+    line = display.lines_["task_1"]
+    np.testing.assert_array_equal(line.get_ydata(), display.coverage["task_1"])
+    assert line.get_label() == f"task_1 ({display.n_observed['task_1']} labels)"
+
+
+def test_coverage_display_reads_a_pipeline_and_names_its_tasks(pyplot):
+    X, Y = heteroscedastic(300)
+    pipe = fit_quietly(
+        make_pipeline(StandardScaler(), MultiTaskHealthRegressor(**SMALL)), X, Y
+    )
+    display = IntervalCoverageDisplay.from_estimator(pipe, X, Y, confidences=[0.8])
+    assert display.coverage.columns.tolist() == ["task_0", "task_1", "task_2"]
+    assert display.ax_.get_title() == "Coverage of prediction intervals"
+
+
+@pytest.mark.parametrize("confidences", [[], 0.9, [0.5, 1.2]])
+def test_coverage_display_refuses_confidences_outside_zero_one(
+    fitted, pyplot, confidences
+):
+    with pytest.raises(ValueError, match="confidence"):
+        IntervalCoverageDisplay.from_estimator(
+            fitted, np.zeros((3, 4)), np.zeros((3, 3)), confidences=confidences
+        )
+
+
+def test_coverage_display_names_intervals_of_the_wrong_shape(pyplot):
+    with pytest.raises(ValueError, match=r"have shape \(4, 2\); expected \(4, 2, 2\)"):
+        IntervalCoverageDisplay.from_intervals(
+            np.zeros((4, 2)), {0.9: np.zeros((4, 2))}
+        )
