@@ -267,8 +267,13 @@ class MultiTaskNet(NeuralNet):
             for start in range(0, len(X), self.eval_rows()):
                 rows = X[start : start + self.eval_rows()].to(self.device)
                 if hasattr(self.module_, "each_member"):
-                    variance, mean = torch.var_mean(self.module_.each_member(rows), 0)
-                    parts.append(torch.stack([mean, variance]))
+                    each = self.module_.each_member(rows)
+                    # summed in the order of the ensemble's forward: the same
+                    # mean, bit for bit, as predict's
+                    mean = each[0]
+                    for member in each[1:]:
+                        mean = mean + member
+                    parts.append(torch.stack([mean / len(each), each.var(dim=0)]))
                 else:
                     mean = self.module_(rows)
                     parts.append(torch.stack([mean, torch.zeros_like(mean)]))
