@@ -1057,8 +1057,14 @@ class TaskImportanceDisplay:
             all.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
-        cmap, include_values, values_format, colorbar
-            See :meth:`plot`.
+        cmap : str or matplotlib Colormap, default="Blues"
+            The colours; see :meth:`plot`.
+        include_values : bool, default=True
+            Write each importance in its cell; see :meth:`plot`.
+        values_format : str, default=".2f"
+            The format of the values written.
+        colorbar : bool, default=True
+            Draw a colour bar.
 
         Returns
         -------
@@ -1118,8 +1124,14 @@ class TaskImportanceDisplay:
             What the importances measure, the colour bar's label.
         ax : matplotlib Axes, default=None
             Where to draw; ``None`` makes a new figure.
-        cmap, include_values, values_format, colorbar
-            See :meth:`plot`.
+        cmap : str or matplotlib Colormap, default="Blues"
+            The colours; see :meth:`plot`.
+        include_values : bool, default=True
+            Write each importance in its cell; see :meth:`plot`.
+        values_format : str, default=".2f"
+            The format of the values written.
+        colorbar : bool, default=True
+            Draw a colour bar.
 
         Returns
         -------
