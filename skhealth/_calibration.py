@@ -72,6 +72,9 @@ class Calibration:
     intercept : ndarray of shape (n_tasks,)
         The noise model: ``log`` noise variance ``X @ coef + intercept``.
     factor : ndarray of shape (n_tasks,)
+    source : {"out_of_fold", "validation", "calibrate"}
+        The calibration rows: the training rows out of fold, the validation
+        rows, or those given to ``calibrate``.
     groups : list or None
         The groups' labels (Mondrian calibration), or ``None``: one group.
     scores : list of list of ndarray
@@ -84,6 +87,7 @@ class Calibration:
     coef: np.ndarray
     intercept: np.ndarray
     factor: np.ndarray
+    source: str
     groups: list | None
     scores: list
     weights: list | None = None
@@ -140,6 +144,15 @@ class Calibration:
                 )
         return quantiles
 
+    def label_counts(self):
+        """The number of calibration labels ``(n_groups, n_tasks)``."""
+        if self.weights is None:
+            return np.array([[len(s) for s in per_task] for per_task in self.scores])
+        # weights are in units of a label's mean weight: they sum to the count
+        return np.array(
+            [[round(w.sum()) for w in per_task] for per_task in self.weights]
+        )
+
 
 def _conformal_quantile(scores, weights, confidence):
     """The smallest score whose weight, with those below it, is at least
@@ -153,7 +166,10 @@ def _conformal_quantile(scores, weights, confidence):
     return scores[rank] if rank < len(scores) else np.nan
 
 
-def calibrate(X, Y, weight, prediction, spread, *, groups=None, seed=0):
+SOURCES = ("out_of_fold", "validation", "calibrate")
+
+
+def calibrate(X, Y, weight, prediction, spread, *, source, groups=None, seed=0):
     """A :class:`Calibration` from out-of-sample predictions.
 
     Parameters
@@ -166,6 +182,8 @@ def calibrate(X, Y, weight, prediction, spread, *, groups=None, seed=0):
         Label weights, 0 for a missing label.
     prediction, spread : ndarray of shape (n_samples, n_tasks)
         The out-of-sample predictions and the members' variance there.
+    source : {"out_of_fold", "validation", "calibrate"}
+        Where the rows come from (see :class:`Calibration`).
     groups : ndarray of shape (n_samples,), default=None
         Each row's group, for per-group quantiles.
     seed : int
@@ -203,6 +221,7 @@ def calibrate(X, Y, weight, prediction, spread, *, groups=None, seed=0):
         coef,
         intercept,
         factor,
+        source,
         labels,
         per_group,
         None if unweighted else per_group_weights,

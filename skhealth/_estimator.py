@@ -624,7 +624,15 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 else holdout.weight.double().cpu().numpy()
             )
             prediction, spread = self.net_.member_moments(holdout.X)
-        self._calibration = calibrate(X, Y, weight, prediction, spread, seed=self._seed)
+        self._calibration = calibrate(
+            X,
+            Y,
+            weight,
+            prediction,
+            spread,
+            source="out_of_fold" if self.cross_fit_ else "validation",
+            seed=self._seed,
+        )
 
     def _early_stopping_for(self, Y, holdout):
         """``(do_early_stopping_, cross_fit_)`` for a first fit on the targets
@@ -871,6 +879,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             weight,
             Z,
             spread,
+            source="calibrate",
             groups=groups,
             seed=self._seed,
         )

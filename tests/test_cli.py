@@ -1172,9 +1172,11 @@ def test_info_describes_the_model(model_path, capsys):
     assert versions["skhealth"] == skhealth.__version__
     assert versions["torch"] == torch.__version__
     imputed = "categorical, imputed with its most frequent value, one-hot encoded as"
-    assert lines[2:12] == [
+    assert lines[2:13] == [
         "epochs trained: 5",
         "targets (3): systolic_bp, hdl, hba1c",
+        "prediction intervals: calibrated on the training rows, out of fold: "
+        "300, 290, 300 labels",
         "features (5): age, sex, smoker, sleep_hours, steps",
         "encoding of each feature:",
         "  age: numeric, median-imputed, standardised",
@@ -1184,8 +1186,42 @@ def test_info_describes_the_model(model_path, capsys):
         "  steps: numeric, median-imputed, standardised",
         "parameters of MultiTaskHealthRegressor:",
     ]
-    assert "  max_iter = 5" in lines[12:]
-    assert len(lines[12:]) == len(MultiTaskHealthRegressor().get_params())
+    assert "  max_iter = 5" in lines[13:]
+    assert len(lines[13:]) == len(MultiTaskHealthRegressor().get_params())
+
+
+def test_info_says_what_a_model_calibrated_per_group_was_calibrated_on(
+    model_path, data_path, tmp_path, capsys
+):
+    model = skhealth.load(model_path)
+    data = pd.read_csv(data_path)
+    model[-1].calibrate(
+        model[:-1].transform(data[FEATURES]), data[TARGETS], groups=data["sex"]
+    )
+    skhealth.save(model, tmp_path / "grouped.skh")
+    status, out, _ = run(capsys, "info", tmp_path / "grouped.skh")
+    female, male = (data["sex"] == "female"), (data["sex"] == "male")
+    counts = [data.loc[rows, TARGETS].notna().sum().tolist() for rows in (female, male)]
+    assert status == 0
+    assert (
+        "prediction intervals: calibrated per group on held-out rows (calibrate): "
+        f"female: {', '.join(map(str, counts[0]))}; "
+        f"male: {', '.join(map(str, counts[1]))} labels"
+    ) in out.splitlines()
+
+
+def test_info_says_a_model_without_held_out_rows_is_not_calibrated(
+    data_path, tmp_path, capsys
+):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "--quiet", "--validation-fraction", "0")
+    assert main([*args, "--param", "early_stopping=false"]) == 0
+    status, out, _ = run(capsys, "info", path)
+    assert status == 0
+    assert (
+        "prediction intervals: not calibrated (predict --interval needs a model "
+        "that cross-fits)"
+    ) in out.splitlines()
 
 
 def encoding_lines(capsys, model_file):

@@ -49,6 +49,7 @@ def run(args):
         for target, transform in zip(targets, transforms, strict=True)
     ]
     lines.append(f"targets ({len(targets)}): {', '.join(named)}")
+    lines.append(f"prediction intervals: {_calibration(estimator)}")
     features = getattr(model, "feature_names_in_", None)
     if features is None:
         lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
@@ -61,3 +62,27 @@ def run(args):
         lines.append(f"  {name} = {value!r}")
     for line in lines:  # everything here comes from the file
         print(printable(line))
+
+
+# The rows a calibration comes from (skhealth._calibration.SOURCES), in words
+_SOURCES = {
+    "out_of_fold": "the training rows, out of fold",
+    "validation": "the validation rows",
+    "calibrate": "held-out rows (calibrate)",
+}
+
+
+def _calibration(estimator):
+    """What the intervals of ``estimator`` are calibrated on, in words."""
+    calibration = getattr(estimator, "_calibration", None)
+    if calibration is None:
+        return "not calibrated (predict --interval needs a model that cross-fits)"
+    counts = calibration.label_counts()
+    where = _SOURCES[calibration.source]
+    if calibration.groups is None:
+        return f"calibrated on {where}: {', '.join(map(str, counts[0]))} labels"
+    groups = "; ".join(
+        f"{group}: {', '.join(map(str, n))}"
+        for group, n in zip(calibration.groups, counts, strict=True)
+    )
+    return f"calibrated per group on {where}: {groups} labels"

@@ -16,6 +16,7 @@ import numpy as np
 import safetensors
 import torch
 
+from .._calibration import SOURCES
 from ._container import ModelFileError
 
 # A device's errors (out of memory, busy) are RuntimeErrors, but no damage to
@@ -335,12 +336,19 @@ def check_calibration(data, attributes, name):
     if data is None:
         return
     n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
-    fields = {"coef", "intercept", "factor", "groups", "scores", "weights"}
+    fields = {"coef", "intercept", "factor", "source", "groups", "scores", "weights"}
     expect(
         isinstance(data, dict) and data.keys() == fields,
         data,
-        f"a calibration with the fields {some(fields, 6)}",
+        f"a calibration with the fields {some(fields, 7)}",
         "calibration",
+        name,
+    )
+    expect(
+        data["source"] in SOURCES,
+        data["source"],
+        f"one of {', '.join(SOURCES)}",
+        "calibration's source",
         name,
     )
     for field, shape in (
