@@ -117,7 +117,7 @@ html_static_path = ["_static"]
 html_css_files = ["skhealth.css"]
 
 
-CLI_COMMANDS = ("demo", "fit", "predict", "evaluate", "info")
+CLI_COMMANDS = ("demo", "fit", "predict", "evaluate", "explain", "info")
 
 
 def write_cli_help(app):

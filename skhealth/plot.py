@@ -1,4 +1,5 @@
-"""Plots of a multi-task fit: training curves, task weights, prediction errors.
+"""Plots of a multi-task fit: training curves, task weights, prediction errors,
+feature importances, one person's attributions, and interval coverage.
 
 Display objects in scikit-learn's style (see
 :class:`sklearn.metrics.PredictionErrorDisplay`): build one with a

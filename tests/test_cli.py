@@ -35,6 +35,7 @@ from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
 TARGETS = ["systolic_bp", "hdl", "hba1c"]
+COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info"]
 FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
 
 
@@ -112,11 +113,11 @@ def test_python_m_skhealth_prints_help():
     )
     assert result.returncode == 0
     assert result.stdout.startswith("usage: skhealth ")
-    for command in ("demo", "fit", "predict", "evaluate", "info"):
+    for command in COMMANDS:
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "fit", "predict", "evaluate", "info"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -140,7 +141,7 @@ print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
 
 
 def test_version_and_help_import_neither_torch_nor_sklearn_nor_pandas():
-    code = _STARTUP.format(commands=["demo", "fit", "predict", "evaluate", "info"])
+    code = _STARTUP.format(commands=COMMANDS)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

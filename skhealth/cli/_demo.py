@@ -1,16 +1,9 @@
 """``skhealth demo``: fit the NHANES data set and show held-out scores."""
 
-import argparse
 from pathlib import Path
 
 from ._console import print_scores
-from ._options import add_seed_option, seed_of
-
-
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return int(text)
+from ._options import add_seed_option, positive_int, seed_of
 
 
 def register(commands):
@@ -33,7 +26,7 @@ def register(commands):
     )
     parser.add_argument(
         "--max-iter",
-        type=_positive_int,
+        type=positive_int,
         default=200,
         metavar="N",
         help="maximum number of epochs (default: 200)",

@@ -33,23 +33,12 @@ def register(commands):
 def run(args):
     """Print the per-task scores of ``args.model`` on ``args.data``."""
     from .._frames import predict_frame
-    from .._validation import final_step
     from ..metrics import task_scores
-    from ._model import check_numbers, inputs, load_model, text_columns
-    from ._tables import read_table
+    from ._model import labelled, load_model
 
     model = load_model(args.model, args.device)
-    data = read_table(args.data, text_columns(model))
-    targets = list(final_step(model).target_names_)
-    missing = [target for target in targets if target not in data.columns]
-    if missing:
-        raise ValueError(
-            f"{args.data} lacks {len(missing)} target column(s) of the model: "
-            f"{', '.join(missing)}"
-        )
-    check_numbers(data, targets, args.data)
-    X = inputs(model, data, args.data, exclude=targets)
-    scores = task_scores(data[targets], predict_frame(model, X))
+    X, Y = labelled(model, args.data)
+    scores = task_scores(Y, predict_frame(model, X))
     if args.format == "table":
         print_scores(scores)
     elif args.format == "csv":

@@ -2,8 +2,7 @@
 permutation importance."""
 
 from ._console import UsageError
-from ._demo import _positive_int
-from ._options import DEFAULT_SEED, _seed, add_device_option
+from ._options import add_device_option, add_seed_option, positive_int, seed_of
 
 # --scoring's names, as ``evaluate`` prints the metrics, and the scorers'.
 _SCORINGS = {
@@ -51,19 +50,12 @@ def register(commands):
     )
     parser.add_argument(
         "--n-repeats",
-        type=_positive_int,
+        type=positive_int,
         default=5,
         metavar="N",
         help="times each feature is shuffled (default: 5)",
     )
-    parser.add_argument(
-        "--seed",
-        type=_seed,
-        default=DEFAULT_SEED,
-        metavar="N",
-        help="seed of the shuffles, so that two runs write the same table "
-        f"(default: {DEFAULT_SEED})",
-    )
+    add_seed_option(parser, "the shuffles", same="table")
     parser.set_defaults(run=run)
 
 
@@ -71,7 +63,7 @@ def run(args):
     """Write the per-target permutation importances of ``args.model`` on the
     rows of ``args.data``, and their heatmap with ``--plot``."""
     from ..inspection import task_permutation_importance
-    from ._model import load_model
+    from ._model import labelled, load_model
     from ._tables import check_output, is_device, table_format, write_table
 
     if args.output != "-":
@@ -89,34 +81,11 @@ def run(args):
         Y,
         scoring=_SCORINGS[args.scoring],
         n_repeats=args.n_repeats,
-        random_state=args.seed,
+        random_state=seed_of(args),
     )
     write_table(importances, args.output)
     if args.plot is not None:
         _plot(importances, _SCORINGS[args.scoring], args.plot)
-
-
-def labelled(model, path):
-    """``(X, Y)``: the features and the targets of ``model`` in the table at
-    ``path``, checked against the model; an error names the target columns
-    the table lacks."""
-    import pandas as pd
-
-    from .._validation import final_step
-    from ._model import check_numbers, inputs, text_columns
-    from ._tables import read_table
-
-    data = read_table(path, text_columns(model))
-    targets = list(final_step(model).target_names_)
-    missing = [target for target in targets if target not in data.columns]
-    if missing:
-        raise ValueError(
-            f"{path} lacks {len(missing)} target column(s) of the model: "
-            f"{', '.join(missing)}"
-        )
-    check_numbers(data, targets, path)
-    X = inputs(model, data, path, exclude=targets)
-    return X, data[targets].apply(pd.to_numeric)
 
 
 def _pyplot():

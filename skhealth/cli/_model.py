@@ -20,6 +20,7 @@ from ..callbacks import TrainingProgress
 from ..model_files import load, read_metadata
 from ..preprocessing import make_default_preprocessor
 from ._console import UsageError, shown
+from ._tables import read_table
 
 
 # ---------------------------------------------------------------- training
@@ -307,3 +308,20 @@ def inputs(model, data, path, exclude=()):
     X = data[list(names)]
     _check_values(model, X, path)
     return X
+
+
+def labelled(model, path):
+    """``(X, Y)``: the features and the targets of ``model`` in the table at
+    ``path``, checked against the model; an error names the target columns
+    the table lacks."""
+    data = read_table(path, text_columns(model))
+    targets = list(final_step(model).target_names_)
+    missing = [target for target in targets if target not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks {len(missing)} target column(s) of the model: "
+            f"{', '.join(missing)}"
+        )
+    check_numbers(data, targets, path)
+    X = inputs(model, data, path, exclude=targets)
+    return X, data[targets].apply(pd.to_numeric)

@@ -19,15 +19,21 @@ def _seed(text):
     return int(text)
 
 
-def add_seed_option(parser, seeded):
-    """Add ``--seed``, ``seeded`` saying what it draws. Its default, None, is
-    DEFAULT_SEED (see :func:`seed_of`): a command can tell a seed given from
-    none."""
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def add_seed_option(parser, seeded, same="model"):
+    """Add ``--seed``, ``seeded`` saying what it draws, so that two runs give
+    the same ``same``. Its default, None, is DEFAULT_SEED (see
+    :func:`seed_of`): a command can tell a seed given from none."""
     parser.add_argument(
         "--seed",
         type=_seed,
         metavar="N",
-        help=f"seed of {seeded}, so that two runs give the same model "
+        help=f"seed of {seeded}, so that two runs give the same {same} "
         f"(default: {DEFAULT_SEED})",
     )
 
