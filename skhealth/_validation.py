@@ -60,18 +60,26 @@ def fitted_regressor(model, *, name="model"):
     return estimator
 
 
-def regressor_input(model, X):
-    """``X`` as it reaches the MultiTaskHealthRegressor at the end of the
-    fitted ``model`` (see :func:`fitted_regressor`): through the pipelines'
-    transformers, and the best estimators of searches."""
-    while not hasattr(model, "net_"):
+def preprocessing_steps(model):
+    """The fitted transformers before the MultiTaskHealthRegressor at the end
+    of ``model`` (see :func:`fitted_regressor`), in order, through pipelines
+    and the best estimators of searches."""
+    steps = []
+    while True:
         if isinstance(model, BaseSearchCV):
             model = model.best_estimator_
-        else:
-            for _, step in model.steps[:-1]:
-                if step not in (None, "passthrough"):
-                    X = step.transform(X)
+        elif isinstance(model, Pipeline):
+            steps += [step for _, step in model.steps[:-1]]
             model = model.steps[-1][1]
+        else:
+            return [step for step in steps if step not in (None, "passthrough")]
+
+
+def regressor_input(model, X):
+    """``X`` as it reaches the MultiTaskHealthRegressor at the end of the
+    fitted ``model``: through its :func:`preprocessing_steps`."""
+    for step in preprocessing_steps(model):
+        X = step.transform(X)
     return X
 
 

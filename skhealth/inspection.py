@@ -22,8 +22,8 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from ._sklearn import BaseSearchCV, input_indices
-from ._validation import fitted_regressor, validate_X
+from ._sklearn import input_indices
+from ._validation import fitted_regressor, preprocessing_steps, validate_X
 from .metrics import get_scorer
 
 __all__ = ["task_attributions", "task_permutation_importance"]
@@ -266,7 +266,7 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
     reg = fitted_regressor(model)
     if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}.")
-    steps = _preprocessing(model)
+    steps = preprocessing_steps(model)
     features = _feature_names(X)
     rows = X.index if hasattr(X, "index") else pd.RangeIndex(np.shape(X)[0])
     sources = _sources_through(steps, len(features), reg.n_features_in_)
@@ -330,20 +330,6 @@ def _as_rows(baseline):
     if not hasattr(baseline, "columns") and np.ndim(baseline) == 1:
         return np.asarray(baseline)[None, :]
     return baseline
-
-
-def _preprocessing(model):
-    """The fitted transformers before the estimator at the end of ``model``,
-    in order, through pipelines and the best estimators of searches."""
-    steps = []
-    while True:
-        if isinstance(model, BaseSearchCV):
-            model = model.best_estimator_
-        elif isinstance(model, Pipeline):
-            steps += [step for _, step in model.steps[:-1]]
-            model = model.steps[-1][1]
-        else:
-            return [step for step in steps if step not in (None, "passthrough")]
 
 
 def _estimator_input(reg, steps, X):
