@@ -94,6 +94,25 @@ def test_accuracy_benchmark_runs_every_data_set_or_says_it_skipped(tmp_path):
     assert summary_rows == ran | {"mean"}
 
 
+@pytest.mark.slow
+def test_uncertainty_benchmark_tables_every_goal_and_records_every_task(tmp_path):
+    stdout = _run("uncertainty.py", "--output", "records.csv", cwd=tmp_path)
+    for goal in range(1, 7):
+        assert f"\n== {goal}. " in stdout
+    records = pd.read_csv(tmp_path / "records.csv")
+    tasks = ["systolic_bp", "diastolic_bp", "total_cholesterol", "hdl_cholesterol"]
+    tasks += ["hba1c", "waist_circumference", "bmi"]
+    assert set(records["task"]) == set(tasks)
+    assert np.isfinite(records["value"]).all()
+    models = {"default", "ensemble sd", "oof constant", "split", "split constant"}
+    models |= {"Mondrian by sex", "Mondrian by age"}
+    assert set(records["model"]) == models
+    groups = {"all", "Female", "Male", "age < 40", "age 40-60", "age >= 60"}
+    assert set(records["group"]) == groups
+    coverage = records.query("metric == 'coverage'")["value"]
+    assert coverage.between(0, 1).all()
+
+
 # name: rows, features, targets, missing labels (share of all labels, to 0.1 %)
 HEALTH_DATASETS = {
     "ais": (202, 4, 7, 0.0),
