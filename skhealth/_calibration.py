@@ -1,10 +1,13 @@
 """Per-task predictive uncertainty: a noise model and conformal calibration.
 
-Each task's predictive variance at ``x`` is ``factor * (exp(x @ coef +
+Each task's predictive variance at ``x`` is ``factor * (exp(f(x) @ coef +
 intercept) + spread(x))``: the outcome noise, whose log is linear in the
-inputs (a ridge regression of the log squared residuals), plus the spread of
-the ensemble's members; ``factor`` makes the squared residuals average 1 in
-units of it. Its root is the predictive std, in standardised target units.
+features ``f(x)`` (the inputs, and every task's prediction and its square: a
+measure's noise often grows with its level) by a ridge regression of the log
+squared residuals, plus the spread of the ensemble's members; ``factor``
+makes the squared residuals of new rows average 1 in units of it. A task
+whose noise the features do not predict, out of fold, gets a constant one.
+The root is the predictive std, in standardised target units.
 
 The intervals are split conformal on normalised scores, ``|residual| / std``:
 per task (and per group, Mondrian), the score quantile of rank
@@ -29,6 +32,7 @@ __all__ = [
     "check_confidence",
     "fit_noise",
     "min_labels",
+    "noise_features",
 ]
 
 # Folds of the noise model's cross-fitting
@@ -68,9 +72,10 @@ class Calibration:
 
     Attributes
     ----------
-    coef : ndarray of shape (n_features, n_tasks)
+    coef : ndarray of shape (n_features + 2 * n_tasks, n_tasks)
     intercept : ndarray of shape (n_tasks,)
-        The noise model: ``log`` noise variance ``X @ coef + intercept``.
+        The noise model: ``log`` noise variance ``noise_features(X,
+        prediction) @ coef + intercept``.
     factor : ndarray of shape (n_tasks,)
     source : {"out_of_fold", "validation", "calibrate"}
         The calibration rows: the training rows out of fold, the validation
@@ -92,10 +97,12 @@ class Calibration:
     scores: list
     weights: list | None = None
 
-    def std(self, X, spread):
+    def std(self, X, prediction, spread):
         """The predictive std ``(n_samples, n_tasks)`` at ``X``, given the
-        members' ``spread`` (variance) there, in standardised units."""
-        return _std(X, spread, self.coef, self.intercept, self.factor)
+        prediction and the members' ``spread`` (variance) there, in
+        standardised units."""
+        features = noise_features(X, prediction)
+        return _std(features, spread, self.coef, self.intercept, self.factor)
 
     def quantiles(self, confidence, groups, task_names):
         """Per row and task, the score quantile for ``confidence`` of the
@@ -159,10 +166,13 @@ def _conformal_quantile(scores, weights, confidence):
     ``confidence`` of the scores' total plus one label's (the new person's,
     1); ``NaN`` when no score is. Unweighted, the score of rank
     ``ceil(confidence * (n + 1))``."""
+    # a level a hair below confidence: 0.9 * 10 must be 9, not 9.000000000000002
+    level = confidence - 1e-12
     if weights is None:
-        weights = np.ones(len(scores))
-    cumulative = np.cumsum(weights) / (weights.sum() + 1)
-    rank = int(np.searchsorted(cumulative, confidence - 1e-12))
+        rank = math.ceil(level * (len(scores) + 1)) - 1
+    else:
+        cumulative = np.cumsum(weights) / (weights.sum() + 1)
+        rank = int(np.searchsorted(cumulative, level))
     return scores[rank] if rank < len(scores) else np.nan
 
 
@@ -190,7 +200,8 @@ def calibrate(X, Y, weight, prediction, spread, *, source, groups=None, seed=0):
         Deals the rows into the noise model's folds.
     """
     squared = (Y - prediction) ** 2
-    (coef, intercept, factor), std = fit_noise(X, squared, spread, weight, seed)
+    features = noise_features(X, prediction)
+    (coef, intercept, factor), std = fit_noise(features, squared, spread, weight, seed)
     n_samples, n_tasks = Y.shape
     scores = np.sqrt(squared) / std
     if groups is None:
@@ -228,33 +239,57 @@ def calibrate(X, Y, weight, prediction, spread, *, source, groups=None, seed=0):
     )
 
 
-def fit_noise(X, squared, spread, weight, seed):
+def noise_features(X, prediction):
+    """The noise model's features: the inputs ``X``, and the standardised
+    ``prediction`` of every task and its square."""
+    return np.hstack([np.asarray(X, dtype=np.float64), prediction, prediction**2])
+
+
+def fit_noise(features, squared, spread, weight, seed):
     """Per task, the noise model ``(coef, intercept, factor)`` fitted on the
     ``squared`` residuals of the labels of positive ``weight``, and each
     row's std ``(n_samples, n_tasks)`` by the model fitted on the other folds
-    (the rows dealt into them with ``seed``)."""
-    X = np.asarray(X, dtype=np.float64)
+    (the rows dealt into them with ``seed``).
+
+    A task's model uses the ``features`` only where, out of fold, they give
+    its residuals a higher Gaussian likelihood than a constant noise does."""
     n_samples, n_tasks = squared.shape
     fold = np.random.default_rng(seed).permutation(n_samples) % _NOISE_FOLDS
-    coef, intercept = np.zeros((X.shape[1], n_tasks)), np.zeros(n_tasks)
+    coef, intercept = np.zeros((features.shape[1], n_tasks)), np.zeros(n_tasks)
     factor, std = np.ones(n_tasks), np.ones((n_samples, n_tasks))
     for t in range(n_tasks):
-        rows = weight[:, t] > 0
-        coef[:, t], intercept[t], factor[t] = _noise_model(
-            X[rows], squared[rows, t], spread[rows, t], weight[rows, t]
+        rows, w = weight[:, t] > 0, weight[:, t]
+        fits = {}
+        for kind, F in (("adaptive", features), ("constant", features[:, :0])):
+            cross_fitted = np.ones(n_samples)
+            # each row scaled by a noise model that never saw its residual
+            for f in range(_NOISE_FOLDS):
+                inside, outside = fold == f, rows & (fold != f)
+                model = _noise_model(
+                    F[outside], squared[outside, t], spread[outside, t], w[outside]
+                )
+                cross_fitted[inside] = _std(F[inside], spread[inside, t], *model)
+            nll = (
+                np.average(
+                    np.log(cross_fitted[rows] ** 2)
+                    + squared[rows, t] / cross_fitted[rows] ** 2,
+                    weights=w[rows],
+                )
+                if rows.any()
+                else 0.0
+            )
+            fits[kind] = nll, F, cross_fitted
+        nll, F, std[:, t] = min(fits.values(), key=lambda fit: fit[0])
+        model_coef, intercept[t], factor[t] = _noise_model(
+            F[rows], squared[rows, t], spread[rows, t], w[rows]
         )
-        # each row scaled by a noise model that never saw its residual
-        for f in range(_NOISE_FOLDS):
-            inside, outside = fold == f, rows & (fold != f)
-            std[inside, t] = _std(
-                X[inside],
-                spread[inside, t],
-                *_noise_model(
-                    X[outside],
-                    squared[outside, t],
-                    spread[outside, t],
-                    weight[outside, t],
-                ),
+        coef[: F.shape[1], t] = model_coef
+        if rows.any():
+            # the factor makes the rows' own squared residuals average one
+            # variance; new rows' run higher by as much as these rows' do
+            # under the models that never saw them
+            factor[t] *= np.average(
+                squared[rows, t] / std[rows, t] ** 2, weights=w[rows]
             )
     return (coef, intercept, factor), std
 

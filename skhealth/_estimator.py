@@ -728,7 +728,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         Y = self._in_target_units(Z)
         if not return_std:
             return Y.ravel() if self._y_1d else Y
-        std = calibration.std(X, spread)
+        std = calibration.std(X, Z, spread)
         if self._target_transforms.identity:
             Y_std = std * self._target_scaler.scale_
         else:
@@ -813,7 +813,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 )
         quantile = calibration.quantiles(confidence, groups, self.target_names_)
         Z, spread = self._standardised_prediction(X, with_spread=True)
-        half_width = quantile * calibration.std(X, spread)
+        half_width = quantile * calibration.std(X, Z, spread)
         ends = [
             self._in_target_units(Z - half_width),
             self._in_target_units(Z + half_width),

@@ -14,7 +14,13 @@ from sklearn.preprocessing import StandardScaler
 
 import skhealth
 from skhealth import MultiTaskHealthRegressor
-from skhealth._calibration import MAX_SCORES, _conformal_quantile, _thin, fit_noise
+from skhealth._calibration import (
+    MAX_SCORES,
+    _conformal_quantile,
+    _thin,
+    fit_noise,
+    noise_features,
+)
 from skhealth.model_files import ModelFileError
 from skhealth.plot import IntervalCoverageDisplay
 
@@ -181,7 +187,8 @@ def test_calibrate_matches_crepes_task_by_task(fitted):
     Y_z = reg._target_scaler.transform(Y_cal)
     weight = (~np.isnan(Y_z)).astype(float)
     squared = np.where(weight > 0, Y_z - Z, 0.0) ** 2
-    _, std_cal = fit_noise(X_cal, squared, spread, weight, reg._seed)
+    features = noise_features(X_cal, Z)
+    _, std_cal = fit_noise(features, squared, spread, weight, reg._seed)
     prediction_cal, scale = reg.predict(X_cal), reg._target_scaler.scale_
     prediction_new, std_new = reg.predict(X_new, return_std=True)
     for t in range(3):
@@ -210,7 +217,8 @@ def test_calibrate_per_group_matches_crepes_mondrian(fitted):
     Y_z = reg._target_scaler.transform(Y_cal)
     weight = (~np.isnan(Y_z)).astype(float)
     squared = np.where(weight > 0, Y_z - Z, 0.0) ** 2
-    _, std_cal = fit_noise(X_cal, squared, spread, weight, reg._seed)
+    features = noise_features(X_cal, Z)
+    _, std_cal = fit_noise(features, squared, spread, weight, reg._seed)
     prediction_cal, scale = reg.predict(X_cal), reg._target_scaler.scale_
     prediction_new, std_new = reg.predict(X_new, return_std=True)
     for t in range(3):

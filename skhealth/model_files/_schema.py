@@ -352,7 +352,7 @@ def check_calibration(data, attributes, name):
         name,
     )
     for field, shape in (
-        ("coef", (n_features, n_tasks)),
+        ("coef", (n_features + 2 * n_tasks, n_tasks)),
         ("intercept", (n_tasks,)),
         ("factor", (n_tasks,)),
     ):
