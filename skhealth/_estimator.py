@@ -702,9 +702,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Also return each prediction's predictive standard deviation (as
             :class:`~sklearn.gaussian_process.GaussianProcessRegressor` does):
             the spread of the ensemble's members plus the outcome noise, whose
-            log is linear in the inputs, fitted on held-out residuals (out of
-            fold with cross-fitting) and scaled so that the squared residuals
-            average one variance. With a ``target_transform``, half the width
+            log is linear in the inputs and in every task's prediction and
+            its square, fitted on held-out residuals (out of fold with
+            cross-fitting) and scaled so that the squared residuals of new
+            rows average one variance. With a ``target_transform``, half the width
             of the interval ``prediction ± std`` mapped back to y's units.
             Needs a calibrated model (see :meth:`predict_interval`).
 
