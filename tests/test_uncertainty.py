@@ -176,57 +176,38 @@ def test_holdout_early_stopping_calibrates_on_the_validation_rows():
 
 
 # ----------------------------------------------------------------- calibrate
-def test_calibrate_matches_crepes_task_by_task(fitted):
-    crepes = pytest.importorskip("crepes")
-    X_cal, Y_cal = heteroscedastic(500, seed=8)
-    X_new, _ = heteroscedastic(200, seed=9)
-    reg = pickle.loads(pickle.dumps(fitted)).calibrate(X_cal, Y_cal)
-    intervals = reg.predict_interval(X_new, confidence=0.85)
-    # the cross-fitted std of each calibration row, as calibrate computes it
+def calibration_sigmas(reg, X_cal, Y_cal):
+    """Each calibration row's cross-fitted std, as ``calibrate`` computes it,
+    in the targets' units."""
     Z, spread = reg._standardised_prediction(X_cal.astype(np.float32), True)
     Y_z = reg._target_scaler.transform(Y_cal)
     weight = (~np.isnan(Y_z)).astype(float)
     squared = np.where(weight > 0, Y_z - Z, 0.0) ** 2
     features = noise_features(X_cal, Z)
-    _, std_cal = fit_noise(features, squared, spread, weight, reg._seed)
-    prediction_cal, scale = reg.predict(X_cal), reg._target_scaler.scale_
-    prediction_new, std_new = reg.predict(X_new, return_std=True)
-    for t in range(3):
-        rows = ~np.isnan(Y_cal[:, t])
-        conformal = crepes.ConformalRegressor().fit(
-            Y_cal[rows, t] - prediction_cal[rows, t],
-            sigmas=std_cal[rows, t] * scale[t],
-        )
-        expected = conformal.predict_int(
-            prediction_new[:, t], sigmas=std_new[:, t], confidence=0.85
-        )
-        np.testing.assert_allclose(intervals[:, t], expected, rtol=1e-6, atol=1e-6)
+    _, std = fit_noise(features, squared, spread, weight, reg._seed)
+    return std * reg._target_scaler.scale_
 
 
-def test_calibrate_per_group_matches_crepes_mondrian(fitted):
+@pytest.mark.parametrize("grouped", [False, True], ids=["pooled", "Mondrian"])
+def test_calibrate_matches_crepes_task_by_task(fitted, grouped):
     crepes = pytest.importorskip("crepes")
-    X_cal, Y_cal = heteroscedastic(600, seed=10)
-    X_new, _ = heteroscedastic(200, seed=11)
-    groups_cal = np.where(X_cal[:, 1] > 0, "high", "low")
-    groups_new = np.where(X_new[:, 1] > 0, "high", "low")
+    X_cal, Y_cal = heteroscedastic(600, seed=8)
+    X_new, _ = heteroscedastic(200, seed=9)
+    groups_cal = np.where(X_cal[:, 1] > 0, "high", "low") if grouped else None
+    groups_new = np.where(X_new[:, 1] > 0, "high", "low") if grouped else None
     reg = pickle.loads(pickle.dumps(fitted)).calibrate(X_cal, Y_cal, groups=groups_cal)
     # crepes's rank, int((1 - c) * (n + 1)), is one off where c * (n + 1) is
     # an integer that floats miss: 0.83 makes none
     intervals = reg.predict_interval(X_new, confidence=0.83, groups=groups_new)
-    Z, spread = reg._standardised_prediction(X_cal.astype(np.float32), True)
-    Y_z = reg._target_scaler.transform(Y_cal)
-    weight = (~np.isnan(Y_z)).astype(float)
-    squared = np.where(weight > 0, Y_z - Z, 0.0) ** 2
-    features = noise_features(X_cal, Z)
-    _, std_cal = fit_noise(features, squared, spread, weight, reg._seed)
-    prediction_cal, scale = reg.predict(X_cal), reg._target_scaler.scale_
+    sigmas_cal = calibration_sigmas(reg, X_cal, Y_cal)
+    prediction_cal = reg.predict(X_cal)
     prediction_new, std_new = reg.predict(X_new, return_std=True)
     for t in range(3):
         rows = ~np.isnan(Y_cal[:, t])
         conformal = crepes.ConformalRegressor().fit(
             Y_cal[rows, t] - prediction_cal[rows, t],
-            sigmas=std_cal[rows, t] * scale[t],
-            bins=groups_cal[rows],
+            sigmas=sigmas_cal[rows, t],
+            bins=groups_cal[rows] if grouped else None,
         )
         expected = conformal.predict_int(
             prediction_new[:, t], sigmas=std_new[:, t], bins=groups_new, confidence=0.83
