@@ -259,8 +259,8 @@ def fit_noise(features, squared, spread, weight, seed):
     factor, std = np.ones(n_tasks), np.ones((n_samples, n_tasks))
     for t in range(n_tasks):
         rows, w = weight[:, t] > 0, weight[:, t]
-        fits = {}
-        for kind, F in (("adaptive", features), ("constant", features[:, :0])):
+        fits = []
+        for F in (features, features[:, :0]):  # adaptive, then constant
             cross_fitted = np.ones(n_samples)
             # each row scaled by a noise model that never saw its residual
             for f in range(_NOISE_FOLDS):
@@ -278,19 +278,20 @@ def fit_noise(features, squared, spread, weight, seed):
                 if rows.any()
                 else 0.0
             )
-            fits[kind] = nll, F, cross_fitted
-        nll, F, std[:, t] = min(fits.values(), key=lambda fit: fit[0])
+            fits.append((nll, F, cross_fitted))
+        _, F, std[:, t] = min(fits, key=lambda fit: fit[0])
         model_coef, intercept[t], factor[t] = _noise_model(
             F[rows], squared[rows, t], spread[rows, t], w[rows]
         )
         coef[: F.shape[1], t] = model_coef
         if rows.any():
-            # the factor makes the rows' own squared residuals average one
+            # The factor makes the rows' own squared residuals average one
             # variance; new rows' run higher by as much as these rows' do
-            # under the models that never saw them
-            factor[t] *= np.average(
-                squared[rows, t] / std[rows, t] ** 2, weights=w[rows]
-            )
+            # under the models that never saw them. The scores are scaled
+            # alike, so that the intervals, quantile times std, stay as wide.
+            excess = np.average(squared[rows, t] / std[rows, t] ** 2, weights=w[rows])
+            factor[t] *= excess
+            std[:, t] *= np.sqrt(excess)
     return (coef, intercept, factor), std
 
 
