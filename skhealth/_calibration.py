@@ -77,6 +77,11 @@ class Calibration:
         The noise model: ``log`` noise variance ``noise_features(X,
         prediction) @ coef + intercept``.
     factor : ndarray of shape (n_tasks,)
+    log_noise_range : ndarray of shape (2, n_tasks)
+        The lowest and highest log noise variance of the calibration rows: a
+        new row's is kept within them, so that a person far outside the
+        calibration rows (where the quadratic terms grow without bound) gets
+        the noisiest the calibration saw, not more.
     source : {"out_of_fold", "validation", "calibrate"}
         The calibration rows: the training rows out of fold, the validation
         rows, or those given to ``calibrate``.
@@ -92,6 +97,7 @@ class Calibration:
     coef: np.ndarray
     intercept: np.ndarray
     factor: np.ndarray
+    log_noise_range: np.ndarray
     source: str
     groups: list | None
     scores: list
@@ -101,8 +107,9 @@ class Calibration:
         """The predictive std ``(n_samples, n_tasks)`` at ``X``, given the
         prediction and the members' ``spread`` (variance) there, in
         standardised units."""
-        features = noise_features(X, prediction)
-        return _std(features, spread, self.coef, self.intercept, self.factor)
+        log_noise = noise_features(X, prediction) @ self.coef + self.intercept
+        log_noise = np.clip(log_noise, *self.log_noise_range)
+        return np.sqrt(self.factor * (np.exp(log_noise) + spread))
 
     def quantiles(self, confidence, groups, task_names):
         """Per row and task, the score quantile for ``confidence`` of the
@@ -120,20 +127,24 @@ class Calibration:
                 f"{_labels(self.groups)}): pass each row's group, groups=..."
             )
         groups = _check_groups(groups)
-        unknown = sorted(set(groups.tolist()) - set(self.groups), key=str)
+        known = {_key(label): g for g, label in enumerate(self.groups)}
+        unknown = sorted(
+            {label for label in groups if _key(label) not in known}, key=str
+        )
         if unknown:
             raise ValueError(
                 f"groups holds {_labels(unknown)}, which the calibration has no "
                 f"scores for; it knows {_labels(self.groups)}."
             )
-        per_group = np.array(
-            [
-                self._group_quantiles(g, confidence, task_names, label)
-                for g, label in enumerate(self.groups)
-            ]
-        )
-        index = {label: g for g, label in enumerate(self.groups)}
-        return per_group[[index[label] for label in groups.tolist()]]
+        index = np.array([known[_key(label)] for label in groups], dtype=int)
+        present = np.unique(index)
+        # only the groups asked for: a small group fails its own rows only
+        per_group = np.zeros((len(self.groups), len(task_names)))
+        for g in present:
+            per_group[g] = self._group_quantiles(
+                g, confidence, task_names, self.groups[g]
+            )
+        return per_group[index]
 
     def _group_quantiles(self, g, confidence, task_names, label):
         quantiles = np.empty(len(task_names))
@@ -202,6 +213,16 @@ def calibrate(X, Y, weight, prediction, spread, *, source, groups=None, seed=0):
     squared = (Y - prediction) ** 2
     features = noise_features(X, prediction)
     (coef, intercept, factor), std = fit_noise(features, squared, spread, weight, seed)
+    log_noise = features @ coef + intercept
+    observed = weight > 0
+    log_noise_range = np.array(
+        [
+            np.where(observed, log_noise, np.inf).min(axis=0),
+            np.where(observed, log_noise, -np.inf).max(axis=0),
+        ]
+    )
+    # a task without calibration labels keeps its constant (its intercept)
+    log_noise_range = np.where(np.isfinite(log_noise_range), log_noise_range, intercept)
     n_samples, n_tasks = Y.shape
     scores = np.sqrt(squared) / std
     if groups is None:
@@ -232,6 +253,7 @@ def calibrate(X, Y, weight, prediction, spread, *, source, groups=None, seed=0):
         coef,
         intercept,
         factor,
+        log_noise_range,
         source,
         labels,
         per_group,
@@ -329,22 +351,52 @@ def _noise_model(X, squared, spread, weight):
     return coef, float(intercept), float(max(factor, 1e-12))
 
 
-def _check_groups(groups):
-    groups = np.asarray(groups, dtype=object).ravel()
-    bad = [g for g in groups.tolist() if not _is_label(g)]
-    if bad:
+def check_groups(groups, n_samples):
+    """``groups`` as a 1-D object array of str, int or bool labels, one per
+    row; a ValueError naming what is wrong otherwise."""
+    shape = np.shape(groups)
+    if len(shape) != 1:
         raise ValueError(
-            f"groups must hold one label per row: a str, int or bool; got {bad[0]!r}."
+            f"groups must be 1-D, one label per row; got an array of shape {shape}."
         )
-    return np.array(
-        [g.item() if isinstance(g, np.generic) else g for g in groups], dtype=object
-    )
+    if shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {shape[0]} entries but X has {n_samples} rows: give one "
+            "group per row."
+        )
+    return _check_groups(groups)
 
 
-def _is_label(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    return isinstance(value, (str, int, bool))
+def _check_groups(groups):
+    labels = [
+        g.item() if isinstance(g, np.generic) else g
+        for g in np.asarray(groups, dtype=object).tolist()
+    ]
+    bad = [g for g in labels if not isinstance(g, (str, int, bool))]
+    if bad:
+        hint = (
+            " (a float: a column of integers with a missing value reads as "
+            "floats; convert the labels to int or str, and give the missing ones "
+            "a label)"
+            if isinstance(bad[0], float)
+            else ""
+        )
+        raise ValueError(
+            f"groups must hold one label per row: a str, int or bool; got "
+            f"{bad[0]!r}{hint}."
+        )
+    kinds = {type(g) is bool for g in labels}
+    if len(kinds) > 1:
+        raise ValueError(
+            "groups mixes True/False with other labels, which Python takes for "
+            "1 and 0: use one kind of label."
+        )
+    return np.array(labels, dtype=object)
+
+
+def _key(label):
+    # True and 1 are equal and hash alike: as groups they must not be
+    return type(label) is bool, label
 
 
 def _labels(labels):

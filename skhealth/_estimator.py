@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import metrics
 from ._blend import fit_linear_path
-from ._calibration import calibrate, check_confidence
+from ._calibration import calibrate, check_confidence, check_groups
 from ._net import TaskDataset
 from ._sklearn import HasMethods, Interval, StrOptions
 from ._targets import TRANSFORMS, TargetTransforms, task_transforms
@@ -727,16 +727,34 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         X = self._validate_X_predict(X)
         Z, spread = self._standardised_prediction(X, with_spread=return_std)
         Y = self._in_target_units(Z)
+        undefined = np.isnan(Y).sum(axis=0)
+        if undefined.any():
+            t = int(np.flatnonzero(undefined)[0])
+            warnings.warn(
+                f"{undefined[t]} of the {len(Y)} predictions of task {t} "
+                f"({self.target_names_[t]!r}) are NaN: the network's prediction "
+                "lies beyond the range of its target_transform's inverse (a "
+                "PowerTransformer's is bounded), as for inputs far from the "
+                "training data. Use target_transform='log' there, or check those "
+                "rows.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if not return_std:
             return Y.ravel() if self._y_1d else Y
         std = calibration.std(X, Z, spread)
         if self._target_transforms.identity:
             Y_std = std * self._target_scaler.scale_
         else:
-            Y_std = (
-                np.abs(self._in_target_units(Z + std) - self._in_target_units(Z - std))
-                / 2
-            )
+            lower, upper = self._interval_in_target_units(Z, std, Y)
+            # half the width; one side's distance where the other side's end
+            # is beyond the transform's range (infinite)
+            distances = np.stack([Y - lower, upper - Y])
+            distances[np.isinf(distances)] = np.nan
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # both sides
+                Y_std = np.nanmean(distances, axis=0)
+            Y_std[np.isnan(Y_std)] = np.inf
         return (Y.ravel(), Y_std.ravel()) if self._y_1d else (Y, Y_std)
 
     def predict_interval(self, X, confidence=0.9, groups=None):
@@ -750,9 +768,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         labels. The intervals of new people from the population of the
         calibration rows cover ``confidence`` of their labels, per task, and
         their widths follow each person's noise. The calibration rows are
-        held out from training: with ``early_stopping="cross_fit"`` (the
-        default for an ensemble) every training row, predicted by the member
-        and ridge regressions that never trained on it; with
+        held out from training: with ``early_stopping="cross_fit"`` (what
+        ``"auto"`` chooses for an ensemble of at least 10 rows per member)
+        every training row, predicted by the member and ridge regressions that
+        never trained on it; with
         ``early_stopping=True`` the validation rows; or the rows given to
         :meth:`calibrate`, which may be grouped (Mondrian calibration). With a
         ``target_transform``, the interval is found on its scale and mapped
@@ -806,21 +825,14 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         calibration = self._fitted_calibration()
         X = self._validate_X_predict(X)
         if groups is not None:
-            groups = np.asarray(groups, dtype=object).ravel()
-            if len(groups) != len(X):
-                raise ValueError(
-                    f"groups has {len(groups)} entries but X has {len(X)} rows: "
-                    "give one group per row."
-                )
+            groups = check_groups(groups, len(X))
         quantile = calibration.quantiles(confidence, groups, self.target_names_)
         Z, spread = self._standardised_prediction(X, with_spread=True)
         half_width = quantile * calibration.std(X, Z, spread)
-        ends = [
-            self._in_target_units(Z - half_width),
-            self._in_target_units(Z + half_width),
-        ]
-        # a decreasing transform swaps the ends
-        bounds = np.stack([np.minimum(*ends), np.maximum(*ends)], axis=-1)
+        interval = self._interval_in_target_units(
+            Z, half_width, self._in_target_units(Z)
+        )
+        bounds = np.stack(interval, axis=-1)
         return bounds[:, 0] if self._y_1d else bounds
 
     def calibrate(self, X, y, sample_weight=None, groups=None):
@@ -843,9 +855,12 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             Their labels, the tasks the estimator was fitted on; ``NaN`` for a
             label that was not measured.
         sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row in the quantiles (weighted conformal).
+            Weight of each row in the quantiles (weighted conformal), relative
+            to the others: a new person weighs as much as the mean row, so
+            weights do not add labels (5 rows of weight 2 are 5 labels).
         groups : array-like of shape (n_samples,), default=None
-            Each row's group (str, int or bool labels).
+            Each row's group: str, int or bool labels (not bools mixed with
+            others, which Python takes for 1 and 0).
 
         Returns
         -------
@@ -864,12 +879,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
         check_target_columns(y, self.target_names_)
         if groups is not None:
-            groups = np.asarray(groups, dtype=object).ravel()
-            if len(groups) != len(X):
-                raise ValueError(
-                    f"groups has {len(groups)} entries but X has {len(X)} rows: "
-                    "give one group per row."
-                )
+            groups = check_groups(groups, len(X))
         Y = self._target_scaler.transform(self._target_transforms.transform(Y))
         observed = ~np.isnan(Y)
         weight = observed * sample_weight.astype(np.float64)[:, None]
@@ -899,7 +909,8 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 "it was trained on since its calibration (partial_fit, or a "
                 "warm_start fit without early stopping)"
                 if self.do_early_stopping_
-                else "it was fitted without held-out rows (no early stopping)"
+                else "it was fitted without held-out rows (no early stopping), or "
+                "trained on since calibrate"
             )
             raise ValueError(
                 f"The model has no calibration of its uncertainty: {why}. Fit "
@@ -926,6 +937,28 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             linear = X @ self.linear_coef_ + self.linear_intercept_
             Y = share * Y + (1 - share) * linear
         return Y, spread
+
+    def _interval_in_target_units(self, Z, half_width, Y):
+        """The interval ``Z ± half_width`` (standardised units) in the units
+        of y, ``(lower, upper)``, given the prediction ``Y`` there. A
+        decreasing target transform swaps the ends; an end beyond the range of
+        a transform's inverse (a PowerTransformer's, say) is that side's end of
+        the target's range, infinite."""
+        with warnings.catch_warnings():
+            # an inverse's warnings of NaN: an end without value, handled here
+            warnings.simplefilter("ignore")
+            ends = [
+                self._in_target_units(Z - half_width),
+                self._in_target_units(Z + half_width),
+            ]
+        lower, upper = np.fmin(*ends), np.fmax(*ends)  # ignoring a NaN end
+        missing = np.isnan(ends[0]) | np.isnan(ends[1])
+        if missing.any():
+            # the end that has a value lies on one side of the prediction:
+            # the one without lies on the other
+            lower[missing & ~(lower < Y)] = -np.inf
+            upper[missing & ~(upper > Y)] = np.inf
+        return lower, upper
 
     def _in_target_units(self, Z):
         """Standardised predictions ``Z`` (2-D) in the units of ``y``."""

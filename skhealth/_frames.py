@@ -88,8 +88,21 @@ def predict_frame(model, X, *, interval=None, groups=None):
     Xt = regressor_input(model, X)
     Y = regressor.predict(Xt).reshape(len(Xt), -1)
     bounds = regressor.predict_interval(Xt, interval, groups).reshape(len(Xt), -1, 2)
+    clashes = sorted(set(columns) & set(interval_columns(columns)))
+    if clashes:
+        raise ValueError(
+            f"The model has a target named {clashes[0]!r}, the name of another "
+            "target's interval bound: rename the targets to predict with "
+            "intervals as a table, or use predict_interval."
+        )
     parts = {}
     for t, name in enumerate(columns):
         parts[name] = Y[:, t]
         parts[f"{name}_lower"], parts[f"{name}_upper"] = bounds[:, t].T
     return pd.DataFrame(parts, index=index)
+
+
+def interval_columns(target_names):
+    """The columns of the interval bounds of ``target_names``, as
+    :func:`predict_frame` names them."""
+    return [f"{name}{end}" for name in target_names for end in ("_lower", "_upper")]

@@ -1598,7 +1598,8 @@ class IntervalCoverageDisplay:
         rows = []
         for confidence in confidences:
             bounds = np.asarray(intervals[confidence], dtype=float)
-            bounds = bounds.reshape(n_samples, -1, 2) if bounds.size else bounds
+            if n_tasks == 1 and bounds.shape == (n_samples, 2):  # a 1-D y's
+                bounds = bounds[:, None, :]
             if bounds.shape != (n_samples, n_tasks, 2):
                 raise ValueError(
                     f"The intervals of confidence {confidence} have shape "

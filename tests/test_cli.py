@@ -855,7 +855,7 @@ def test_predict_id_column_that_is_a_target_is_a_usage_error(
     status, message = error_of(capsys, *args)
     assert status == 2
     assert message == (
-        "--id-column hdl: the model predicts a column of that name too; copy "
+        "--id-column hdl: the predictions have a column of that name too; copy "
         "another column, or none"
     )
 
@@ -943,6 +943,81 @@ def test_predict_interval_adds_each_targets_bounds_after_it(
     for t, target in enumerate(TARGETS):
         np.testing.assert_array_equal(pred[f"{target}_lower"], bounds[:, t, 0])
         np.testing.assert_array_equal(pred[f"{target}_upper"], bounds[:, t, 1])
+
+
+@pytest.fixture
+def grouped_model_path(model_path, data_path, tmp_path):
+    """The fitted model, calibrated per sex on its data and saved."""
+    model = skhealth.load(model_path)
+    data = pd.read_csv(data_path)
+    X = model[:-1].transform(data[FEATURES])
+    model[-1].calibrate(X, data[TARGETS], groups=data["sex"])
+    path = tmp_path / "grouped.skh"
+    skhealth.save(model, path)
+    return path
+
+
+def test_predict_group_column_gives_each_row_its_groups_interval(
+    data_path, grouped_model_path, capsys
+):
+    status, out, _ = run(
+        capsys,
+        "predict",
+        grouped_model_path,
+        data_path,
+        "--interval",
+        "0.8",
+        "--group-column",
+        "sex",
+    )
+    assert status == 0
+    pred = pd.read_csv(io.StringIO(out), float_precision="round_trip")
+    data = pd.read_csv(data_path)
+    model = skhealth.load(grouped_model_path)
+    X = model[:-1].transform(data[FEATURES])
+    bounds = model[-1].predict_interval(X, 0.8, groups=data["sex"])
+    np.testing.assert_array_equal(pred["hdl_lower"], bounds[:, 1, 0])
+    np.testing.assert_array_equal(pred["hdl_upper"], bounds[:, 1, 1])
+
+
+def test_predict_interval_of_a_model_calibrated_per_group_needs_the_group_column(
+    data_path, grouped_model_path, capsys
+):
+    status, message = error_of(
+        capsys, "predict", grouped_model_path, data_path, "--interval", "0.8"
+    )
+    assert (status, message) == (
+        2,
+        "--interval: the model was calibrated per group (female, male); give the "
+        "column of each row's group with --group-column COL",
+    )
+
+
+def test_predict_group_column_without_interval_is_a_usage_error(
+    data_path, model_path, capsys
+):
+    status, message = error_of(
+        capsys, "predict", model_path, data_path, "--group-column", "sex"
+    )
+    assert (status, message) == (
+        2,
+        "--group-column picks each row's interval calibration: give it with --interval",
+    )
+
+
+def test_predict_id_column_named_like_an_interval_bound_is_a_usage_error(
+    data_path, model_path, tmp_path, capsys
+):
+    data = pd.read_csv(data_path).rename(columns={"patient_id": "hdl_lower"})
+    renamed = tmp_path / "renamed.csv"
+    data.to_csv(renamed, index=False)
+    args = ["predict", model_path, renamed, "--interval", "0.8"]
+    status, message = error_of(capsys, *args, "--id-column", "hdl_lower")
+    assert (status, message) == (
+        2,
+        "--id-column hdl_lower: the predictions have a column of that name too; "
+        "copy another column, or none",
+    )
 
 
 @pytest.mark.parametrize("value", ["1", "0", "90", "ninety"])
@@ -1221,7 +1296,7 @@ def test_info_says_a_model_without_held_out_rows_is_not_calibrated(
     assert status == 0
     assert (
         "prediction intervals: not calibrated (predict --interval needs a model "
-        "that cross-fits)"
+        "fitted with early stopping, or calibrated in Python)"
     ) in out.splitlines()
 
 

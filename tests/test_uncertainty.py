@@ -7,10 +7,11 @@ import warnings
 
 import forging
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, PowerTransformer, StandardScaler
 
 import skhealth
 from skhealth import MultiTaskHealthRegressor
@@ -152,12 +153,48 @@ def test_intervals_are_two_columns_for_a_one_dimensional_y():
     assert reg.predict_interval(X[:4]).shape == (4, 2)
 
 
-def test_intervals_of_a_log_transformed_task_stay_positive():
+def test_an_interval_end_beyond_a_power_transforms_range_is_infinite():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 3))
-    Y = np.exp(X[:, :2] + 0.8 * rng.normal(size=(400, 2)))
-    reg = fit_quietly(MultiTaskHealthRegressor(target_transform="log", **SMALL), X, Y)
-    assert (reg.predict_interval(X, confidence=0.95)[..., 0] > 0).all()
+    Y = np.exp(X[:, :2] + rng.normal(size=(400, 2)))
+    reg = fit_quietly(
+        MultiTaskHealthRegressor(target_transform=PowerTransformer(), **SMALL), X, Y
+    )
+    X_far = rng.normal(size=(2000, 3)) * 1.5  # some beyond the inverse's range
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prediction, std = reg.predict(X_far, return_std=True)
+    intervals = reg.predict_interval(X_far)
+    defined = ~np.isnan(prediction)
+    assert not np.isnan(std[defined]).any()
+    assert not np.isnan(intervals).any()
+    assert np.isinf(intervals).any()  # the range ends somewhere here
+    assert (intervals[defined, 0] <= prediction[defined]).all()
+    assert (prediction[defined] <= intervals[defined, 1]).all()
+
+
+def test_predictions_beyond_a_transforms_range_warn_that_they_are_nan():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    Y = np.exp(X[:, :1] + rng.normal(size=(400, 1)))
+    reg = fit_quietly(
+        MultiTaskHealthRegressor(target_transform=PowerTransformer(), **SMALL), X, Y
+    )
+    X_far = rng.normal(size=(2000, 3)) * 1.5
+    with pytest.warns(
+        RuntimeWarning, match=r"predictions of task 0 \('task_0'\) are NaN"
+    ):
+        reg.predict(X_far)
+
+
+def test_a_decreasing_transform_keeps_each_interval_in_order():
+    X, Y = heteroscedastic(300, missing=0)
+    negate = FunctionTransformer(np.negative, inverse_func=np.negative)
+    reg = fit_quietly(MultiTaskHealthRegressor(target_transform=negate, **SMALL), X, Y)
+    intervals = reg.predict_interval(X[:20])
+    prediction = reg.predict(X[:20])
+    assert (intervals[..., 0] < prediction).all()
+    assert (prediction < intervals[..., 1]).all()
 
 
 def test_holdout_early_stopping_calibrates_on_the_validation_rows():
@@ -264,6 +301,13 @@ def test_conformal_quantile_is_the_score_of_rank_ceil_confidence_n_plus_1():
     assert np.isnan(_conformal_quantile(scores, None, 0.96))
 
 
+def test_a_heavy_weight_moves_the_weighted_quantile_to_its_score():
+    scores = np.array([1.0, 2.0, 3.0, 4.0])
+    assert _conformal_quantile(scores, None, 0.5) == 3.0  # rank ceil(0.5 * 5)
+    # cumulative weights over 8 + 1: 1/9, 2/9, 3/9, 8/9
+    assert _conformal_quantile(scores, np.array([1.0, 1, 1, 5]), 0.5) == 4.0
+
+
 def test_thinned_scores_move_a_quantile_up_by_at_most_one_block():
     rng = np.random.default_rng(0)
     scores = np.sort(rng.exponential(size=3 * MAX_SCORES + 7))
@@ -316,6 +360,15 @@ def test_partial_fit_drops_the_calibration(fitted):
         reg.predict_interval(X)
 
 
+def test_a_warm_start_fit_that_cross_fits_calibrates_again():
+    X, Y = heteroscedastic(300)
+    reg = fit_quietly(MultiTaskHealthRegressor(warm_start=True, **SMALL), X, Y)
+    reg.calibrate(*heteroscedastic(300, seed=28))
+    assert reg._calibration.source == "calibrate"
+    fit_quietly(reg, X, Y)
+    assert reg._calibration.source == "out_of_fold"
+
+
 def test_a_model_from_before_calibration_asks_for_calibrate(fitted, tmp_path):
     path = tmp_path / "old.skh"
     fitted.save(path)
@@ -339,6 +392,46 @@ def test_groups_are_needed_exactly_when_calibrated_per_group(fitted):
         reg.predict_interval(X[:2], groups=["a", "c"])
     with pytest.raises(ValueError, match="groups has 3 entries but X has 2 rows"):
         reg.predict_interval(X[:2], groups=["a", "b", "a"])
+
+
+def test_a_small_group_fails_its_own_rows_only(fitted):
+    X, Y = heteroscedastic(200, seed=23, missing=0)
+    groups = np.array(["big"] * 195 + ["small"] * 5)
+    reg = pickle.loads(pickle.dumps(fitted)).calibrate(X, Y, groups=groups)
+    assert reg.predict_interval(X[:2], groups=["big", "big"]).shape == (2, 3, 2)
+    with pytest.raises(ValueError, match="5 calibration labels in group 'small'"):
+        reg.predict_interval(X[:2], groups=["big", "small"])
+
+
+def test_a_task_without_calibration_labels_is_named_when_asked_for(fitted):
+    X, Y = heteroscedastic(100, seed=24, missing=0)
+    Y[:, 1] = np.nan
+    Y[0, 1] = 1.0  # calibrate needs one label of some task; task_1 keeps one
+    reg = pickle.loads(pickle.dumps(fitted)).calibrate(X, Y)
+    with pytest.raises(ValueError, match="Task 'task_1' has 1 calibration labels"):
+        reg.predict_interval(X[:2])
+
+
+def test_true_and_1_are_different_groups(fitted):
+    X, Y = heteroscedastic(300, seed=25)
+    reg = pickle.loads(pickle.dumps(fitted))
+    with pytest.raises(ValueError, match="groups mixes True/False with other labels"):
+        reg.calibrate(X, Y, groups=[True] * 150 + [1] * 150)
+    reg.calibrate(X, Y, groups=[0] * 150 + [1] * 150)
+    with pytest.raises(ValueError, match="groups holds True, which the calibration"):
+        reg.predict_interval(X[:2], groups=[True, True])
+
+
+def test_two_dimensional_groups_are_a_value_error(fitted):
+    X, Y = heteroscedastic(50, seed=26)
+    with pytest.raises(ValueError, match=r"groups must be 1-D.*shape \(50, 2\)"):
+        pickle.loads(pickle.dumps(fitted)).calibrate(X, Y, groups=np.ones((50, 2)))
+
+
+def test_float_group_labels_say_how_to_fix_them(fitted):
+    X, Y = heteroscedastic(50, seed=27)
+    with pytest.raises(ValueError, match=r"got 1\.0 \(a float: .* convert the labels"):
+        pickle.loads(pickle.dumps(fitted)).calibrate(X, Y, groups=np.ones(50))
 
 
 def test_a_missing_group_label_is_a_value_error(fitted):
@@ -383,8 +476,30 @@ def test_a_model_file_keeps_the_absence_of_a_calibration(tmp_path):
             ),
             "calibration's coef",
         ),
+        (
+            lambda c: c["factor"]["ndarray"].__setitem__(0, 1e300),
+            "calibration's factor",
+        ),
+        (
+            lambda c: c["scores"][0][0]["ndarray"].__setitem__(-1, 1e308),
+            "calibration's scores",
+        ),
+        (
+            lambda c: c["log_noise_range"]["ndarray"].reverse(),
+            "calibration's log_noise_range",
+        ),
+        (lambda c: c.update(groups=[1, True]), "calibration's groups"),
     ],
-    ids=["unsorted scores", "no factor", "repeated groups", "coef of other shape"],
+    ids=[
+        "unsorted scores",
+        "no factor",
+        "repeated groups",
+        "coef of other shape",
+        "huge factor",
+        "huge score",
+        "highest below lowest",
+        "True beside 1",
+    ],
 )
 def test_a_forged_calibration_is_refused(fitted, tmp_path, edit, field):
     path = tmp_path / "m.skh"
@@ -439,6 +554,23 @@ def test_coverage_display_refuses_confidences_outside_zero_one(
         IntervalCoverageDisplay.from_estimator(
             fitted, np.zeros((3, 4)), np.zeros((3, 3)), confidences=confidences
         )
+
+
+def test_coverage_display_refuses_intervals_with_tasks_first(pyplot):
+    with pytest.raises(
+        ValueError, match=r"have shape \(3, 4, 2\); expected \(4, 3, 2\)"
+    ):
+        IntervalCoverageDisplay.from_intervals(
+            np.zeros((4, 3)), {0.9: np.zeros((3, 4, 2))}
+        )
+
+
+def test_predict_frame_refuses_a_target_named_like_another_targets_bound(pyplot):
+    X, Y = heteroscedastic(300)
+    Y = pd.DataFrame(Y, columns=["sbp", "sbp_lower", "hdl"])
+    reg = fit_quietly(MultiTaskHealthRegressor(**SMALL), X, Y)
+    with pytest.raises(ValueError, match="a target named 'sbp_lower', the name of"):
+        skhealth.predict_frame(reg, X, interval=0.9)
 
 
 def test_coverage_display_names_intervals_of_the_wrong_shape(pyplot):

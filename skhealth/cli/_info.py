@@ -76,7 +76,10 @@ def _calibration(estimator):
     """What the intervals of ``estimator`` are calibrated on, in words."""
     calibration = getattr(estimator, "_calibration", None)
     if calibration is None:
-        return "not calibrated (predict --interval needs a model that cross-fits)"
+        return (
+            "not calibrated (predict --interval needs a model fitted with early "
+            "stopping, or calibrated in Python)"
+        )
     counts = calibration.label_counts()
     where = _SOURCES[calibration.source]
     if calibration.groups is None:

@@ -48,6 +48,12 @@ def register(commands):
         help="add each target's prediction interval that covers a share C of "
         "labels (e.g. 0.9), as the columns TARGET_lower and TARGET_upper",
     )
+    parser.add_argument(
+        "--group-column",
+        metavar="COL",
+        help="with --interval, for a model calibrated per group: the column of "
+        "DATA that holds each row's group",
+    )
     parser.set_defaults(run=run)
 
 
@@ -55,7 +61,7 @@ def run(args):
     """Write the predictions of ``args.model`` for the rows of ``args.data``."""
     import pandas as pd
 
-    from .._frames import predict_frame
+    from .._frames import interval_columns, predict_frame
     from .._validation import final_step
     from ._model import inputs, load_model, text_columns
     from ._tables import (
@@ -68,23 +74,59 @@ def run(args):
         write_table,
     )
 
+    if args.group_column is not None and args.interval is None:
+        raise UsageError(
+            "--group-column picks each row's interval calibration: give it with "
+            "--interval"
+        )
     if args.output != "-":
         check_output(args.output, [args.model, args.data])
         if not is_device(args.output):
             table_format(args.output)
     model = load_model(args.model, args.device)
     data = read_table(args.data, text_columns(model))
+    targets = [str(name) for name in final_step(model).target_names_]
+    written = targets + (interval_columns(targets) if args.interval else [])
     kept = []
     if args.id_column is not None:
         kept = named_columns(data, [args.id_column], "--id-column", args.data)
-        if args.id_column in list(final_step(model).target_names_):
+        if args.id_column in written:
             raise UsageError(
-                f"--id-column {args.id_column}: the model predicts a column of "
+                f"--id-column {args.id_column}: the predictions have a column of "
                 "that name too; copy another column, or none"
             )
+    groups = _groups(model, data, args)
     predictions = predict_frame(
-        model, inputs(model, data, args.data, exclude=kept), interval=args.interval
+        model,
+        inputs(model, data, args.data, exclude=kept),
+        interval=args.interval,
+        groups=groups,
     )
     # the ids as written, not as ``data`` has them: that column may be a feature
     ids = [read_ids(args.data, column) for column in kept]
     write_table(pd.concat([*ids, predictions], axis=1), args.output)
+
+
+def _groups(model, data, args):
+    """Each row's group for the intervals of ``model``: the ``--group-column``
+    of ``data``, which a model calibrated per group needs (and no other)."""
+    from .._validation import final_step
+    from ._tables import named_columns
+
+    calibration = getattr(final_step(model), "_calibration", None)
+    per_group = calibration is not None and calibration.groups is not None
+    if args.interval is None or (args.group_column is None and not per_group):
+        return None
+    if args.group_column is None:
+        labels = ", ".join(map(str, calibration.groups))
+        raise UsageError(
+            f"--interval: the model was calibrated per group ({labels}); give the "
+            "column of each row's group with --group-column COL"
+        )
+    if not per_group:
+        raise UsageError(
+            f"--group-column {args.group_column}: the model was calibrated "
+            "without groups; leave it out"
+        )
+    (column,) = named_columns(data, [args.group_column], "--group-column", args.data)
+    return data[column].to_numpy()

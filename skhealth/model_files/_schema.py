@@ -329,18 +329,36 @@ def fits_group(group, built):
     )
 
 
+# Bounds on a calibration's values, far beyond what calibrating gives, within
+# which intervals and stds stay finite: a factor around 1, scores of a few
+# stds, a label's weight relative to the mean label's, log noise variances of
+# a standardised target.
+_CALIBRATION_BOUND = 1e12
+_LOG_NOISE_BOUND = 100.0
+
+
 def check_calibration(data, attributes, name):
     """Refuse a calibration (decoded, or ``None``) that fitting never gives:
-    a noise model of the model's features and tasks, and per group and task
-    sorted, finite, non-negative scores with positive weights."""
+    a noise model of the model's features and tasks whose stds stay finite,
+    and per group and task sorted, non-negative scores with positive weights,
+    all within bounds that keep intervals finite."""
     if data is None:
         return
     n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
-    fields = {"coef", "intercept", "factor", "source", "groups", "scores", "weights"}
+    fields = {
+        "coef",
+        "intercept",
+        "factor",
+        "log_noise_range",
+        "source",
+        "groups",
+        "scores",
+        "weights",
+    }
     expect(
         isinstance(data, dict) and data.keys() == fields,
         data,
-        f"a calibration with the fields {some(fields, 7)}",
+        f"a calibration with the fields {some(fields, 8)}",
         "calibration",
         name,
     )
@@ -351,16 +369,26 @@ def check_calibration(data, attributes, name):
         "calibration's source",
         name,
     )
-    for field, shape in (
-        ("coef", (n_features + 2 * n_tasks, n_tasks)),
-        ("intercept", (n_tasks,)),
-        ("factor", (n_tasks,)),
+    for field, shape, low, high, bounds in (
+        ("coef", (n_features + 2 * n_tasks, n_tasks), -np.inf, np.inf, ""),
+        ("intercept", (n_tasks,), -np.inf, np.inf, ""),
+        ("factor", (n_tasks,), 0, _CALIBRATION_BOUND, ", positive, at most 1e12"),
+        (
+            "log_noise_range",
+            (2, n_tasks),
+            -_LOG_NOISE_BOUND,
+            _LOG_NOISE_BOUND,
+            ", lowest then highest, from -100 to 100",
+        ),
     ):
         value = data[field]
         expect(
-            _is_floats(value, shape) and (field != "factor" or (value > 0).all()),
+            _is_floats(value, shape)
+            and (value > low).all()
+            and (value <= high).all()
+            and (field != "log_noise_range" or (value[0] <= value[1]).all()),
             value,
-            f"finite floats of shape {shape}" + (", positive" * (field == "factor")),
+            f"finite floats of shape {shape}{bounds}",
             f"calibration's {field}",
             name,
         )
@@ -371,10 +399,11 @@ def check_calibration(data, attributes, name):
             isinstance(groups, list)
             and groups
             and all(isinstance(g, (str, int, bool)) for g in groups)
-            and len(set(groups)) == len(groups)
+            and len({(type(g) is bool, g) for g in groups}) == len(groups)
+            and len({type(g) is bool for g in groups}) == 1
         ),
         groups,
-        "None or a list of distinct str, int or bool labels",
+        "None or a list of distinct str, int or bool labels, not bools with others",
         "calibration's groups",
         name,
     )
@@ -404,13 +433,18 @@ def check_calibration(data, attributes, name):
             weights = None if data["weights"] is None else data["weights"][g][t]
             expect(
                 (scores >= 0).all()
+                and (scores <= _CALIBRATION_BOUND).all()
                 and (np.diff(scores) >= 0).all()
                 and (
                     weights is None
-                    or (weights.shape == scores.shape and (weights > 0).all())
+                    or (
+                        weights.shape == scores.shape
+                        and (weights >= 1 / _CALIBRATION_BOUND).all()
+                        and (weights <= _CALIBRATION_BOUND).all()
+                    )
                 ),
                 scores,
-                "sorted non-negative scores with as many positive weights",
+                "sorted scores from 0 to 1e12, with as many weights from 1e-12 to 1e12",
                 f"calibration's scores of task {t} in group {g}",
                 name,
             )
