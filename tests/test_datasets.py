@@ -493,3 +493,19 @@ def test_make_health_data_default_latent_dimension_fits_few_features():
 def test_make_health_data_rejects_invalid_arguments(params, message):
     with pytest.raises(ValueError, match=message):
         make_health_data(**params)
+
+
+def test_make_health_data_coef_is_each_tasks_linear_part():
+    X, Y, coef = make_health_data(
+        n_samples=300, n_features=8, n_tasks=3, nonlinearity=0, noise=0,
+        coef=True, random_state=0,
+    )  # fmt: skip
+    assert coef.shape == (8, 3)
+    np.testing.assert_allclose(Y, X @ coef, atol=1e-12)
+
+
+def test_make_health_data_coef_changes_no_draw():
+    X, Y, _ = make_health_data(n_samples=50, coef=True, random_state=3)
+    X_plain, Y_plain = make_health_data(n_samples=50, random_state=3)
+    np.testing.assert_array_equal(X, X_plain)
+    np.testing.assert_array_equal(Y, Y_plain)

@@ -146,9 +146,9 @@ def table(attributions, task):
 @pytest.fixture(scope="module")
 def linear_health():
     """make_health_data with linear tasks, each weighing four columns in its
-    own way, and three columns of noise that no task reads; the weights,
-    recovered from the noiseless targets, and a network fitted to them."""
-    X, Y = make_health_data(
+    own way (its coefficients), and three columns of noise that no task
+    reads; and a network fitted to the noiseless targets."""
+    X, Y, weights = make_health_data(
         n_samples=300,
         n_features=4,
         n_tasks=3,
@@ -156,9 +156,9 @@ def linear_health():
         task_relatedness=0,
         nonlinearity=0,
         noise=0,
+        coef=True,
         random_state=0,
     )
-    weights = np.linalg.lstsq(X, Y, rcond=None)[0]
     X = np.hstack([X, np.random.default_rng(0).normal(size=(300, 3))])
     reg = fast(n_members=1, hidden_layer_sizes=(64,), max_iter=30).fit(X, Y)
     return X, weights, reg
@@ -218,6 +218,21 @@ def test_each_tasks_top_columns_are_those_it_weighs(linear_health):
         assert sorted(ranked[: len(weighed)]) == weighed
         assert ranked[0] == f"x{truth[:, :, t].mean(axis=0).argmax()}"
         assert_allclose(sizes.iloc[:4], truth[:, :, t].mean(axis=0), atol=0.05)
+
+
+def test_each_tasks_most_important_column_by_permutation_is_its_largest_weight(
+    linear_health,
+):
+    X, weights, reg = linear_health
+    Y = X[:, :4] @ weights
+    importances = task_permutation_importance(reg, X, Y, random_state=0)
+    for t, task in enumerate(reg.target_names_):
+        ranked = importances[importances["task"] == task].sort_values(
+            "importance_mean", ascending=False
+        )
+        assert ranked["feature"].iloc[0] == f"x{np.abs(weights[:, t]).argmax()}"
+        # the three noise columns rank last
+        assert sorted(ranked["feature"].iloc[-3:]) == ["x4", "x5", "x6"]
 
 
 def test_each_persons_attributions_are_the_true_ones(linear_health):

@@ -40,6 +40,7 @@ def make_health_data(
     noise=0.1,
     nonlinearity=0.5,
     missing_rate=0.0,
+    coef=False,
     random_state=None,
 ):
     """Generate a multi-task regression problem shaped like health data.
@@ -100,6 +101,13 @@ def make_health_data(
         ``round(missing_rate * n_samples)`` labels but always keeps at least one,
         so every task can be fitted. A row may lose all of its labels.
 
+    coef : bool, default=False
+        Also return the coefficients of each task's linear part on ``X``
+        (as :func:`sklearn.datasets.make_regression` does): with
+        ``nonlinearity=0`` and ``noise=0``, ``Y == X @ coef``. Their sizes
+        say which features each task relies on, the ground truth for
+        feature importances and attributions.
+
     random_state : int, RandomState instance or None, default=None
         Determines random number generation for dataset creation. Pass an int
         for reproducible output across multiple function calls. The draws do not
@@ -113,6 +121,11 @@ def make_health_data(
 
     Y : ndarray of shape (n_samples, n_tasks)
         The targets, one column per task; ``NaN`` marks a missing label.
+
+    coef : ndarray of shape (n_features, n_tasks)
+        The coefficients of each task's linear part,
+        ``sqrt(1 - nonlinearity) * V @ w_t``. Only returned if ``coef`` is
+        True.
 
     See Also
     --------
@@ -178,4 +191,6 @@ def make_health_data(
     n_missing = min(round(missing_rate * n_samples), n_samples - 1)
     missing = generator.uniform(size=(n_samples, n_tasks)).argsort(axis=0)[:n_missing]
     np.put_along_axis(Y, missing, np.nan, axis=0)
+    if coef:
+        return X, Y, np.sqrt(1 - nonlinearity) * (directions @ w)
     return X, Y
