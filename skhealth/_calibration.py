@@ -154,8 +154,9 @@ class Calibration:
             quantiles[t] = _conformal_quantile(scores, weights, confidence)
             if np.isnan(quantiles[t]):
                 where = "" if label is None else f" in group {label!r}"
+                n = len(scores) if weights is None else round(weights.sum())
                 raise ValueError(
-                    f"Task {name!r} has {len(scores)} calibration labels{where}; "
+                    f"Task {name!r} has {n} calibration labels{where}; "
                     f"{100 * confidence:g} % intervals need at least "
                     f"{min_labels(confidence)}. Lower the confidence, or calibrate "
                     "on more labelled rows (calibrate(X, y))."
