@@ -194,8 +194,8 @@ def check_numbers(data, name):
             values = np.asarray(data, dtype=object)
         except ValueError:
             return  # ragged: scikit-learn's error says so
-        if values.ndim not in (1, 2):
-            return
+        if values.ndim not in (1, 2) or values.size == 0:
+            return  # scikit-learn's error names the shape
         names, columns = None, values.reshape(len(values), -1).T
     strings = [_first_string(c) for c in columns]
     found = [j for j, value in enumerate(strings) if value is not None]

@@ -507,3 +507,12 @@ def test_negative_sample_weight_is_a_value_error(regression_data):
         ValueError, match="Negative values in data passed to `sample_weight`"
     ):
         fast().fit(X, Y, sample_weight=-np.ones(len(X)))
+
+
+def test_predicting_no_rows_is_scikit_learns_error_on_the_shape(regression_data):
+    X, Y = regression_data
+    reg = fast(max_iter=2).fit(X, Y)
+    with pytest.raises(
+        ValueError, match=r"Found array with 0 sample\(s\) \(shape=\(0, 6\)\)"
+    ):
+        reg.predict(X[:0])
