@@ -19,6 +19,8 @@ for errors in a regressor).
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
+from ._validation import labels_and_weights
+
 __all__ = ["blend_weights", "cross_fitted_ridge", "fit_linear_path"]
 
 # Penalties the ridge regressions choose from, by generalised cross-validation
@@ -93,9 +95,7 @@ def fit_linear_path(net, dataset, X, Y, sample_weight):
         The variance of the members' predictions of each row, times
         ``share ** 2``: the ensemble's spread in the blended prediction.
     """
-    observed = ~np.isnan(Y)
-    weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
-    Y = np.where(observed, Y, 0.0)
+    Y, weight = labels_and_weights(Y, sample_weight)
     members = dataset.holdout.members
     fold = members.argmax(dim=0).cpu().numpy()
     coef, intercept, linear = cross_fitted_ridge(X, Y, weight, fold, len(members))

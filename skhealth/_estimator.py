@@ -34,6 +34,7 @@ from ._training import (
 )
 from ._validation import (
     check_target_columns,
+    labels_and_weights,
     target_names,
     validate_training_data,
     validate_X,
@@ -611,9 +612,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
                 prediction,
                 spread,
             ) = fit_linear_path(self.net_, dataset, X, Y, sample_weight)
-            observed = ~np.isnan(Y)
-            weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
-            Y = np.where(observed, Y, 0.0)
+            Y, weight = labels_and_weights(Y, sample_weight)
         else:
             holdout = dataset.holdout
             X = holdout.X.cpu().numpy()
@@ -881,12 +880,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         if groups is not None:
             groups = check_groups(groups, len(X))
         Y = self._target_scaler.transform(self._target_transforms.transform(Y))
-        observed = ~np.isnan(Y)
-        weight = observed * sample_weight.astype(np.float64)[:, None]
+        Y, weight = labels_and_weights(Y, sample_weight)
         Z, spread = self._standardised_prediction(X, with_spread=True)
         self._calibration = calibrate(
             X,
-            np.where(observed, Y, 0.0),
+            Y,
             weight,
             Z,
             spread,

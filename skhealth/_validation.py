@@ -60,6 +60,15 @@ def fitted_regressor(model, *, name="model"):
     return estimator
 
 
+def labels_and_weights(Y, sample_weight):
+    """``Y`` (``NaN`` where a label is missing) as finite labels, 0 where
+    missing, and each label's weight, its row's ``sample_weight`` or 0 where
+    missing: both float64, of the shape of ``Y``."""
+    observed = ~np.isnan(Y)
+    weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
+    return np.where(observed, Y, 0.0), weight
+
+
 def preprocessing_steps(model):
     """The fitted transformers before the MultiTaskHealthRegressor at the end
     of ``model`` (see :func:`fitted_regressor`), in order, through pipelines
