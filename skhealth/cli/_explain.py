@@ -2,7 +2,13 @@
 permutation importance."""
 
 from ._console import UsageError
-from ._options import add_device_option, add_seed_option, positive_int, seed_of
+from ._options import (
+    add_device_option,
+    add_seed_option,
+    add_table_arguments,
+    positive_int,
+    seed_of,
+)
 
 # --scoring's names, as ``evaluate`` prints the metrics, and the scorers'.
 _SCORINGS = {
@@ -26,15 +32,7 @@ def register(commands):
         ),
     )
     add_device_option(parser)
-    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
-    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
-    parser.add_argument(
-        "-o",
-        "--output",
-        default="-",
-        metavar="FILE",
-        help="a .csv or .parquet file (default: CSV on standard output)",
-    )
+    add_table_arguments(parser)
     parser.add_argument(
         "--plot",
         metavar="FILE",
@@ -64,12 +62,9 @@ def run(args):
     rows of ``args.data``, and their heatmap with ``--plot``."""
     from ..inspection import task_permutation_importance
     from ._model import labelled, load_model
-    from ._tables import check_output, is_device, table_format, write_table
+    from ._tables import check_output, check_table_output, write_table
 
-    if args.output != "-":
-        check_output(args.output, [args.model, args.data])
-        if not is_device(args.output):
-            table_format(args.output)
+    check_table_output(args)
     if args.plot is not None:
         check_output(args.plot, [args.model, args.data])
         _check_image(args.plot)

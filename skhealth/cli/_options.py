@@ -43,6 +43,20 @@ def seed_of(args):
     return DEFAULT_SEED if args.seed is None else args.seed
 
 
+def add_table_arguments(parser):
+    """Add ``MODEL``, ``DATA`` and ``-o/--output``, a table written to a file
+    or standard output (see :func:`~._tables.check_table_output`)."""
+    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
+    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="a .csv or .parquet file (default: CSV on standard output)",
+    )
+
+
 def add_device_option(parser):
     """Add ``--device``, the device :func:`~._model.load_model` loads the
     network on."""

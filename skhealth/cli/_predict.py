@@ -3,7 +3,7 @@
 import argparse
 
 from ._console import UsageError
-from ._options import add_device_option
+from ._options import add_device_option, add_table_arguments
 
 
 def _confidence(text):
@@ -27,15 +27,7 @@ def register(commands):
         description="Write one column of predictions per target of MODEL.",
     )
     add_device_option(parser)
-    parser.add_argument("model", metavar="MODEL", help="a model file (.skh)")
-    parser.add_argument("data", metavar="DATA", help="a .csv or .parquet file")
-    parser.add_argument(
-        "-o",
-        "--output",
-        default="-",
-        metavar="FILE",
-        help="a .csv or .parquet file (default: CSV on standard output)",
-    )
+    add_table_arguments(parser)
     parser.add_argument(
         "--id-column",
         metavar="COL",
@@ -65,12 +57,10 @@ def run(args):
     from .._validation import final_step
     from ._model import inputs, load_model, text_columns
     from ._tables import (
-        check_output,
-        is_device,
+        check_table_output,
         named_columns,
         read_ids,
         read_table,
-        table_format,
         write_table,
     )
 
@@ -79,10 +69,7 @@ def run(args):
             "--group-column picks each row's interval calibration: give it with "
             "--interval"
         )
-    if args.output != "-":
-        check_output(args.output, [args.model, args.data])
-        if not is_device(args.output):
-            table_format(args.output)
+    check_table_output(args)
     model = load_model(args.model, args.device)
     data = read_table(args.data, text_columns(model))
     targets = [str(name) for name in final_step(model).target_names_]

@@ -217,3 +217,13 @@ def named_columns(data, names, option, path):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise UsageError(f"{option}: {path} has no column {name!r}{hint}")
     return list(names)
+
+
+def check_table_output(args):
+    """Refuse, before any work, the ``-o`` of a command that writes a table
+    (see :func:`~._options.add_table_arguments`): a file over its inputs, or
+    of a format it cannot write; ``-`` is standard output."""
+    if args.output != "-":
+        check_output(args.output, [args.model, args.data])
+        if not is_device(args.output):
+            table_format(args.output)
