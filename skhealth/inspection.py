@@ -267,6 +267,9 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
     if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}.")
     steps = preprocessing_steps(model)
+    # a table's columns in the order the model read them at fit (its own
+    # may be in another order, or hold more: an id, the targets)
+    X = _model_columns(model, X, "X")
     features = _feature_names(X)
     rows = X.index if hasattr(X, "index") else pd.RangeIndex(np.shape(X)[0])
     sources = _sources_through(steps, len(features), reg.n_features_in_)
@@ -280,7 +283,8 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
             )
         base = Z.mean(axis=0)
     else:
-        base = _estimator_input(reg, steps, _as_rows(baseline)).mean(axis=0)
+        baseline = _model_columns(model, _as_rows(baseline), "baseline")
+        base = _estimator_input(reg, steps, baseline).mean(axis=0)
 
     scale = reg._target_scaler.scale_
     share = reg.network_share_
@@ -314,6 +318,22 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
         }
     )
     return frame
+
+
+def _model_columns(model, X, name):
+    """The table ``X`` (argument ``name``) with the columns ``model`` was
+    fitted on, in their order: by name where both have names, else as it
+    is; a ValueError names the columns it lacks."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not hasattr(X, "columns"):
+        return X
+    missing = [str(column) for column in names if column not in X.columns]
+    if missing:
+        raise ValueError(
+            f"{name} lacks {len(missing)} column(s) the model was fitted on: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}."
+        )
+    return X[list(names)]
 
 
 def _feature_names(X):

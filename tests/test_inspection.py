@@ -343,3 +343,20 @@ def test_attributions_of_an_unfitted_model_are_not_fitted_error(data):
     X, _ = data
     with pytest.raises(NotFittedError):
         task_attributions(fast(), X[["age"]])
+
+
+def test_attributions_follow_the_columns_by_name_not_position(data, pipeline):
+    X, Y = data
+    # another order, and columns the model does not read (an id, the targets)
+    shuffled = pd.concat([Y, X[["site", "steps", "bmi", "age"]]], axis=1)
+    shuffled.insert(0, "person", range(len(X)))
+    attributions = task_attributions(pipeline, shuffled.iloc[:3], baseline=shuffled)
+    expected = task_attributions(pipeline, X.iloc[:3], baseline=X)
+    pd.testing.assert_frame_equal(attributions, expected)
+
+
+def test_a_baseline_without_the_models_columns_names_them(data, pipeline):
+    X, _ = data
+    message = r"baseline lacks 2 column\(s\) the model was fitted on: steps, site"
+    with pytest.raises(ValueError, match=message):
+        task_attributions(pipeline, X.iloc[:1], baseline=X[["age", "bmi"]])
