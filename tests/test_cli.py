@@ -993,6 +993,23 @@ def test_predict_interval_of_a_model_calibrated_per_group_needs_the_group_column
     )
 
 
+def test_predict_interval_of_a_model_without_calibration_says_how_to_fit_one(
+    data_path, tmp_path, capsys
+):
+    path = tmp_path / "m.skh"
+    args = fit_args(data_path, path, "--quiet", "--validation-fraction", "0")
+    assert main([*args, "--param", "early_stopping=false"]) == 0
+    capsys.readouterr()
+    status, message = error_of(capsys, "predict", path, data_path, "--interval", "0.9")
+    assert (status, message) == (
+        1,
+        f"--interval: {path} has no calibration of its uncertainty: it was fitted "
+        "without held-out rows (under 50 rows, or with --param "
+        "early_stopping=false). Fit it on more rows, or with --param "
+        "early_stopping=true, which holds out validation rows to calibrate on",
+    )
+
+
 def test_predict_group_column_without_interval_is_a_usage_error(
     data_path, model_path, capsys
 ):

@@ -100,7 +100,20 @@ def _groups(model, data, args):
     from .._validation import final_step
     from ._tables import named_columns
 
-    calibration = getattr(final_step(model), "_calibration", None)
+    estimator = final_step(model)
+    calibration = getattr(estimator, "_calibration", None)
+    if args.interval is not None and not hasattr(estimator, "_calibration"):
+        raise ValueError(
+            f"--interval: {args.model} was saved by an earlier skhealth, which "
+            "kept no calibration of its uncertainty: fit it again"
+        )
+    if args.interval is not None and calibration is None:
+        raise ValueError(
+            f"--interval: {args.model} has no calibration of its uncertainty: it "
+            "was fitted without held-out rows (under 50 rows, or with "
+            "--param early_stopping=false). Fit it on more rows, or with --param "
+            "early_stopping=true, which holds out validation rows to calibrate on"
+        )
     per_group = calibration is not None and calibration.groups is not None
     if args.interval is None or (args.group_column is None and not per_group):
         return None
