@@ -16,8 +16,11 @@ times ``1 - 1 / n_members``), which is taken out of the fit (the correction
 for errors in a regressor).
 """
 
+import warnings
+
 import numpy as np
-from sklearn.linear_model import RidgeCV
+from scipy.special import log_expit
+from sklearn.linear_model import LogisticRegressionCV, RidgeCV
 
 from ._validation import labels_and_weights
 
@@ -26,10 +29,16 @@ __all__ = ["blend_weights", "cross_fitted_ridge", "fit_linear_path"]
 # Penalties the ridge regressions choose from, by generalised cross-validation
 # (leave-one-out) on their training rows: inputs are standardised upstream.
 RIDGE_ALPHAS = np.logspace(-2, 4, 13)
+# Inverse penalties the logistic regressions of binary tasks choose from, by
+# 3-fold cross-validated log-loss on their training rows.
+LOGISTIC_CS = np.logspace(-3, 2, 6)
+# The network's shares a binary task's blend chooses from, by out-of-fold log-loss.
+_SHARES = np.linspace(0.0, 1.0, 21)
 
 
-def cross_fitted_ridge(X, Y, weight, fold, n_folds):
-    """Per fold and task, a ridge regression of ``Y`` on the rows outside the fold.
+def cross_fitted_ridge(X, Y, weight, fold, n_folds, binary=None):
+    """Per fold and task, a ridge regression of ``Y`` on the rows outside the
+    fold; a logistic regression for a binary task, in log-odds.
 
     Parameters
     ----------
@@ -41,6 +50,8 @@ def cross_fitted_ridge(X, Y, weight, fold, n_folds):
     fold : ndarray of shape (n_samples,)
         Each row's fold, ``0`` to ``n_folds - 1``.
     n_folds : int
+    binary : ndarray of shape (n_tasks,) of bool, default=None
+        The binary tasks (0/1 labels); ``None``: none.
 
     Returns
     -------
@@ -60,15 +71,26 @@ def cross_fitted_ridge(X, Y, weight, fold, n_folds):
         inside = fold == f
         for t in range(n_tasks):
             rows = ~inside & (weight[:, t] > 0)
-            ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(
-                X[rows], Y[rows, t], sample_weight=weight[rows, t]
-            )
-            coef[f, :, t], intercept[f, t] = ridge.coef_, ridge.intercept_
+            if binary is not None and binary[t]:
+                model = LogisticRegressionCV(
+                    Cs=LOGISTIC_CS, cv=3, scoring="neg_log_loss"
+                )
+                with warnings.catch_warnings():
+                    # scikit-learn 1.8's notices of defaults changing in 1.10,
+                    # which leave an L2-penalised binary model's coef_ as it is
+                    warnings.simplefilter("ignore", FutureWarning)
+                    model.fit(X[rows], Y[rows, t], sample_weight=weight[rows, t])
+                coef[f, :, t], intercept[f, t] = model.coef_[0], model.intercept_[0]
+            else:
+                model = RidgeCV(alphas=RIDGE_ALPHAS).fit(
+                    X[rows], Y[rows, t], sample_weight=weight[rows, t]
+                )
+                coef[f, :, t], intercept[f, t] = model.coef_, model.intercept_
         out_of_fold[inside] = X[inside] @ coef[f] + intercept[f]
     return coef.mean(axis=0), intercept.mean(axis=0), out_of_fold
 
 
-def fit_linear_path(net, dataset, X, Y, sample_weight):
+def fit_linear_path(net, dataset, X, Y, sample_weight, binary):
     """The linear path of a net trained on the cross-fitted ``dataset``.
 
     Parameters
@@ -80,7 +102,9 @@ def fit_linear_path(net, dataset, X, Y, sample_weight):
     X : ndarray of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_tasks)
         The standardised targets, ``NaN`` where missing.
-    sample_weight : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+    binary : ndarray of shape (n_tasks,) of bool
+        The binary tasks, whose predictions are log-odds.
 
     Returns
     -------
@@ -98,10 +122,16 @@ def fit_linear_path(net, dataset, X, Y, sample_weight):
     Y, weight = labels_and_weights(Y, sample_weight)
     members = dataset.holdout.members
     fold = members.argmax(dim=0).cpu().numpy()
-    coef, intercept, linear = cross_fitted_ridge(X, Y, weight, fold, len(members))
+    coef, intercept, linear = cross_fitted_ridge(
+        X, Y, weight, fold, len(members), binary
+    )
     network, spread = net.cross_fitted_predictions(dataset)
     noise = spread * (1 - 1 / len(members))
     share = blend_weights(Y, weight, network, linear, noise)
+    for t in np.flatnonzero(binary):
+        share[t] = _binary_blend_weight(
+            Y[:, t], weight[:, t], network[:, t], linear[:, t]
+        )
     out_of_fold = share * network + (1 - share) * linear
     return coef, intercept, share, out_of_fold, share**2 * spread
 
@@ -125,3 +155,13 @@ def blend_weights(Y, weight, network, linear, noise=None):
         numerator, denominator, out=np.ones_like(numerator), where=denominator > 0
     )
     return np.clip(share, 0.0, 1.0)
+
+
+def _binary_blend_weight(y, weight, network, linear):
+    """The share ``w`` in [0, 1] (of :data:`_SHARES`) of ``network`` in the
+    log-odds ``w * network + (1 - w) * linear`` that minimises the weighted
+    log-loss of the 0/1 labels ``y``; the largest among equals."""
+    logits = _SHARES[:, None] * network + (1 - _SHARES[:, None]) * linear
+    # log-likelihood of each label: log p for a 1, log (1 - p) for a 0
+    likelihood = (weight * log_expit(np.where(y == 1, logits, -logits))).sum(axis=1)
+    return _SHARES[len(_SHARES) - 1 - np.argmax(likelihood[::-1])]

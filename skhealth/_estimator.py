@@ -1,59 +1,35 @@
-"""The scikit-learn estimator: :class:`MultiTaskHealthRegressor`.
+"""The scikit-learn regressor: :class:`MultiTaskHealthRegressor`.
 
-It keeps the scikit-learn surface: parameters, fit, partial_fit, predict and
-score, the target standardisation and the learned attributes. Training (the
-network as built, the skorch net, a run's policies) is in ``_training``.
+It keeps the regressor's surface: its targets (standardised, optionally
+transformed, or binary), predict with its uncertainty, the calibration of
+that uncertainty, and score. What it shares with the classifier (training,
+the linear path, the learned attributes, model files) is in ``_base``.
 """
 
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
+from scipy.special import expit
+from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import metrics
-from ._blend import fit_linear_path
+from ._base import MultiTaskBase
 from ._calibration import calibrate, check_confidence, check_groups
-from ._net import TaskDataset
-from ._sklearn import HasMethods, Interval, StrOptions
+from ._sklearn import HasMethods, StrOptions
 from ._targets import TRANSFORMS, TargetTransforms, task_transforms
-from ._torch_utils import as_tensor, resolve_device
-from ._training import (
-    NetworkConfig,
-    TrainingDiverged,
-    TrainingSettings,
-    fit_net,
-    make_dataset,
-    unlabelled_fold,
-)
 from ._validation import (
     check_target_columns,
     labels_and_weights,
-    target_names,
+    loss_kinds,
     validate_training_data,
-    validate_X,
 )
-from .architectures import ARCHITECTURES, Architecture
 from .losses import LOSSES
-from .weighting import WEIGHTINGS, TaskWeighting
 
 __all__ = ["MultiTaskHealthRegressor"]
 
-# With early_stopping="auto", hold out data when there are at least this many
-# rows: below it, a validation split of 10 % is too small to stop on reliably.
-_AUTO_EARLY_STOPPING_ROWS = 1000
-# With early_stopping="auto" and an ensemble, cross-fit when every member's
-# fold has at least this many rows (and the rest of the rows label every task).
-_CROSS_FIT_ROWS_PER_MEMBER = 10
 
-
-class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
+class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
     """Multi-task neural network regressor: a shared trunk and one head per task.
 
     One network predicts all targets at once. Its shared layers learn what the
@@ -275,15 +251,7 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "head_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "architecture": [StrOptions(set(ARCHITECTURES)), Architecture],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "n_members": [Interval(Integral, 1, None, closed="left")],
+        **MultiTaskBase._parameter_constraints,
         "loss": [StrOptions(set(LOSSES)), list, tuple],
         "target_transform": [
             None,
@@ -293,29 +261,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             dict,
             HasMethods(["fit", "transform", "inverse_transform"]),
         ],
-        "task_weighting": [
-            StrOptions(set(WEIGHTINGS)),
-            "array-like",
-            dict,
-            TaskWeighting,
-        ],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "early_stopping": [StrOptions({"auto", "cross_fit"}), "boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "callbacks": [list, None],
     }
 
     def __init__(
@@ -369,327 +314,35 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.callbacks = callbacks
 
-    # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to ``X`` and ``y``.
+    # --------------------------------------------------------------- predicting
+    def _task_losses(self, n_tasks):
+        return loss_kinds(self.loss, n_tasks)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; sparse matrices are not supported).
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets; ``NaN`` marks a label that was not measured. Every task
-            needs at least one observed value.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row in every task's loss.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-
-        Raises
-        ------
-        ValueError
-            For invalid parameters or data, and when training diverges (lower
-            ``learning_rate_init`` or scale the inputs): to a network whose
-            weights or predictions are not finite, or whose predictions of the
-            training data are meaningless: their squared error over 1000 times
-            that of predicting each target's mean (an R² below -999) and that of
-            the network it started from. With early stopping, a divergence
-            after the best epoch only warns: its weights are kept.
-        MemoryError
-            When the device runs out of memory: the training data stay on it.
-        KeyboardInterrupt
-            When training is interrupted (Ctrl-C). The estimator is left
-            unfitted, or, continuing (``warm_start``), exactly as it was before
-            this call.
-
-        Notes
-        -----
-        A fit that fails leaves the estimator unfitted, except a continued one
-        (``warm_start``) that did not diverge and whose network is still finite.
-        """
-        self._validate_params()
-        reset = not (self.warm_start and hasattr(self, "net_"))
-        n_epochs = self._train(X, y, sample_weight, epochs=self.max_iter, reset=reset)
-        if n_epochs == self.max_iter and not self.net_.plateaued():
-            warnings.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return self
-
-    def _check_partial_fit(self):
-        # as MLPRegressor's partial_fit is only there for stochastic solvers
-        if self.early_stopping is True or self.early_stopping == "cross_fit":
-            raise AttributeError(
-                "partial_fit does not support "
-                f"early_stopping={self.early_stopping!r}: it trains one epoch on "
-                "the data it is given and holds none out. Use fit, or set "
-                "early_stopping='auto' or False."
-            )
-        return True
-
-    @available_if(_check_partial_fit)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train one more epoch on ``X`` and ``y``.
-
-        The first call initialises the network and the target standardisation
-        from its data. Later calls continue training. As in MLPRegressor, no
-        data is held out and training never stops early here:
-        ``early_stopping="auto"`` means no early stopping for a network built by
-        ``partial_fit``, and with ``early_stopping=True`` the method is not
-        available (an ``AttributeError``, as MLPRegressor's with its ``lbfgs``
-        solver).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (numeric; sparse matrices are not supported), with
-            the features of the first call.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Targets, the same tasks at every call; ``NaN`` marks a label that
-            was not measured. The first call needs an observed value for every
-            task, later calls for at least one.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row in every task's loss.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-
-        Raises
-        ------
-        KeyboardInterrupt
-            When training is interrupted (Ctrl-C): the estimator is left as it
-            was before this call (unfitted before the first call).
-        """
-        self._validate_params()
-        self._train(
-            X,
-            y,
-            sample_weight,
-            epochs=1,
-            reset=not hasattr(self, "net_"),
-            holdout=False,
-        )
-        return self
-
-    def _train(self, X, y, sample_weight, *, epochs, reset, holdout=None):
-        """Validate data, (re)build the net when ``reset`` and train ``epochs``."""
-        if reset and hasattr(self, "net_"):
-            # Unfitted until the new net is built: a fit failing half-way must
-            # not leave the old net beside new target statistics.
-            del self.net_
-        X, Y, sample_weight = validate_training_data(self, X, y, sample_weight, reset)
-        y_1d, Y = Y.ndim == 1, Y.reshape(len(Y), -1)
-        # Rows of weight 0 add nothing to any loss or statistic: leave them out
-        # (indexing copies, so only when there are some).
-        keep = sample_weight > 0
-        rows = None  # each row's row of y, for messages
-        if not keep.all():
-            X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
-            rows = np.flatnonzero(keep)
-        if reset:
-            # partial_fit never holds data out, so never stops early (as in
-            # MLPRegressor); "auto" counts the rows of positive weight
-            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-            self.do_early_stopping_, self.cross_fit_ = self._early_stopping_for(
-                Y, holdout
-            )
-            self._y_1d = y_1d
-            self.n_tasks_ = Y.shape[1]
-            self.target_names_ = target_names(y, self.n_tasks_)
-            self._target_transforms = TargetTransforms(
-                task_transforms(self.target_transform, self.target_names_),
-                self.target_names_,
-            ).fit(Y)
-            Y = self._target_transforms.transform(Y, rows)
-            self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
-            overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
-            if overflow.size:
-                t = int(overflow[0])
+    def _make_target_transforms(self):
+        specs = task_transforms(self.target_transform, self.target_names_)
+        for t in np.flatnonzero(self._binary_tasks):
+            if specs[t] is not None:
                 raise ValueError(
-                    f"y's task {t} ({self.target_names_[t]!r}) has values too large "
-                    "to standardise in float64 (its variance overflows): express it "
-                    "in larger units, e.g. divide it by a power of 10."
+                    f"target_transform gives the binary task {t} "
+                    f"({self.target_names_[t]!r}, loss='log_loss') the transform "
+                    f"{specs[t]!r}: its labels are 0/1. Give that task None (a "
+                    "list or a dict of transforms for the other tasks)."
                 )
-        else:
-            self._network.check_unchanged(
-                self.get_params(deep=False),
-                "continuing to train (warm_start, partial_fit)",
-            )
-            if Y.shape[1] != self.n_tasks_:
-                raise ValueError(
-                    f"y has {Y.shape[1]} tasks but the estimator was fitted with "
-                    f"{self.n_tasks_}; continuing training needs the same tasks."
-                )
-            check_target_columns(y, self.target_names_)
-            Y = self._target_transforms.transform(Y, rows)
-        Y = self._target_scaler.transform(Y).astype(np.float32)
+        return TargetTransforms(specs, self.target_names_)
 
-        device = resolve_device(self.device)
-        n_before = 0 if reset else len(self.net_.history)
-        settings = TrainingSettings.from_params(self.get_params(deep=False))
-        holds_out = self.do_early_stopping_ if holdout is None else holdout
-        try:
-            dataset = make_dataset(
-                X,
-                Y,
-                sample_weight,
-                device,
-                holdout=(
-                    self.validation_fraction
-                    if holds_out and not self.cross_fit_
-                    else None
-                ),
-                folds=self.n_members if holds_out and self.cross_fit_ else None,
-                seed=self._seed,
-                task_names=self.target_names_,
-            )
-            config = (
-                NetworkConfig.from_params(self.get_params(), vars(self))
-                if reset
-                else self._network
-            )
-            self.net_, n_epochs = fit_net(
-                config,
-                settings,
-                dataset,
-                device,
-                epochs=epochs,
-                seed=self._seed,
-                net=None if reset else self.net_,
-            )
-            self._network = config
-        except Exception as error:
-            # a half-built net, or one that diverged, is no fitted model
-            out_of_memory = isinstance(error, torch.OutOfMemoryError)
-            kept = not (reset or isinstance(error, TrainingDiverged)) and (
-                out_of_memory or self.net_.is_finite()
-            )
-            if kept:  # its attributes follow its history's whole epochs
-                self._record_history(n_before)
-            else:
-                self.__dict__.pop("net_", None)
-            if not out_of_memory:
-                raise
-            raise MemoryError(
-                f"device={self.device!r} ran out of memory training on "
-                f"{X.shape[0]} rows of {X.shape[1]} features, which stay on the "
-                f"device while training ({str(error).splitlines()[0]}). Use "
-                "device='cpu', fewer rows, a smaller batch_size or smaller layers."
-            ) from error
-        self._record_history(n_before)
-        if reset or holds_out:
-            self._fit_held_out(dataset, X, Y, sample_weight, holds_out)
-        else:
-            # trained on without held-out rows: the calibration's residuals
-            # no longer describe the network
+    def _calibrate_held_out(self, held_out):
+        continuous = ~self._binary_tasks
+        if held_out is None or not continuous.any():
             self._calibration = None
-        return n_epochs
-
-    def _fit_held_out(self, dataset, X, Y, sample_weight, holds_out):
-        """Set what is learnt on held-out rows: the linear path and each
-        task's share of the network in the predictions (chosen on out-of-fold
-        predictions when cross-fitted, else none: the network alone), and the
-        calibration of the uncertainty (none without held-out rows)."""
-        self.linear_coef_ = np.zeros((self.n_features_in_, self.n_tasks_))
-        self.linear_intercept_ = np.zeros(self.n_tasks_)
-        self.network_share_ = np.ones(self.n_tasks_)
-        self._calibration = None
-        if not holds_out:
             return
-        if self.cross_fit_:
-            (
-                self.linear_coef_,
-                self.linear_intercept_,
-                self.network_share_,
-                prediction,
-                spread,
-            ) = fit_linear_path(self.net_, dataset, X, Y, sample_weight)
-            Y, weight = labels_and_weights(Y, sample_weight)
-        else:
-            holdout = dataset.holdout
-            X = holdout.X.cpu().numpy()
-            Y = holdout.y.double().cpu().numpy()
-            weight = (
-                np.ones(Y.shape)
-                if holdout.weight is None
-                else holdout.weight.double().cpu().numpy()
-            )
-            prediction, spread = self.net_.member_moments(holdout.X)
+        X, *columns = held_out
         self._calibration = calibrate(
             X,
-            Y,
-            weight,
-            prediction,
-            spread,
+            *(a[:, continuous] for a in columns),
             source="out_of_fold" if self.cross_fit_ else "validation",
             seed=self._seed,
         )
 
-    def _early_stopping_for(self, Y, holdout):
-        """``(do_early_stopping_, cross_fit_)`` for a first fit on the targets
-        ``Y``; ``holdout=False`` (partial_fit) holds nothing out."""
-        if holdout is False or self.early_stopping is False:
-            return False, False
-        if self.early_stopping == "cross_fit":
-            if self.n_members < 2:
-                raise ValueError(
-                    "early_stopping='cross_fit' validates each member of the "
-                    "ensemble on its own fold, which needs n_members >= 2; got "
-                    f"n_members={self.n_members}. Use early_stopping=True to hold "
-                    "out validation_fraction of the rows instead."
-                )
-            return True, True
-        if self.early_stopping == "auto":
-            n_samples = len(Y)
-            if self.n_members >= 2:
-                # and every member's training rows label every task
-                cross_fit = (
-                    n_samples >= _CROSS_FIT_ROWS_PER_MEMBER * self.n_members
-                    and unlabelled_fold(Y, self.n_members, self._seed) is None
-                )
-                return cross_fit, cross_fit
-            return n_samples >= _AUTO_EARLY_STOPPING_ROWS, False
-        return True, False
-
-    def _record_history(self, n_before):
-        history = self.net_.history
-        self.n_iter_ = len(history)
-        self.task_weights_ = np.asarray(history[-1, "task_weights"])
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if self.do_early_stopping_:
-            self.validation_scores_ = [
-                e["valid_r2"] for e in history if "valid_r2" in e
-            ]
-            # the best epoch of this fit, whose weights were restored (a NaN
-            # epoch, diverged or without two labels of any task, is no best)
-            self.best_validation_score_ = max(
-                (
-                    e["valid_r2"]
-                    for e in history[n_before:]
-                    if np.isfinite(e.get("valid_r2", np.nan))
-                ),
-                default=None,
-            )
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_)
-
-    @property
-    def history_(self):
-        """skorch's :class:`~skorch.history.History` of the training net."""
-        check_is_fitted(self)
-        return self.net_.history
-
-    # --------------------------------------------------------------- predicting
     def predict(self, X, return_std=False):
         """Predict every task for ``X``, and optionally how sure each is.
 
@@ -722,7 +375,10 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             With ``return_std=True``, for a model without a calibration.
         """
         check_is_fitted(self)
-        calibration = self._fitted_calibration() if return_std else None
+        continuous = ~self._binary_tasks
+        calibration = (
+            self._fitted_calibration() if return_std and continuous.any() else None
+        )
         X = self._validate_X_predict(X)
         Z, spread = self._standardised_prediction(X, with_spread=return_std)
         Y = self._in_target_units(Z)
@@ -741,9 +397,16 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
         if not return_std:
             return Y.ravel() if self._y_1d else Y
-        std = calibration.std(X, Z, spread)
+        # a binary task's outcome, 1 with probability p, has the std
+        # sqrt(p (1 - p)); the continuous tasks' are replaced below
+        Y_std = np.sqrt(np.where(self._binary_tasks, Y * (1 - Y), 0.0))
+        std = np.zeros_like(Z)
+        if continuous.any():
+            std[:, continuous] = calibration.std(
+                X, Z[:, continuous], spread[:, continuous]
+            )
         if self._target_transforms.identity:
-            Y_std = std * self._target_scaler.scale_
+            Y_std[:, continuous] = (std * self._target_scaler.scale_)[:, continuous]
         else:
             lower, upper = self._interval_in_target_units(Z, std, Y)
             # half the width; one side's distance where the other side's end
@@ -752,8 +415,9 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             distances[np.isinf(distances)] = np.nan
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # both sides
-                Y_std = np.nanmean(distances, axis=0)
-            Y_std[np.isnan(Y_std)] = np.inf
+                half_width = np.nanmean(distances, axis=0)
+            half_width[np.isnan(half_width)] = np.inf
+            Y_std[:, continuous] = half_width[:, continuous]
         return (Y.ravel(), Y_std.ravel()) if self._y_1d else (Y, Y_std)
 
     def predict_interval(self, X, confidence=0.9, groups=None):
@@ -825,13 +489,20 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         X = self._validate_X_predict(X)
         if groups is not None:
             groups = check_groups(groups, len(X))
-        quantile = calibration.quantiles(confidence, groups, self.target_names_)
+        continuous = ~self._binary_tasks
+        quantile = calibration.quantiles(
+            confidence, groups, self.target_names_[continuous]
+        )
         Z, spread = self._standardised_prediction(X, with_spread=True)
-        half_width = quantile * calibration.std(X, Z, spread)
+        half_width = np.zeros_like(Z)
+        half_width[:, continuous] = quantile * calibration.std(
+            X, Z[:, continuous], spread[:, continuous]
+        )
         interval = self._interval_in_target_units(
             Z, half_width, self._in_target_units(Z)
         )
         bounds = np.stack(interval, axis=-1)
+        bounds[:, self._binary_tasks] = np.nan  # a probability has no interval
         return bounds[:, 0] if self._y_1d else bounds
 
     def calibrate(self, X, y, sample_weight=None, groups=None):
@@ -879,15 +550,22 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         check_target_columns(y, self.target_names_)
         if groups is not None:
             groups = check_groups(groups, len(X))
+        continuous = ~self._binary_tasks
+        if not continuous.any():
+            raise ValueError(
+                "Every task of this model is binary (loss='log_loss'): its "
+                "predictions are probabilities, which calibrate does not "
+                "calibrate. It calibrates the continuous tasks' intervals."
+            )
         Y = self._target_scaler.transform(self._target_transforms.transform(Y))
         Y, weight = labels_and_weights(Y, sample_weight)
         Z, spread = self._standardised_prediction(X, with_spread=True)
         self._calibration = calibrate(
             X,
-            Y,
-            weight,
-            Z,
-            spread,
+            Y[:, continuous],
+            weight[:, continuous],
+            Z[:, continuous],
+            spread[:, continuous],
             source="calibrate",
             groups=groups,
             seed=self._seed,
@@ -918,24 +596,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
             )
         return calibration
 
-    def _standardised_prediction(self, X, with_spread=False):
-        """The prediction of the validated ``X`` in standardised units, and
-        (``with_spread``) the variance of the members' share in it, else
-        ``None``."""
-        # X stays on the CPU: the net moves one pass of rows at a time
-        spread = None
-        if with_spread:
-            Y, spread = self.net_.member_moments(as_tensor(X, "cpu"))
-            spread = spread * self.network_share_**2
-        else:
-            Y = self.net_.forward(TaskDataset(as_tensor(X, "cpu"))).numpy()
-            Y = Y.astype(np.float64)
-        share = self.network_share_
-        if (share < 1).any():
-            linear = X @ self.linear_coef_ + self.linear_intercept_
-            Y = share * Y + (1 - share) * linear
-        return Y, spread
-
     def _interval_in_target_units(self, Z, half_width, Y):
         """The interval ``Z ± half_width`` (standardised units) in the units
         of y, ``(lower, upper)``, given the prediction ``Y`` there. A
@@ -959,28 +619,11 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         return lower, upper
 
     def _in_target_units(self, Z):
-        """Standardised predictions ``Z`` (2-D) in the units of ``y``."""
+        """Standardised predictions ``Z`` (2-D) in the units of ``y``: a
+        binary task's log-odds as the probability of a 1."""
         Y = Z * self._target_scaler.scale_ + self._target_scaler.mean_
+        Y[:, self._binary_tasks] = expit(Z[:, self._binary_tasks])
         return self._target_transforms.inverse_transform(Y)
-
-    def _validate_X_predict(self, X):
-        # validate_data's generic path (dataframe detection, dtype and name
-        # checks) costs more than the network's forward pass on a few rows:
-        # a plain 2-D float array of the fitted width that is all finite is
-        # checked here directly; anything else, and any failure, goes through
-        # validate_data and its error messages.
-        if (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype.kind == "f"
-            and X.shape[0] > 0
-            and X.shape[1] == self.n_features_in_
-            and not hasattr(self, "feature_names_in_")
-        ):
-            X32 = np.ascontiguousarray(X, dtype=np.float32)
-            if np.isfinite(X32).all():
-                return X32
-        return validate_X(self, X, reset=False, dtype=np.float32, order="C")
 
     def score(self, X, y, sample_weight=None):
         """Mean over tasks of the R² on observed labels.
@@ -1042,119 +685,6 @@ class MultiTaskHealthRegressor(RegressorMixin, BaseEstimator):
         ['r2', 'mae', 'rmse', 'n_observed']
         """
         return metrics.score_tasks(self, X, y, sample_weight=sample_weight)
-
-    def save(self, path):
-        """Write the fitted estimator to a model file that is safe to share.
-
-        An alias of ``skhealth.save(self, path)``: a zip archive of data only
-        (JSON metadata and safetensors weights), which :func:`skhealth.load`
-        reads without unpickling anything. See :func:`skhealth.save` for what
-        the format can hold; it also saves a pipeline ending in this estimator.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write the file (``.skh`` by convention); an existing file
-            is replaced only once the new one is complete.
-
-        See Also
-        --------
-        skhealth.save : Save an estimator or a pipeline ending in one.
-        skhealth.load : Read a model file.
-        """
-        # imported here: model_files builds estimators, so imports this module
-        from .model_files import save
-
-        save(self, path)
-
-    # The pair of hooks through which model files read and restore what fitting
-    # learned: the learned attributes (the private ones fitting sets too), the
-    # target standardisation and the training net.
-    _FITTED_ATTRIBUTES = (
-        "n_features_in_",
-        "feature_names_in_",
-        "n_tasks_",
-        "target_names_",
-        "_y_1d",
-        "_seed",
-        "do_early_stopping_",
-        "cross_fit_",
-        "n_iter_",
-        "loss_curve_",
-        "best_loss_",
-        "validation_scores_",
-        "best_validation_score_",
-        "task_weights_",
-        "linear_coef_",
-        "linear_intercept_",
-        "network_share_",
-    )
-
-    def _get_fitted_state(self):
-        """What fitting learned, as ``{"attributes": {name: value},
-        "target_scaler": StandardScaler, "net": MultiTaskNet, "calibration":
-        Calibration or None}`` (no calibration for a model fitted before
-        skhealth kept one).
-
-        Raises a ValueError when a parameter the network is built from changed
-        since: the parameters would not describe the network."""
-        check_is_fitted(self)
-        self._network.check_unchanged(self.get_params(deep=False), "saving")
-        return {
-            "attributes": {
-                name: getattr(self, name)
-                for name in self._FITTED_ATTRIBUTES
-                if hasattr(self, name)
-            },
-            "target_scaler": self._target_scaler,
-            "net": self.net_,
-        } | (
-            {"calibration": self._calibration} if hasattr(self, "_calibration") else {}
-        )
-
-    def _set_fitted_state(self, state):
-        """Make this estimator the fitted one ``state`` describes (as
-        :meth:`_get_fitted_state` gives it): its net must be the one its
-        parameters and attributes configure."""
-        attributes = state["attributes"]
-        if "network_share_" not in attributes:  # saved before the linear path
-            n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
-            attributes = {
-                "cross_fit_": False,
-                "linear_coef_": np.zeros((n_features, n_tasks)),
-                "linear_intercept_": np.zeros(n_tasks),
-                "network_share_": np.ones(n_tasks),
-                **attributes,
-            }
-        for name, value in attributes.items():
-            setattr(self, name, value)
-        self._target_scaler = state["target_scaler"]
-        # a model file holds named transforms only, which learn nothing
-        self._target_transforms = TargetTransforms(
-            task_transforms(self.target_transform, self.target_names_),
-            self.target_names_,
-        )
-        self.net_ = state["net"]
-        self._network = NetworkConfig.from_params(self.get_params(), vars(self))
-        if "calibration" in state:
-            self._calibration = state["calibration"]
-        else:  # fitted before skhealth kept one
-            self.__dict__.pop("_calibration", None)
-
-    def __sklearn_is_fitted__(self):
-        # check_is_fitted would otherwise scan every attribute's name, at every
-        # predict: a noticeable part of a one-row prediction
-        return hasattr(self, "net_")
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        net = state.get("net_")
-        on_gpu = self.device != "auto" and torch.device(self.device).type == "cuda"
-        if net is not None and on_gpu and torch.device(net.device).type == "cpu":
-            # skorch mapped a GPU-trained net to the CPU, CUDA being missing: say
-            # where it is, so that it can train on and be saved
-            self.device = "cpu"
-            self._network = self._network.on_device("cpu")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -27,7 +27,7 @@ from skorch.callbacks import BatchScoring, Callback, EpochScoring
 
 from ._net import BatchIterator, MultiTaskNet, TaskDataset, label_weight, use_holdout
 from ._torch_utils import as_tensor, torch_seed
-from ._validation import layer_sizes, loss_kinds
+from ._validation import layer_sizes
 from .architectures import NetworkSpec, build_ensemble, get_architecture
 from .callbacks import PlateauStopping, TaskMetrics, TaskPrintLog
 from .losses import MaskedMultiTaskLoss, label_weights
@@ -78,22 +78,32 @@ class NetworkConfig:
     holds_out : bool
         Whether training holds data out to stop early on (the estimator's
         ``do_early_stopping_``).
+    losses : tuple of str
+        Each task's loss, a key of :data:`~skhealth.losses.LOSSES`.
     """
 
     params: dict
     n_features: int
     task_names: tuple
     holds_out: bool
+    losses: tuple
 
     @classmethod
-    def from_params(cls, params, attributes):
-        """The configuration of an estimator's ``params`` (``get_params()``)
-        and learned ``attributes`` (by name)."""
+    def from_params(cls, params, attributes, losses):
+        """The configuration of an estimator's ``params`` (``get_params()``),
+        learned ``attributes`` (by name) and tasks' ``losses``. A parameter of
+        ``NETWORK_PARAMS`` that the estimator does not have (a classifier's
+        ``loss``) configures nothing."""
         return cls(
-            params={name: copy.deepcopy(params[name]) for name in NETWORK_PARAMS},
+            params={
+                name: copy.deepcopy(params[name])
+                for name in NETWORK_PARAMS
+                if name in params
+            },
             n_features=int(attributes["n_features_in_"]),
             task_names=tuple(attributes["target_names_"]),
             holds_out=bool(attributes["do_early_stopping_"]),
+            losses=tuple(losses),
         )
 
     @property
@@ -248,7 +258,7 @@ def make_net(config, settings, n_samples, device):
         module=build_ensemble,
         **{f"module__{key}": value for key, value in config.module_params().items()},
         criterion=MaskedMultiTaskLoss,
-        criterion__losses=loss_kinds(config.params["loss"], config.n_tasks),
+        criterion__losses=config.losses,
         criterion__weighting=get_weighting(
             config.params["task_weighting"], config.task_names
         ),
@@ -383,13 +393,15 @@ _DIVERGED_ERROR_RATIO = 1e3
 _ADVICE = "Lower learning_rate_init, or scale the inputs (e.g. StandardScaler)."
 
 
-def _error_ratio(predicted, rows):
-    """The squared error of the standardised predictions ``predicted`` of the
-    training ``rows`` (``(X, (y, weight))``) over that of predicting the
-    targets' mean, 0: 1 - R², whatever the loss trained on."""
-    _, (y, weight) = rows
+def _error_ratio(net, rows):
+    """The squared error of ``net``'s standardised predictions (probabilities
+    for a binary task) of the training ``rows`` (``(X, (y, weight))``) over
+    that of predicting the targets' mean, 0: 1 - R², whatever the loss
+    trained on."""
+    X, (y, weight) = rows
     weight = torch.ones_like(y) if weight is None else label_weight(weight)
     with torch.inference_mode():  # the predictions are inference tensors
+        predicted = net.criterion_.inverse_link(net.evaluation_step((X, None)))
         errors = (weight * (predicted - y).double().square()).sum()
         spread = (weight * y.double().square()).sum()
     return float(errors / spread)
@@ -468,7 +480,7 @@ def fit_net(config, settings, dataset, device, *, epochs, seed, net=None):
             # the training rows of one evaluation pass, which the divergence
             # check predicts before and after training
             rows = dataset.batch(slice(net.eval_rows()))
-            start = _error_ratio(net.evaluation_step((rows[0], None)), rows)
+            start = _error_ratio(net, rows)
             with _recording_interrupts(interrupts):
                 net.partial_fit(dataset)
         # skorch returns from a KeyboardInterrupt as from a request to stop,
@@ -508,13 +520,12 @@ def _check_divergence(net, n_before, rows, start, holds_out):
     losses = net.history[n_before:, "train_loss"]
     bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
     where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
-    predicted = net.evaluation_step((rows[0], None))
-    if not (net.is_finite() and predicted.isfinite().all()):
+    if not (net.is_finite() and net.evaluation_step((rows[0], None)).isfinite().all()):
         raise TrainingDiverged(
             f"Training diverged{where}: the network's weights or predictions are "
             "not finite. " + _ADVICE
         )
-    ratio = _error_ratio(predicted, rows)
+    ratio = _error_ratio(net, rows)
     if ratio > _DIVERGED_ERROR_RATIO * max(1.0, start):
         raise TrainingDiverged(
             f"Training diverged{where}: the network's predictions of its "

@@ -62,10 +62,14 @@ def fitted_regressor(model, *, name="model"):
 
 def labels_and_weights(Y, sample_weight):
     """``Y`` (``NaN`` where a label is missing) as finite labels, 0 where
-    missing, and each label's weight, its row's ``sample_weight`` or 0 where
-    missing: both float64, of the shape of ``Y``."""
+    missing, and each label's weight, its row's ``sample_weight`` (or its own,
+    for weights of the shape of ``Y``) or 0 where missing: both float64, of
+    the shape of ``Y``."""
     observed = ~np.isnan(Y)
-    weight = observed * np.asarray(sample_weight, dtype=np.float64)[:, None]
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    weight = observed * (
+        sample_weight if sample_weight.ndim == 2 else sample_weight[:, None]
+    )
     return np.where(observed, Y, 0.0), weight
 
 
@@ -447,6 +451,30 @@ def loss_kinds(loss, n_tasks):
     return kinds
 
 
+def check_binary_labels(Y, binary, rows, names, both_classes):
+    """Raise a ValueError if a binary task (``binary``, a mask of the tasks)
+    of the labels ``Y`` (2-D, ``NaN`` where missing) has, on the ``rows`` of
+    positive weight, a label other than 0 and 1, or (``both_classes``) not
+    both of them."""
+    for t in np.flatnonzero(binary):
+        labels = Y[rows, t]
+        labels = labels[~np.isnan(labels)]
+        other = labels[(labels != 0) & (labels != 1)]
+        task = f"task {t} ({names[t]!r}, column {t} of y)"
+        if other.size:
+            raise ValueError(
+                f"{task} is binary (loss='log_loss') but has the label "
+                f"{other[0]:g}: its labels must be 0 or 1, NaN where unknown. "
+                "Recode it, e.g. (y == positive_value) as 0/1 with NaN kept."
+            )
+        if both_classes and np.unique(labels).size < 2:
+            raise ValueError(
+                f"{task} is binary but its {labels.size} observed labels are all "
+                f"{labels[0]:g}: it needs both 0 and 1 to learn from. Drop the "
+                "task or add labels of the other class."
+            )
+
+
 def target_names(y, n_tasks):
     """The names of the ``n_tasks`` targets of ``y``: its columns' or its name,
     as str, else ``task_0``, ``task_1``, ..."""
@@ -490,10 +518,13 @@ def validate_training_data(estimator, X, y, sample_weight, reset):
         check_numbers(y, "y")  # validate_X named any string in X
         raise
     check_consistent_length(X, Y)
-    if np.isinf(Y).any():
+    infinite = np.flatnonzero(np.isinf(Y.reshape(len(Y), -1)).any(axis=0))
+    if infinite.size:
+        t = int(infinite[0])
         raise ValueError(
-            "Input y contains infinity; use NaN for a missing label and finite "
-            "values otherwise."
+            f"Input y contains infinity in task {t} "
+            f"({target_names(y, Y.size // max(len(Y), 1))[t]!r}); use NaN for a "
+            "missing label and finite values otherwise."
         )
     sample_weight = check_sample_weight(
         sample_weight, X, dtype=np.float32, ensure_non_negative=True

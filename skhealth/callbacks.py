@@ -68,10 +68,12 @@ class TaskMetrics(Callback):
     ``train_loss_t`` and ``train_r2_t``, and with validation data
     ``valid_loss_t``, ``valid_r2_t`` and ``valid_r2`` (the mean over tasks).
     Losses are the criterion's, on standardised targets and without task
-    weights; missing labels are left out. For an ensemble, the training loss is
-    the mean of its members' losses (each member trains on its own), the
-    validation loss that of their mean prediction, which is what it predicts;
-    R² is always that of the mean prediction.
+    weights; missing labels are left out. A binary task's R² is that of its
+    predicted probabilities of the 0/1 labels: its Brier skill score. For an
+    ensemble, the training loss is the mean of its members' losses (each
+    member trains on its own), the validation loss that of their mean
+    prediction, which is what it predicts; R² is always that of the mean
+    prediction.
 
     It reads the net's data as a :class:`skhealth._net.TaskDataset` and each
     step's per-task losses, as skhealth's net provides them.
@@ -114,6 +116,8 @@ class TaskMetrics(Callback):
         with torch.no_grad():
             if y_pred.dim() == 3:  # an ensemble is scored by its mean prediction
                 y_pred = y_pred.mean(dim=0)
+            # a binary task's R² is that of its probabilities (Brier skill score)
+            y_pred = net.criterion_.inverse_link(y_pred)
             squared = (y - y_pred).square_()
             if weight is None:
                 total = len(y)

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from .weighting import Equal
 
-__all__ = ["LOSSES", "MaskedMultiTaskLoss", "label_weights"]
+__all__ = ["BINARY_LOSSES", "LOSSES", "MaskedMultiTaskLoss", "label_weights"]
 
 
 def _squared_error(pred, true):
@@ -32,13 +32,23 @@ def _huber(pred, true):
     return F.huber_loss(pred, true, reduction="none", delta=1.0)
 
 
+def _log_loss(pred, true):
+    return F.binary_cross_entropy_with_logits(pred, true, reduction="none")
+
+
 # Element-wise losses, computed on standardised targets (so Huber's delta of 1
-# is one standard deviation of the task).
+# is one standard deviation of the task); ``log_loss`` on 0/1 labels, the
+# network's output for its task being the log-odds of a 1.
 LOSSES = {
     "squared_error": _squared_error,
     "absolute_error": _absolute_error,
     "huber": _huber,
+    "log_loss": _log_loss,
 }
+
+# Losses of binary tasks: their labels are 0/1, not standardised, and their
+# predictions probabilities (the logistic function of the network's output).
+BINARY_LOSSES = frozenset({"log_loss"})
 
 
 def label_weights(y, sample_weight=None):
@@ -48,10 +58,11 @@ def label_weights(y, sample_weight=None):
     ----------
     y : tensor of shape (n_samples, n_tasks)
         Targets, ``NaN`` where a label is missing.
-    sample_weight : tensor of shape (n_samples,), default=None
-        Weight of each row's labels; ``None`` weighs them all 1. Weights that
-        are all equal are replaced by 1, which leaves every weighted mean as
-        it is.
+    sample_weight : tensor of shape (n_samples,) or (n_samples, n_tasks), \
+            default=None
+        Weight of each row's labels, or of each label; ``None`` weighs them
+        all 1. Weights that are all equal are replaced by 1, which leaves every
+        weighted mean as it is.
 
     Returns
     -------
@@ -74,12 +85,16 @@ def label_weights(y, sample_weight=None):
             [1., 1.]])
     """
     observed = ~torch.isnan(y)
-    uniform = sample_weight is None or bool((sample_weight == sample_weight[0]).all())
+    uniform = sample_weight is None or bool(
+        (sample_weight == sample_weight.flatten()[0]).all()
+    )
     if uniform and observed.all():
         return y, None
     weight = observed.to(y.dtype)
     if not uniform:
-        weight = weight * sample_weight.unsqueeze(1)
+        weight = weight * (
+            sample_weight if sample_weight.dim() == 2 else sample_weight.unsqueeze(1)
+        )
     return torch.where(observed, y, 0.0), weight
 
 
@@ -116,6 +131,17 @@ class MaskedMultiTaskLoss(nn.Module):
             (LOSSES[kind], [t for t, k in enumerate(self.losses) if k == kind])
             for kind in dict.fromkeys(self.losses)
         ]
+        self._binary = [t for t, k in enumerate(self.losses) if k in BINARY_LOSSES]
+
+    def inverse_link(self, y_pred):
+        """The network's outputs ``y_pred`` (``(..., n_tasks)``) as predictions:
+        a binary task's log-odds as the probability of a 1; others as they are.
+        Returns ``y_pred`` itself when no task is binary."""
+        if not self._binary:
+            return y_pred
+        y_pred = y_pred.clone()
+        y_pred[..., self._binary] = torch.sigmoid(y_pred[..., self._binary])
+        return y_pred
 
     def forward(self, y_pred, y_true, weight=None):
         """Return a ``(n_tasks,)`` tensor of per-task losses.

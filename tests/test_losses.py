@@ -6,10 +6,15 @@ import torch
 
 from skhealth.losses import LOSSES, MaskedMultiTaskLoss, label_weights
 
+# each element-wise loss of a prediction (a log-odds for log_loss) and a label
 _BY_HAND = {
-    "squared_error": lambda r: r**2,
-    "absolute_error": np.abs,
-    "huber": lambda r: np.where(np.abs(r) <= 1, 0.5 * r**2, np.abs(r) - 0.5),
+    "squared_error": lambda p, t: (p - t) ** 2,
+    "absolute_error": lambda p, t: np.abs(p - t),
+    "huber": lambda p, t: np.where(
+        np.abs(p - t) <= 1, 0.5 * (p - t) ** 2, np.abs(p - t) - 0.5
+    ),
+    # -log(sigmoid(p)) for a 1, -log(1 - sigmoid(p)) for a 0
+    "log_loss": lambda p, t: np.logaddexp(0, p) - t * p,
 }
 
 
@@ -31,9 +36,9 @@ def _by_hand(kind, y_pred, y_true, weight):
         if not observed.any():
             losses.append(0.0)
             continue
-        residual = y_pred[observed, t] - y_true[observed, t]
+        elementwise = _BY_HAND[kind](y_pred[observed, t], y_true[observed, t])
         w = weight[observed]
-        losses.append(float((w * _BY_HAND[kind](residual)).sum() / w.sum()))
+        losses.append(float((w * elementwise).sum() / w.sum()))
     return losses
 
 

@@ -86,7 +86,12 @@ def dump(estimator, limits):
     # the weights must fit
     estimator._validate_params()
     state = estimator._get_fitted_state()
-    config = NetworkConfig.from_params(estimator.get_params(), state["attributes"])
+    attributes = state["attributes"]
+    config = NetworkConfig.from_params(
+        estimator.get_params(),
+        attributes,
+        estimator._task_losses(attributes["n_tasks_"]),
+    )
     if config.n_layers > limits.layers:
         raise ValueError(
             f"The model has {config.n_layers} hidden layers, more than the "
@@ -225,7 +230,11 @@ def describe(metadata, name, limits):
             setattr(scaler, attribute, decode(metadata["target_scaler"][attribute]))
     check_target_statistics(scaler, attributes["n_tasks_"], name)
     with malformed(name, "a parameter"):
-        config = NetworkConfig.from_params(estimator.get_params(), attributes)
+        config = NetworkConfig.from_params(
+            estimator.get_params(),
+            attributes,
+            estimator._task_losses(attributes["n_tasks_"]),
+        )
         settings = TrainingSettings.from_params(estimator.get_params())
     expect(
         config.n_layers <= limits.layers,
