@@ -1,5 +1,6 @@
 """Plots of a multi-task fit: training curves, task weights, prediction errors,
-feature importances, one person's attributions, and interval coverage.
+feature importances, one person's attributions, interval coverage, and the ROC
+and calibration curves of binary tasks.
 
 Display objects in scikit-learn's style (see
 :class:`sklearn.metrics.PredictionErrorDisplay`): build one with a
@@ -16,14 +17,18 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._calibration import check_confidence
-from ._sklearn import validate_style_kwargs
+from ._sklearn import BaseSearchCV, validate_style_kwargs
 from ._validation import (
     as_2d,
     check_target_columns,
+    default_task_names,
+    final_step,
     fitted_regressor,
     regressor_input,
 )
@@ -33,8 +38,10 @@ from .weighting import _ConstantWeights, get_weighting
 __all__ = [
     "AttributionDisplay",
     "IntervalCoverageDisplay",
+    "TaskCalibrationDisplay",
     "TaskImportanceDisplay",
     "TaskPredictionErrorDisplay",
+    "TaskROCDisplay",
     "TaskWeightDisplay",
     "TrainingCurveDisplay",
 ]
@@ -1627,3 +1634,736 @@ def _check_confidences(confidences):
             f"{confidences!r}."
         )
     return sorted({check_confidence(c) for c in confidences})
+
+
+# ---------------------------------------------------------------- binary tasks
+# The fix that the messages about a task's labels or probabilities suggest.
+_LEAVE_OUT = "or leave the task out (from_estimator's tasks= selects the tasks to plot)"
+
+
+def _task_positions(tasks, target_names):
+    """The positions of ``tasks`` (a name or a position, or a list of them)
+    among ``target_names``, in the order given; all of them for ``None``."""
+    if tasks is None:
+        return list(range(len(target_names)))
+    chosen = [tasks] if isinstance(tasks, str | Integral) else list(tasks)
+    positions = []
+    for task in chosen:
+        if isinstance(task, str) and task in target_names:
+            positions.append(target_names.index(task))
+        elif (
+            isinstance(task, Integral)
+            and not isinstance(task, bool)
+            and 0 <= task < len(target_names)
+        ):
+            positions.append(int(task))
+        else:
+            positions = []
+            break
+    if not positions or len(set(positions)) < len(positions):
+        raise ValueError(
+            f"tasks must be target names, one or more of {target_names}, or their "
+            f"positions, from 0 to {len(target_names) - 1}, each at most once; got "
+            f"{tasks!r}."
+        )
+    return positions
+
+
+def _final_estimator(estimator):
+    """The estimator at the end of ``estimator``: through pipelines and the best
+    estimators of searches."""
+    final = final_step(estimator)
+    while isinstance(final, BaseSearchCV) and hasattr(final, "best_estimator_"):
+        final = final_step(final.best_estimator_)
+    return final
+
+
+def _check_binary_classes(classes, task):
+    """A ValueError unless a classifier's ``classes`` (None where unknown) are
+    0 and 1, so that the second column of its probabilities is P(label = 1)."""
+    if classes is None:
+        return
+    classes = np.asarray(classes)
+    if classes.shape != (2,) or not np.array_equal(classes, [0, 1]):
+        raise ValueError(
+            f"The classifier's classes for task {task!r} are {classes.tolist()}; "
+            "these displays need binary outcomes labelled 0 and 1 (1 the "
+            "positive label): fit the classifier on 0/1 labels."
+        )
+
+
+def _positive_probabilities(estimator, X, target_names):
+    """The fitted ``estimator``'s probability of the label 1 for each row of
+    ``X`` and each of ``target_names``: its ``predict_proba``'s, where it has
+    one, else its ``predict``'s."""
+    final = _final_estimator(estimator)
+    n_tasks = len(target_names)
+    if not hasattr(estimator, "predict_proba"):
+        source, proba = "predict", estimator.predict(X)
+    else:
+        source, proba = "predict_proba", estimator.predict_proba(X)
+        classes = getattr(final, "classes_", None)
+        if isinstance(proba, list):  # one (n_samples, 2) array per task
+            columns = []
+            for t, task_proba in enumerate(proba):
+                task = target_names[t] if t < n_tasks else t
+                if np.ndim(task_proba) != 2 or np.shape(task_proba)[1] != 2:
+                    raise ValueError(
+                        f"predict_proba(X) gives task {task!r} probabilities of "
+                        f"shape {np.shape(task_proba)}; these displays need binary "
+                        "outcomes, two columns for the labels 0 and 1."
+                    )
+                if isinstance(classes, list) and t < len(classes):
+                    _check_binary_classes(classes[t], task)
+                columns.append(np.asarray(task_proba)[:, 1])
+            proba = np.column_stack(columns)
+        elif n_tasks == 1 and np.ndim(proba) == 2 and np.shape(proba)[1] == 2:
+            _check_binary_classes(classes, target_names[0])
+            proba = np.asarray(proba)[:, 1]  # a single task's P(label = 1)
+    proba = check_array(
+        proba, ensure_2d=False, dtype=np.float64, ensure_all_finite=False
+    )
+    proba = proba.reshape(len(proba), -1)
+    if proba.shape[1] != n_tasks:
+        raise ValueError(
+            f"{type(final).__name__}.{source}(X) has {proba.shape[1]} columns, but y "
+            f"has {n_tasks} task{'s' * (n_tasks > 1)}: these displays need one "
+            "probability of the label 1 per task (with predict_proba, a "
+            "(n_samples, 2) array for a single task, or a (n_samples, n_tasks) one "
+            "for several)."
+        )
+    return proba
+
+
+def _estimator_predictions(estimator, X, y, tasks):
+    """``(y_true, y_proba, target_names, name)`` of the ``tasks`` of the fitted
+    ``estimator``, on ``X``: the labels ``y``, the probabilities predicted, the
+    tasks' names and the estimator's."""
+    check_is_fitted(estimator)
+    final = _final_estimator(estimator)
+    model_names = getattr(final, "target_names_", None)
+    if model_names is not None:
+        check_target_columns(y, model_names)
+    y_true = as_2d(y, "y")
+    if hasattr(y, "columns"):
+        target_names = [str(column) for column in y.columns]
+    elif model_names is not None and len(model_names) == y_true.shape[1]:
+        target_names = [str(name) for name in model_names]
+    elif getattr(y, "name", None) is not None and np.ndim(y) == 1:
+        target_names = [str(y.name)]
+    else:
+        target_names = default_task_names(y_true.shape[1])
+    y_proba = _positive_probabilities(estimator, X, target_names)
+    if len(y_proba) != len(y_true):
+        raise ValueError(
+            f"X has {len(y_proba)} rows and y {len(y_true)}: give one label row per "
+            "row of X."
+        )
+    positions = _task_positions(tasks, target_names)
+    return (
+        y_true[:, positions],
+        y_proba[:, positions],
+        [target_names[t] for t in positions],
+        type(final).__name__,
+    )
+
+
+def _binary_tasks(y_true, y_proba, target_names):
+    """Each task's observed labels (0 and 1, both present) and their predicted
+    probabilities (finite, in [0, 1]), checked, by task name."""
+    if target_names is None and hasattr(y_true, "columns"):
+        target_names = [str(column) for column in y_true.columns]
+    y_true = as_2d(y_true, "y_true")
+    given = np.shape(y_proba)
+    y_proba = check_array(
+        y_proba,
+        ensure_2d=False,
+        dtype=np.float64,
+        ensure_all_finite=False,
+        input_name="y_proba",
+    )
+    y_proba = y_proba.reshape(len(y_proba), -1) if y_proba.ndim == 1 else y_proba
+    n_samples, n_tasks = y_true.shape
+    if y_proba.shape != y_true.shape:
+        hint = (
+            ": for a single task, pass the probabilities of the label 1, "
+            "predict_proba(X)[:, 1]"
+            if n_tasks == 1 and y_proba.shape == (n_samples, 2)
+            else ""
+        )
+        raise ValueError(
+            f"y_proba has shape {given}, but y_true {y_true.shape}: give one "
+            f"probability of the label 1 per row and task{hint}."
+        )
+    if target_names is None:
+        target_names = default_task_names(n_tasks)
+    target_names = [str(name) for name in target_names]
+    if len(target_names) != n_tasks or len(set(target_names)) < n_tasks:
+        raise ValueError(
+            f"target_names must be {n_tasks} distinct names, one per task; got "
+            f"{target_names}."
+        )
+    tasks = {}
+    for t, task in enumerate(target_names):
+        observed = ~np.isnan(y_true[:, t])
+        labels, proba = y_true[observed, t], y_proba[observed, t]
+        if not observed.any():
+            raise ValueError(
+                f"Task {task!r} has no observed label (all {n_samples} are NaN): "
+                f"give rows where it was observed, {_LEAVE_OUT}."
+            )
+        other = labels[(labels != 0) & (labels != 1)]
+        if other.size:
+            raise ValueError(
+                f"Task {task!r} has labels other than 0 and 1, such as {other[0]:g}: "
+                "these displays need binary outcomes, 1 for the positive label, 0 "
+                f"for the negative and NaN where unknown. Encode it as 0/1, "
+                f"{_LEAVE_OUT}."
+            )
+        if np.unique(labels).size == 1:
+            raise ValueError(
+                f"Task {task!r} has only the label {labels[0]:g} among its "
+                f"{labels.size} observed rows: its ROC and calibration curves need "
+                f"both labels, 0 and 1. Give rows with both, {_LEAVE_OUT}."
+            )
+        wrong = proba[~np.isfinite(proba) | (proba < 0) | (proba > 1)]
+        if wrong.size:
+            raise ValueError(
+                f"The predicted probabilities of task {task!r} hold {wrong[0]:g}, "
+                "not a probability in [0, 1], on a row with a label: pass the "
+                "probabilities of the label 1 (a classifier's predict_proba, or "
+                "the predict of a task fitted with loss='log_loss'), not scores "
+                f"or the predictions of a continuous task, {_LEAVE_OUT}."
+            )
+        tasks[task] = labels.astype(np.int64), proba
+    return tasks
+
+
+def _curve_panels(
+    ax, n_cols, curves, *, name, reference, axis_labels, legend_loc, line_kwargs
+):
+    """Draw each task's curve in a unit square of its own, titled with the task,
+    and return the panels and the curves.
+
+    ``curves`` holds ``(task, x, y, score)``: the curve's legend label is the
+    ``score`` (a text), after the model's ``name`` where given. ``reference``
+    labels the dotted diagonal, drawn where the panel has none yet (as a second
+    model's curves are added); ``None`` draws none.
+    """
+    axes = _task_panels(ax, len(curves), n_cols, panel_size=(4, 4))
+    lines = []
+    for panel, (task, x, y, score) in zip(axes, curves, strict=True):
+        drawn = panel.get_legend_handles_labels()[1]
+        if reference is not None and reference not in drawn:
+            panel.plot([0, 1], [0, 1], color="black", linestyle=":", label=reference)
+        label = score if name is None else f"{name} ({score})"
+        (line,) = panel.plot(x, y, label=label, **line_kwargs)
+        lines.append(line)
+        xlabel, ylabel = axis_labels
+        panel.set(
+            xlim=(-0.01, 1.01),
+            ylim=(-0.01, 1.01),
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=task,
+        )
+        panel.set_aspect("equal")
+        panel.legend(loc=legend_loc)
+    return axes, np.asarray(lines, dtype=object)
+
+
+class TaskCalibrationDisplay:
+    """Reliability diagrams of binary tasks: the observed frequency of the
+    label 1 against the predicted probability, one panel per task.
+
+    Each task's observed labels (rows whose label is ``NaN``, unknown, left
+    out) are put in bins by their predicted probability, as
+    :func:`sklearn.calibration.calibration_curve` does; the panel draws each
+    non-empty bin's fraction of positive labels against its mean predicted
+    probability, with the diagonal that a calibrated model follows, and gives
+    the task's expected calibration error (ECE) in the legend:
+
+    .. math::
+
+        \\mathrm{ECE} = \\sum_b \\frac{n_b}{n} \\left| \\bar p_b - \\bar y_b
+        \\right|
+
+    over the same bins :math:`b`, where :math:`n_b` is the number of the
+    task's observed labels in bin :math:`b`, :math:`n` that of all its
+    observed labels, :math:`\\bar p_b` their mean predicted probability and
+    :math:`\\bar y_b` their fraction of positive labels. Create one with
+    :meth:`from_estimator` or :meth:`from_predictions`; several models are
+    compared by drawing them into the same panels (``ax=display.ax_``).
+
+    Parameters
+    ----------
+    prob_true : dict of str -> ndarray
+        Per task, the fraction of positive labels in each non-empty bin.
+    prob_pred : dict of str -> ndarray
+        Per task, the mean predicted probability in each of those bins.
+    bin_counts : dict of str -> ndarray
+        Per task, the number of observed labels in each of those bins.
+    ece : pandas.Series
+        The expected calibration error of each task, indexed by task name.
+    name : str, default=None
+        The model's name, in the legend.
+
+    Attributes
+    ----------
+    lines_ : ndarray of matplotlib Line2D
+        Each task's calibration curve.
+    ax_ : ndarray of matplotlib Axes of shape (n_tasks,)
+        One panel per task, in task order (as the ``ax`` argument takes them).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    sklearn.calibration.CalibrationDisplay : The single-task version.
+    TaskROCDisplay : The tasks' ROC curves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhealth.plot import TaskCalibrationDisplay
+    >>> y_true = np.array([[0, 0], [0, 1], [1, np.nan], [1, 1]])
+    >>> y_proba = np.array([[0.1, 0.1], [0.3, 0.9], [0.8, 0.5], [0.6, 0.9]])
+    >>> disp = TaskCalibrationDisplay.from_predictions(
+    ...     y_true, y_proba, target_names=["diabetes", "smoker"], n_bins=2)
+    >>> disp.prob_true["diabetes"], disp.prob_pred["diabetes"]
+    (array([0., 1.]), array([0.2, 0.7]))
+    >>> disp.ece
+    diabetes    0.25
+    smoker      0.10
+    dtype: float64
+    """
+
+    def __init__(self, *, prob_true, prob_pred, bin_counts, ece, name=None):
+        self.prob_true = prob_true
+        self.prob_pred = prob_pred
+        self.bin_counts = bin_counts
+        self.ece = ece
+        self.name = name
+
+    def plot(self, ax=None, *, name=None, n_cols=3, ref_line=True, line_kwargs=None):
+        """Draw one reliability diagram per task.
+
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task, such as the ``ax_`` of another display, whose
+            curves stay; ``None`` makes a figure with a grid of panels.
+        name : str, default=None
+            The model's name in the legend; default ``self.name``.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ref_line : bool, default=True
+            Draw the diagonal, a perfectly calibrated model, where the panel
+            has none yet.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskCalibrationDisplay
+            ``self``, with the curves in ``lines_``, the panels in ``ax_`` and
+            their figure in ``figure_``.
+        """
+        curves = [
+            (task, self.prob_pred[task], self.prob_true[task], f"ECE = {ece:.3f}")
+            for task, ece in self.ece.items()
+        ]
+        self.ax_, self.lines_ = _curve_panels(
+            ax,
+            n_cols,
+            curves,
+            name=self.name if name is None else name,
+            reference="perfectly calibrated" if ref_line else None,
+            axis_labels=("mean predicted probability", "fraction of positives"),
+            legend_loc="upper left",
+            line_kwargs=validate_style_kwargs(
+                {"marker": "s", "linestyle": "-"}, line_kwargs or {}
+            ),
+        )
+        self.figure_ = self.ax_[0].figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        tasks=None,
+        n_bins=5,
+        strategy="uniform",
+        name=None,
+        n_cols=3,
+        ax=None,
+        ref_line=True,
+        line_kwargs=None,
+    ):
+        """Plot the calibration of a fitted model's probabilities on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted classifier or regressor, a Pipeline ending in one, or a
+            search that refitted either. Its ``predict_proba(X)`` gives the
+            probabilities where it has one: a ``(n_samples, 2)`` array for a
+            single task (``y`` 1-D), whose second column is taken, or a
+            ``(n_samples, n_tasks)`` one, each task's probability of the label
+            1 (the multilabel convention of
+            :class:`~sklearn.neural_network.MLPClassifier`), or a list of one
+            ``(n_samples, 2)`` array per task. Otherwise its ``predict(X)``
+            must give them, as the predictions of a
+            :class:`~skhealth.MultiTaskHealthRegressor` task fitted with
+            ``loss="log_loss"`` are.
+        X : array-like of shape (n_samples, n_features)
+            Inputs, best held out from training.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Their labels, 0 or 1, ``NaN`` where unknown. A DataFrame's columns
+            name the tasks, else the estimator's ``target_names_`` where it
+            has them.
+        tasks : str, int or list of them, default=None
+            The tasks to plot, by name or position, such as the binary tasks
+            of a model whose other tasks are continuous; ``None`` plots all.
+        n_bins : int, default=5
+            Number of bins; see :meth:`from_predictions`.
+        strategy : {"uniform", "quantile"}, default="uniform"
+            How the bins are cut; see :meth:`from_predictions`.
+        name : str, default=None
+            The model's name in the legend; default the name of the
+            estimator's class (that of the last step of a pipeline).
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task plotted, such as another display's ``ax_``, to
+            compare the models; ``None`` makes a new figure.
+        ref_line : bool, default=True
+            Draw the diagonal where the panel has none yet; see :meth:`plot`.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskCalibrationDisplay
+            A new display of the tasks' calibration, drawn by :meth:`plot`.
+        """
+        y_true, y_proba, target_names, default_name = _estimator_predictions(
+            estimator, X, y, tasks
+        )
+        return cls.from_predictions(
+            y_true,
+            y_proba,
+            target_names=target_names,
+            n_bins=n_bins,
+            strategy=strategy,
+            name=default_name if name is None else name,
+            n_cols=n_cols,
+            ax=ax,
+            ref_line=ref_line,
+            line_kwargs=line_kwargs,
+        )
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_proba,
+        *,
+        target_names=None,
+        n_bins=5,
+        strategy="uniform",
+        name=None,
+        n_cols=3,
+        ax=None,
+        ref_line=True,
+        line_kwargs=None,
+    ):
+        """Plot the calibration of given probabilities.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Observed labels, 0 or 1, ``NaN`` where unknown; each task needs
+            both labels among its observed rows.
+        y_proba : array-like of the same shape
+            The predicted probabilities of the label 1, in [0, 1].
+        target_names : sequence of str, default=None
+            Panel titles; default the columns of ``y_true`` when it is a
+            DataFrame, else ``task_0``, ``task_1``, ...
+        n_bins : int, default=5
+            Number of bins of the predicted probabilities; the more, the more
+            labels each task needs.
+        strategy : {"uniform", "quantile"}, default="uniform"
+            ``"uniform"`` cuts [0, 1] into bins of equal width,
+            ``"quantile"`` each task's probabilities into bins of as many
+            labels, as :func:`~sklearn.calibration.calibration_curve` does.
+        name : str, default=None
+            The model's name in the legend.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task, such as another display's ``ax_``; ``None``
+            makes a new figure.
+        ref_line : bool, default=True
+            Draw the diagonal where the panel has none yet; see :meth:`plot`.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskCalibrationDisplay
+            A new display of the tasks' calibration, drawn by :meth:`plot`.
+        """
+        prob_true, prob_pred, bin_counts, ece = {}, {}, {}, {}
+        for task, (labels, proba) in _binary_tasks(
+            y_true, y_proba, target_names
+        ).items():
+            prob_true[task], prob_pred[task] = calibration_curve(
+                labels, proba, n_bins=n_bins, strategy=strategy
+            )
+            # calibration_curve's bins, to count the labels in each
+            if strategy == "quantile":
+                edges = np.percentile(proba, np.linspace(0, 1, n_bins + 1) * 100)
+            else:
+                edges = np.linspace(0.0, 1.0, n_bins + 1)
+            counts = np.bincount(np.searchsorted(edges[1:-1], proba), minlength=n_bins)
+            bin_counts[task] = counts[counts > 0]
+            gaps = np.abs(prob_pred[task] - prob_true[task])
+            ece[task] = float(np.sum(bin_counts[task] / labels.size * gaps))
+        display = cls(
+            prob_true=prob_true,
+            prob_pred=prob_pred,
+            bin_counts=bin_counts,
+            ece=pd.Series(ece, dtype=float),
+            name=name,
+        )
+        return display.plot(
+            ax=ax, n_cols=n_cols, ref_line=ref_line, line_kwargs=line_kwargs
+        )
+
+
+class TaskROCDisplay:
+    """ROC curves of binary tasks, one panel per task, with each task's
+    ROC-AUC.
+
+    Each task's curve is drawn on its observed labels (rows whose label is
+    ``NaN``, unknown, left out), as :func:`sklearn.metrics.roc_curve` gives
+    it, with the diagonal of a model that guesses; the legend gives the
+    task's ROC-AUC, :func:`sklearn.metrics.roc_auc_score` on the same rows.
+    Create one with :meth:`from_estimator` or :meth:`from_predictions`;
+    several models are compared by drawing them into the same panels
+    (``ax=display.ax_``).
+
+    Parameters
+    ----------
+    fpr : dict of str -> ndarray
+        Per task, the false positive rate at each threshold.
+    tpr : dict of str -> ndarray
+        Per task, the true positive rate at each threshold.
+    roc_auc : pandas.Series
+        The ROC-AUC of each task, indexed by task name.
+    name : str, default=None
+        The model's name, in the legend.
+
+    Attributes
+    ----------
+    lines_ : ndarray of matplotlib Line2D
+        Each task's ROC curve.
+    ax_ : ndarray of matplotlib Axes of shape (n_tasks,)
+        One panel per task, in task order (as the ``ax`` argument takes them).
+    figure_ : matplotlib Figure
+
+    See Also
+    --------
+    sklearn.metrics.RocCurveDisplay : The single-task version.
+    TaskCalibrationDisplay : Whether the tasks' probabilities are calibrated.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhealth.plot import TaskROCDisplay
+    >>> y_true = np.array([[0, 0], [0, 1], [1, np.nan], [1, 1]])
+    >>> y_proba = np.array([[0.1, 0.7], [0.7, 0.6], [0.8, 0.9], [0.6, 0.8]])
+    >>> disp = TaskROCDisplay.from_predictions(
+    ...     y_true, y_proba, target_names=["diabetes", "smoker"])
+    >>> disp.roc_auc
+    diabetes    0.75
+    smoker      0.50
+    dtype: float64
+    >>> [ax.get_legend().get_texts()[-1].get_text() for ax in disp.ax_]
+    ['AUC = 0.75', 'AUC = 0.50']
+    """
+
+    def __init__(self, *, fpr, tpr, roc_auc, name=None):
+        self.fpr = fpr
+        self.tpr = tpr
+        self.roc_auc = roc_auc
+        self.name = name
+
+    def plot(
+        self, ax=None, *, name=None, n_cols=3, plot_chance_level=True, line_kwargs=None
+    ):
+        """Draw one ROC curve per task.
+
+        Parameters
+        ----------
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task, such as the ``ax_`` of another display, whose
+            curves stay; ``None`` makes a figure with a grid of panels.
+        name : str, default=None
+            The model's name in the legend; default ``self.name``.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        plot_chance_level : bool, default=True
+            Draw the diagonal, a model that guesses, where the panel has none
+            yet.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskROCDisplay
+            ``self``, with the curves in ``lines_``, the panels in ``ax_`` and
+            their figure in ``figure_``.
+        """
+        curves = [
+            (task, self.fpr[task], self.tpr[task], f"AUC = {auc:.2f}")
+            for task, auc in self.roc_auc.items()
+        ]
+        self.ax_, self.lines_ = _curve_panels(
+            ax,
+            n_cols,
+            curves,
+            name=self.name if name is None else name,
+            reference="chance level (AUC = 0.5)" if plot_chance_level else None,
+            axis_labels=("false positive rate", "true positive rate"),
+            legend_loc="lower right",
+            line_kwargs=validate_style_kwargs({}, line_kwargs or {}),
+        )
+        self.figure_ = self.ax_[0].figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        tasks=None,
+        name=None,
+        n_cols=3,
+        ax=None,
+        plot_chance_level=True,
+        line_kwargs=None,
+    ):
+        """Plot the ROC curves of a fitted model's probabilities on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted classifier or regressor, a Pipeline ending in one, or a
+            search that refitted either, which predicts the probability of
+            the label 1 of each task: see
+            :meth:`TaskCalibrationDisplay.from_estimator`.
+        X : array-like of shape (n_samples, n_features)
+            Inputs, best held out from training.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Their labels, 0 or 1, ``NaN`` where unknown. A DataFrame's columns
+            name the tasks, else the estimator's ``target_names_`` where it
+            has them.
+        tasks : str, int or list of them, default=None
+            The tasks to plot, by name or position, such as the binary tasks
+            of a model whose other tasks are continuous; ``None`` plots all.
+        name : str, default=None
+            The model's name in the legend; default the name of the
+            estimator's class (that of the last step of a pipeline).
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task plotted, such as another display's ``ax_``, to
+            compare the models; ``None`` makes a new figure.
+        plot_chance_level : bool, default=True
+            Draw the diagonal where the panel has none yet; see :meth:`plot`.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskROCDisplay
+            A new display of the tasks' ROC curves, drawn by :meth:`plot`.
+        """
+        y_true, y_proba, target_names, default_name = _estimator_predictions(
+            estimator, X, y, tasks
+        )
+        return cls.from_predictions(
+            y_true,
+            y_proba,
+            target_names=target_names,
+            name=default_name if name is None else name,
+            n_cols=n_cols,
+            ax=ax,
+            plot_chance_level=plot_chance_level,
+            line_kwargs=line_kwargs,
+        )
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_true,
+        y_proba,
+        *,
+        target_names=None,
+        name=None,
+        n_cols=3,
+        ax=None,
+        plot_chance_level=True,
+        line_kwargs=None,
+    ):
+        """Plot the ROC curves of given probabilities.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Observed labels, 0 or 1, ``NaN`` where unknown; each task needs
+            both labels among its observed rows.
+        y_proba : array-like of the same shape
+            The predicted probabilities of the label 1, in [0, 1].
+        target_names : sequence of str, default=None
+            Panel titles; default the columns of ``y_true`` when it is a
+            DataFrame, else ``task_0``, ``task_1``, ...
+        name : str, default=None
+            The model's name in the legend.
+        n_cols : int, default=3
+            Panels per row of a new figure.
+        ax : array-like of matplotlib Axes, default=None
+            One Axes per task, such as another display's ``ax_``; ``None``
+            makes a new figure.
+        plot_chance_level : bool, default=True
+            Draw the diagonal where the panel has none yet; see :meth:`plot`.
+        line_kwargs : dict, default=None
+            Passed to ``matplotlib.axes.Axes.plot`` for the curves.
+
+        Returns
+        -------
+        display : TaskROCDisplay
+            A new display of the tasks' ROC curves, drawn by :meth:`plot`.
+        """
+        fpr, tpr, roc_auc = {}, {}, {}
+        for task, (labels, proba) in _binary_tasks(
+            y_true, y_proba, target_names
+        ).items():
+            fpr[task], tpr[task], _ = roc_curve(labels, proba)
+            roc_auc[task] = float(roc_auc_score(labels, proba))
+        display = cls(
+            fpr=fpr, tpr=tpr, roc_auc=pd.Series(roc_auc, dtype=float), name=name
+        )
+        return display.plot(
+            ax=ax,
+            n_cols=n_cols,
+            plot_chance_level=plot_chance_level,
+            line_kwargs=line_kwargs,
+        )
