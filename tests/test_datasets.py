@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -10,13 +11,13 @@ import pandas as pd
 import pytest
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skhealth import MultiTaskHealthRegressor
-from skhealth.datasets import load_nhanes, make_health_data
+from skhealth.datasets import load_nhanes, load_nhanes_outcomes, make_health_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -205,9 +206,14 @@ def test_nhanes_categories_is_none_for_frames(nhanes):
 
 
 @pytest.mark.parametrize("as_frame", [True, False])
-def test_nhanes_return_X_y_returns_data_and_target(as_frame):
-    bunch = load_nhanes(as_frame=as_frame)
-    X, Y = load_nhanes(return_X_y=True, as_frame=as_frame)
+@pytest.mark.parametrize(
+    "load",
+    [load_nhanes, partial(load_nhanes_outcomes, measurements=True)],
+    ids=["load_nhanes", "load_nhanes_outcomes"],
+)
+def test_nhanes_return_X_y_returns_data_and_target(load, as_frame):
+    bunch = load(as_frame=as_frame)
+    X, Y = load(return_X_y=True, as_frame=as_frame)
     if as_frame:
         pd.testing.assert_frame_equal(X, bunch.data)
         pd.testing.assert_frame_equal(Y, bunch.target)
@@ -269,6 +275,255 @@ def test_nhanes_trains_multitask_regressor_in_a_pipeline(nhanes):
     pred = model.fit(X, Y).predict(X)
     assert pred.shape == (1000, 7)
     assert np.isfinite(pred).all()
+
+
+# --------------------------------------------------------- load_nhanes_outcomes
+OUTCOMES = [
+    "hypertension",
+    "diabetes",
+    "obesity",
+    "depression",
+    "high_cholesterol",
+    "low_hdl",
+]
+# The columns each outcome is defined from, by its published definition.
+OUTCOME_SOURCES = {
+    "hypertension": {"systolic_bp", "diastolic_bp"},
+    "diabetes": {"hba1c"},
+    "obesity": {"bmi"},
+    "depression": {"phq9"},
+    "high_cholesterol": {"total_cholesterol"},
+    "low_hdl": {"hdl_cholesterol"},
+}
+# (positives, known) of each outcome: the numbers of the data card.
+OUTCOME_COUNTS = {
+    "hypertension": (2319, 4993),
+    "diabetes": (745, 5018),
+    "obesity": (2171, 5175),
+    "depression": (437, 4825),
+    "high_cholesterol": (518, 4937),
+    "low_hdl": (842, 4937),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return load_nhanes_outcomes()
+
+
+@pytest.fixture(scope="module")
+def raw():
+    """The shipped file read as plain numbers and strings, without the loader."""
+    with _shipped_file().open("rb") as stream:
+        return pd.read_csv(stream, compression="gzip", index_col="SEQN")
+
+
+def _raw_outcome(raw, name):
+    """An outcome computed from the raw file with numpy: 1, 0, or NaN unknown."""
+
+    def over(column, cut):
+        values = raw[column].to_numpy()
+        return np.where(np.isnan(values), np.nan, (values >= cut) * 1.0)
+
+    if name == "hypertension":
+        systolic, diastolic = over("systolic_bp", 130), over("diastolic_bp", 80)
+        positive = (systolic == 1) | (diastolic == 1)
+        negative = (systolic == 0) & (diastolic == 0)
+        return np.where(positive, 1.0, np.where(negative, 0.0, np.nan))
+    if name == "low_hdl":
+        return 1 - over("hdl_cholesterol", 40)
+    column, cut = {
+        "diabetes": ("hba1c", 6.5),
+        "obesity": ("bmi", 30),
+        "depression": ("phq9", 10),
+        "high_cholesterol": ("total_cholesterol", 240),
+    }[name]
+    return over(column, cut)
+
+
+@pytest.mark.parametrize("name", OUTCOMES)
+def test_outcome_counts_computed_from_the_raw_file_are_the_documented_ones(raw, name):
+    outcome = _raw_outcome(raw, name)
+    assert (np.nansum(outcome), np.sum(~np.isnan(outcome))) == OUTCOME_COUNTS[name]
+
+
+@pytest.mark.parametrize("name", OUTCOMES)
+def test_outcomes_equal_the_rule_applied_to_the_raw_file(outcomes, raw, name):
+    np.testing.assert_array_equal(outcomes.target[name], _raw_outcome(raw, name))
+
+
+def test_outcomes_are_float_zero_one_or_nan(outcomes):
+    target = outcomes.target.to_numpy()
+    assert target.dtype == np.float64
+    assert set(np.unique(target[~np.isnan(target)])) == {0.0, 1.0}
+
+
+def test_outcomes_are_all_six_in_order_by_default(outcomes):
+    assert outcomes.target_names == outcomes.outcome_names == OUTCOMES
+    assert list(outcomes.target.columns) == OUTCOMES
+    assert list(outcomes.definitions) == OUTCOMES
+
+
+def test_outcomes_keep_the_people_and_order_of_load_nhanes(outcomes, nhanes):
+    pd.testing.assert_index_equal(outcomes.data.index, nhanes.data.index)
+    pd.testing.assert_index_equal(outcomes.target.index, nhanes.data.index)
+    pd.testing.assert_frame_equal(outcomes.data, nhanes.data.drop(columns="phq9"))
+
+
+def test_outcomes_every_row_has_an_outcome_known(outcomes):
+    assert outcomes.target.notna().any(axis=1).all()
+    assert outcomes.target.notna().all(axis=1).sum() == 4367
+
+
+@pytest.mark.parametrize(
+    "names", [None, *([name] for name in OUTCOMES), ["obesity", "depression"]]
+)
+def test_no_outcome_is_computed_from_a_returned_feature(names):
+    bunch = load_nhanes_outcomes(outcomes=names, measurements=True)
+    sources = set().union(*(OUTCOME_SOURCES[name] for name in bunch.outcome_names))
+    assert sources.isdisjoint(bunch.feature_names)
+    assert sources.isdisjoint(bunch.data.columns)
+    assert sources <= set(bunch.target_names)
+
+
+def test_depression_drops_phq9_from_the_features_and_says_so(outcomes):
+    assert outcomes.feature_names == [name for name in FEATURES if name != "phq9"]
+    assert outcomes.dropped_features == {"depression": ["phq9"]}
+
+
+def test_outcomes_without_depression_keep_every_feature():
+    bunch = load_nhanes_outcomes(outcomes=["hypertension", "diabetes"])
+    assert bunch.feature_names == FEATURES
+    assert bunch.dropped_features == {}
+
+
+def test_outcomes_are_returned_in_the_order_asked():
+    bunch = load_nhanes_outcomes(outcomes=["low_hdl", "hypertension"])
+    assert bunch.target_names == ["low_hdl", "hypertension"]
+    assert list(bunch.definitions) == ["low_hdl", "hypertension"]
+
+
+def test_outcomes_accept_one_name_as_a_string(outcomes):
+    bunch = load_nhanes_outcomes(outcomes="obesity")
+    assert bunch.target_names == ["obesity"]
+    pd.testing.assert_series_equal(bunch.target["obesity"], outcomes.target["obesity"])
+
+
+def test_measurements_follow_the_outcomes_as_continuous_targets(nhanes):
+    bunch = load_nhanes_outcomes(outcomes=["diabetes"], measurements=True)
+    assert bunch.outcome_names == ["diabetes"]
+    assert bunch.target_names == ["diabetes", *TARGETS]
+    pd.testing.assert_frame_equal(bunch.target[TARGETS], nhanes.target)
+    assert bunch.feature_names == FEATURES
+
+
+def test_measurements_with_depression_move_phq9_to_the_targets(nhanes):
+    bunch = load_nhanes_outcomes(outcomes=["depression"], measurements=True)
+    assert bunch.target_names == ["depression", *TARGETS, "phq9"]
+    pd.testing.assert_series_equal(bunch.target["phq9"], nhanes.data["phq9"])
+    assert "phq9" not in bunch.feature_names
+
+
+def test_outcomes_definitions_state_cut_off_and_source(outcomes):
+    phrases = {
+        "hypertension": ["systolic_bp >= 130", "diastolic_bp >= 80", "ACC/AHA 2017"],
+        "diabetes": ["hba1c >= 6.5", "American Diabetes Association"],
+        "obesity": ["bmi >= 30", "WHO"],
+        "depression": ["phq9 >= 10", "Kroenke", "phq9 leaves the features"],
+        "high_cholesterol": ["total_cholesterol >= 240", "NCEP ATP III"],
+        "low_hdl": ["hdl_cholesterol < 40", "NCEP ATP III"],
+    }
+    for name, expected in phrases.items():
+        assert all(phrase in outcomes.definitions[name] for phrase in expected), name
+
+
+@pytest.mark.parametrize("name", ["hypertension", "diabetes", "high_cholesterol"])
+def test_outcomes_definitions_say_medication_is_not_in_the_data(outcomes, name):
+    assert "medication is not in the data" in outcomes.definitions[name]
+
+
+def test_outcomes_as_frame_false_gives_float_arrays(outcomes):
+    bunch = load_nhanes_outcomes(as_frame=False)
+    assert bunch.data.shape == (N_ROWS, 20)
+    assert bunch.target.shape == (N_ROWS, 6)
+    assert bunch.data.dtype == bunch.target.dtype == np.float64
+    assert bunch.frame is None
+    assert bunch.categories == CATEGORIES
+    np.testing.assert_array_equal(bunch.target, outcomes.target.to_numpy())
+    np.testing.assert_array_equal(bunch.data, load_nhanes(as_frame=False).data[:, :20])
+
+
+def test_outcomes_frame_is_data_then_target(outcomes):
+    assert list(outcomes.frame.columns) == outcomes.feature_names + OUTCOMES
+    assert outcomes.categories is None
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (
+            ["diabetes", "diabtes"],
+            "Unknown outcome 'diabtes' in outcomes; the outcomes are 'hypertension', "
+            "'diabetes', 'obesity', 'depression', 'high_cholesterol', 'low_hdl'.",
+        ),
+        ("bmi", "Unknown outcome 'bmi' in outcomes; the outcomes are 'hypertension'"),
+        ([], "outcomes is empty; name at least one of 'hypertension', "),
+        (
+            ["obesity", "obesity"],
+            "outcomes names 'obesity' more than once; name each outcome once.",
+        ),
+    ],
+)
+def test_outcomes_reject_bad_names_with_the_valid_ones(names, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_nhanes_outcomes(outcomes=names)
+
+
+def test_outcomes_reject_non_boolean_options():
+    with pytest.raises(
+        ValueError, match="'measurements' parameter of load_nhanes_outcomes"
+    ):
+        load_nhanes_outcomes(measurements="yes")
+
+
+def test_outcomes_descr_documents_every_outcome_with_its_counts(outcomes):
+    rows = re.findall(
+        r"^(\w+)  .*  (\d+)  +(\d+)  (\d+\.\d)$", outcomes.DESCR, re.MULTILINE
+    )
+    documented = {
+        name: (int(pos), int(known), float(share)) for name, pos, known, share in rows
+    }
+    measured = {
+        name: (
+            int(outcomes.target[name].sum()),
+            int(outcomes.target[name].notna().sum()),
+            round(100 * outcomes.target[name].mean(), 1),
+        )
+        for name in OUTCOMES
+    }
+    assert list(documented)[: len(OUTCOMES)] == OUTCOMES
+    assert {name: documented[name] for name in OUTCOMES} == measured
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "No outcome is computed from a feature",
+        "Medication and diagnoses are not in the data",
+        "Survey weights are not applied",
+        "Whelton",
+        "American Diabetes Association",
+        "World Health Organization",
+        "Kroenke",
+        "Adult Treatment Panel",
+    ],
+)
+def test_outcomes_descr_states_caveats_and_sources(outcomes, phrase):
+    assert phrase in outcomes.DESCR
+
+
+def test_outcomes_descr_ends_with_the_data_set_card(outcomes, nhanes):
+    assert outcomes.DESCR.endswith(nhanes.DESCR)
 
 
 # ------------------------------------------------------- scripts/make_nhanes.py
@@ -509,3 +764,152 @@ def test_make_health_data_coef_changes_no_draw():
     X_plain, Y_plain = make_health_data(n_samples=50, random_state=3)
     np.testing.assert_array_equal(X, X_plain)
     np.testing.assert_array_equal(Y, Y_plain)
+
+
+# ------------------------------------------------- make_health_data: binary tasks
+def test_make_health_data_binary_tasks_are_the_last_labelled_zero_or_one():
+    _, Y = make_health_data(n_samples=200, n_tasks=4, n_binary_tasks=2, random_state=0)
+    assert Y.dtype == np.float64
+    assert set(np.unique(Y[:, 2:])) == {0.0, 1.0}
+    assert len(np.unique(Y[:, :2])) == 400  # still continuous
+
+
+def test_make_health_data_binary_tasks_leave_x_and_the_continuous_tasks_unchanged():
+    X, Y = make_health_data(missing_rate=0.2, random_state=0)
+    X_binary, Y_binary = make_health_data(
+        missing_rate=0.2, n_binary_tasks=3, prevalence=0.2, random_state=0
+    )
+    np.testing.assert_array_equal(X_binary, X)
+    np.testing.assert_array_equal(Y_binary[:, 0], Y[:, 0])
+    np.testing.assert_array_equal(np.isnan(Y_binary), np.isnan(Y))
+
+
+def test_make_health_data_all_tasks_can_be_binary():
+    _, Y = make_health_data(n_samples=100, n_tasks=3, n_binary_tasks=3, random_state=0)
+    assert set(np.unique(Y)) == {0.0, 1.0}
+
+
+def test_make_health_data_binary_share_of_positives_is_the_prevalence():
+    # The threshold makes the mean probability over the samples exactly the
+    # prevalence, so the share of positives departs from it only by the
+    # Bernoulli draws: a standard deviation of sqrt(p (1 - p) / n) at most,
+    # 0.0032 for p = 0.3 and n = 20000. 0.01 is over three of them.
+    _, Y = make_health_data(
+        n_samples=20000, n_tasks=4, n_binary_tasks=3, prevalence=[0.05, 0.3, 0.8],
+        noise=1.0, random_state=0,
+    )  # fmt: skip
+    np.testing.assert_allclose(Y[:, 1:].mean(axis=0), [0.05, 0.3, 0.8], atol=0.01)
+
+
+def test_make_health_data_float_prevalence_applies_to_every_binary_task():
+    _, Y_float = make_health_data(n_binary_tasks=2, prevalence=0.2, random_state=0)
+    _, Y_list = make_health_data(
+        n_binary_tasks=2, prevalence=[0.2, 0.2], random_state=0
+    )
+    np.testing.assert_array_equal(Y_float, Y_list)
+
+
+def test_make_health_data_missing_rate_applies_to_binary_tasks():
+    _, Y = make_health_data(
+        n_samples=1000, n_binary_tasks=2, missing_rate=0.3, random_state=0
+    )
+    assert np.isnan(Y).sum(axis=0).tolist() == [300, 300, 300, 300]
+    assert set(np.unique(Y[:, 2:][~np.isnan(Y[:, 2:])])) == {0.0, 1.0}
+
+
+def test_make_health_data_binary_tasks_are_deterministic_under_random_state():
+    params = {"n_binary_tasks": 2, "prevalence": 0.3, "missing_rate": 0.1}
+    _, first = make_health_data(**params, random_state=5)
+    _, second = make_health_data(**params, random_state=5)
+    _, other = make_health_data(**params, random_state=6)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other, equal_nan=True)
+
+
+def test_make_health_data_noiseless_binary_task_thresholds_its_signal():
+    _, signal = make_health_data(n_samples=1000, noise=0, random_state=0)
+    _, Y = make_health_data(
+        n_samples=1000, noise=0, n_binary_tasks=1, prevalence=0.25, random_state=0
+    )
+    np.testing.assert_array_equal(
+        Y[:, 3], signal[:, 3] > np.quantile(signal[:, 3], 0.75)
+    )
+    assert Y[:, 3].sum() == 250
+
+
+def test_make_health_data_binary_noise_blurs_the_labels():
+    _, signal = make_health_data(n_samples=2000, noise=0, random_state=0)
+    agreement = []
+    for noise in [0.1, 1.0, 3.0]:
+        _, Y = make_health_data(
+            n_samples=2000, noise=noise, n_binary_tasks=1, random_state=0
+        )
+        agreement.append(np.mean(Y[:, 3] == (signal[:, 3] > np.median(signal[:, 3]))))
+    assert agreement[0] > 0.95
+    assert agreement[0] > agreement[1] > agreement[2] > 0.5
+
+
+def test_make_health_data_binary_coef_gives_the_log_odds_with_the_noise_scale():
+    # With nonlinearity=0 the log-odds of a binary task are
+    # (X @ coef - c) / s with s = noise * sqrt(3) / pi, so an unpenalised
+    # logistic regression estimates coef / s. Its standard errors are 0.02 to
+    # 0.04 at n = 20000; without the sqrt(3) / pi the targets would be 1.8
+    # times smaller.
+    noise = 0.5
+    X, Y, coef = make_health_data(
+        n_samples=20000, n_features=4, n_tasks=2, n_binary_tasks=2,
+        nonlinearity=0, noise=noise, coef=True, random_state=0,
+    )  # fmt: skip
+    scale = noise * np.sqrt(3) / np.pi
+    for task in range(2):
+        fitted = LogisticRegression(C=np.inf).fit(X, Y[:, task]).coef_[0]
+        np.testing.assert_allclose(fitted, coef[:, task] / scale, atol=0.15)
+
+
+def test_make_health_data_binary_coef_is_that_of_the_continuous_task():
+    *_, coef = make_health_data(n_samples=50, coef=True, random_state=3)
+    *_, coef_binary = make_health_data(
+        n_samples=50, n_binary_tasks=2, coef=True, random_state=3
+    )
+    np.testing.assert_array_equal(coef_binary, coef)
+
+
+def test_make_health_data_one_sample_binary_task_follows_its_prevalence():
+    _, rare = make_health_data(
+        n_samples=1, n_binary_tasks=4, prevalence=1e-9, random_state=0
+    )
+    _, common = make_health_data(
+        n_samples=1, n_binary_tasks=4, prevalence=1 - 1e-9, random_state=0
+    )
+    assert rare.tolist() == [[0.0] * 4]
+    assert common.tolist() == [[1.0] * 4]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"n_binary_tasks": -1}, "'n_binary_tasks' parameter .*Got -1"),
+        ({"n_binary_tasks": 5}, "n_binary_tasks must be at most n_tasks=4; got 5"),
+        ({"n_binary_tasks": 1, "prevalence": 0.0}, r"'prevalence' parameter .*Got 0.0"),
+        ({"n_binary_tasks": 1, "prevalence": 1}, r"'prevalence' parameter .*Got 1"),
+        (
+            {"n_binary_tasks": 2, "prevalence": [0.1, 1.0]},
+            r"prevalence must be finite and strictly between 0 and 1; got \[0.1, 1.0\]",
+        ),
+        (
+            {"n_binary_tasks": 2, "prevalence": [0.1, np.nan]},
+            "prevalence must be finite and strictly between 0 and 1",
+        ),
+        (
+            {"n_binary_tasks": 2, "prevalence": [0.1, 0.2, 0.3]},
+            r"length n_binary_tasks=2; got an array of shape \(3,\)",
+        ),
+        (
+            {"prevalence": [0.1]},
+            r"length n_binary_tasks=0; got an array of shape \(1,\)",
+        ),
+    ],
+)
+def test_make_health_data_rejects_invalid_binary_arguments(params, message):
+    with pytest.raises(ValueError, match=message):
+        make_health_data(**params)
