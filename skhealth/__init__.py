@@ -11,6 +11,7 @@ _LAZY = {
     "DeviceError": "._torch_utils",
     "ModelFileError": ".model_files",
     "MultiTaskHealthRegressor": "._estimator",
+    "MultiTaskHealthClassifier": "._classifier",
     "load": ".model_files",
     "predict_frame": "._frames",
     "save": ".model_files",

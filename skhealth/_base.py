@@ -268,7 +268,7 @@ class MultiTaskBase(BaseEstimator):
             Y = self._target_transforms.transform(Y, rows)
         Y = self._target_scaler.transform(Y).astype(np.float32)
         # each label's weight: its row's, times its class's where classes weigh
-        sample_weight = self._label_weights(Y, sample_weight)
+        sample_weight = self._label_weights(Y, sample_weight, reset)
 
         device = resolve_device(self.device)
         n_before = 0 if reset else len(self.net_.history)
@@ -379,9 +379,10 @@ class MultiTaskBase(BaseEstimator):
         columns kept; ``reset`` at a first fit, which learns the encoding."""
         return y
 
-    def _label_weights(self, Y, sample_weight):
+    def _label_weights(self, Y, sample_weight, reset):
         """Each label's weight in the loss, ``(n_samples,)`` (its row's) or
-        ``(n_samples, n_tasks)``, given the encoded labels ``Y``."""
+        ``(n_samples, n_tasks)``, given the encoded labels ``Y``; ``reset`` at
+        a first fit."""
         return sample_weight
 
     def _make_target_transforms(self):

@@ -26,7 +26,8 @@ def final_step(model):
 
 
 def fitted_regressor(model, *, name="model"):
-    """The fitted MultiTaskHealthRegressor at the end of ``model``.
+    """The fitted skhealth estimator (regressor or classifier) at the end of
+    ``model``.
 
     ``model`` is the estimator, a Pipeline whose last step is one, or a search
     (GridSearchCV, ...) fitted with ``refit=True`` whose ``best_estimator_`` is
@@ -35,7 +36,7 @@ def fitted_regressor(model, *, name="model"):
     one, a ValueError for a search that kept no model (``refit=False``).
     """
     # imported here: the estimator's module imports this one
-    from ._estimator import MultiTaskHealthRegressor
+    from ._base import MultiTaskBase
 
     estimator = final_step(model)
     while isinstance(estimator, BaseSearchCV):
@@ -47,13 +48,14 @@ def fitted_regressor(model, *, name="model"):
                 "refit=True, or fit its estimator with the search's best_params_."
             )
         estimator = final_step(estimator.best_estimator_)
-    if not isinstance(estimator, MultiTaskHealthRegressor):
+    if not isinstance(estimator, MultiTaskBase):
         got = type(model).__name__
         if estimator is not model:
             got += f" ending in {type(estimator).__name__}"
         raise TypeError(
-            f"{name} must be a MultiTaskHealthRegressor or a Pipeline whose last "
-            "step is one, or a search (GridSearchCV, ...) fitted with refit=True "
+            f"{name} must be a MultiTaskHealthRegressor or "
+            "MultiTaskHealthClassifier, or a Pipeline whose last step is one, or "
+            "a search (GridSearchCV, ...) fitted with refit=True "
             f"whose best_estimator_ is either; got {got}."
         )
     check_is_fitted(estimator)

@@ -20,7 +20,13 @@ from ._validation import (
     n_rows,
 )
 
-__all__ = ["get_scorer", "score_tasks", "task_scorers", "task_scores"]
+__all__ = [
+    "classification_task_scores",
+    "get_scorer",
+    "score_tasks",
+    "task_scorers",
+    "task_scores",
+]
 
 # The scorers by scikit-learn's names: each task's value, greater is better,
 # from the table of task_scores
@@ -122,6 +128,99 @@ def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
     )
 
 
+def classification_task_scores(
+    y_true, y_proba, *, sample_weight=None, target_names=None
+):
+    """ROC-AUC, log-loss, Brier score, balanced accuracy and the number of
+    observed labels, per binary task.
+
+    Entries where ``y_true`` is ``NaN`` (unknown) or whose ``sample_weight``
+    is 0 are left out of that task's scores.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_tasks)
+        Observed labels, 0 or 1, ``NaN`` where unknown.
+    y_proba : array-like of the same shape
+        Predicted probabilities of a 1.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weight of each row in every task's scores.
+    target_names : sequence of str, default=None
+        Index of the result; default ``task_0``, ``task_1``, ...
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        Indexed by task, columns ``roc_auc``, ``log_loss``, ``brier``,
+        ``balanced_accuracy`` (of the class of probability above 0.5) and
+        ``n_observed``. ROC-AUC and balanced accuracy are ``NaN`` for a task
+        whose observed labels are of one class, every score for one without
+        labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhealth.metrics import classification_task_scores
+    >>> y = np.array([[0, 1], [1, np.nan], [1, 0], [0, 0]])
+    >>> p = np.array([[0.2, 0.9], [0.7, 0.5], [0.6, 0.4], [0.4, 0.1]])
+    >>> classification_task_scores(y, p)[["roc_auc", "n_observed"]]
+            roc_auc  n_observed
+    task
+    task_0      1.0           4
+    task_1      1.0           3
+    """
+    y_true = as_2d(y_true, "y_true")
+    y_proba = as_2d(y_proba, "y_proba", len(y_true))
+    if y_proba.shape != y_true.shape:
+        raise ValueError(
+            f"y_proba has shape {y_proba.shape} but y_true {y_true.shape}: give "
+            "one probability per label."
+        )
+    n_tasks = y_true.shape[1]
+    target_names = default_task_names(n_tasks) if target_names is None else target_names
+    rows = []
+    for t in range(n_tasks):
+        observed = ~np.isnan(y_true[:, t])
+        if sample_weight is not None:
+            observed &= np.asarray(sample_weight) > 0
+        yt, pt = y_true[observed, t], y_proba[observed, t]
+        sw = None if sample_weight is None else np.asarray(sample_weight)[observed]
+        if not np.isin(yt, (0, 1)).all():
+            raise ValueError(
+                f"y_true's task {t} ({target_names[t]!r}) has labels other than "
+                f"0 and 1 (e.g. {yt[~np.isin(yt, (0, 1))][0]:g}): score binary "
+                "tasks, NaN where unknown."
+            )
+        if not (np.isfinite(pt).all() and ((pt >= 0) & (pt <= 1)).all()):
+            raise ValueError(
+                f"y_proba's task {t} ({target_names[t]!r}) has values outside "
+                "[0, 1] or not finite: give probabilities of a 1."
+            )
+        n = int(observed.sum())
+        if n == 0:
+            rows.append((np.nan, np.nan, np.nan, np.nan, 0))
+            continue
+        both = np.unique(yt).size == 2
+        rows.append(
+            (
+                sklearn_metrics.roc_auc_score(yt, pt, sample_weight=sw)
+                if both
+                else np.nan,
+                sklearn_metrics.log_loss(yt, pt, sample_weight=sw, labels=[0, 1]),
+                sklearn_metrics.brier_score_loss(yt, pt, sample_weight=sw, pos_label=1),
+                sklearn_metrics.balanced_accuracy_score(yt, pt > 0.5, sample_weight=sw)
+                if both
+                else np.nan,
+                n,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        index=pd.Index(target_names, name="task"),
+        columns=["roc_auc", "log_loss", "brier", "balanced_accuracy", "n_observed"],
+    )
+
+
 def score_tasks(model, X, y, sample_weight=None):
     """R², MAE, RMSE and the number of observed labels, per task, of a model.
 
@@ -187,6 +286,13 @@ def score_tasks(model, X, y, sample_weight=None):
     check_target_names(y)
     names = list(estimator.target_names_)
     check_target_columns(y, names)
+    if hasattr(estimator, "classes_"):  # a classifier: its classes as 0/1
+        labels = estimator._binary_labels(y)
+        proba = model.predict_proba(X)
+        proba = proba[:, 1:] if estimator._y_1d else proba
+        return classification_task_scores(
+            labels, proba, sample_weight=sample_weight, target_names=names
+        )
     labels = as_2d(y, "y", n_rows(X))
     if labels.shape[1] != len(names):
         # before task_scores, whose message names its own arguments

@@ -11,7 +11,7 @@ both equivalences at float32 precision.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skhealth import MultiTaskHealthRegressor
+from skhealth import MultiTaskHealthClassifier, MultiTaskHealthRegressor
 
 _WEIGHTS_VS_REPEATS = (
     "Training runs in float32: integer weights and repeated rows give the same "
@@ -41,6 +41,7 @@ ESTIMATORS = [
         batch_size=32,
         max_iter=60,
     ),
+    MultiTaskHealthClassifier(),
 ]
 
 
