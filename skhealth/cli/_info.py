@@ -11,7 +11,8 @@ def register(commands):
         help="describe a model file",
         description=(
             "Print a model's class, the versions it was saved with, epochs "
-            "trained, targets, features and how each feature is encoded (imputed, "
+            "trained, targets and the kind of each (continuous, or binary with "
+            "its classes), features and how each feature is encoded (imputed, "
             "standardised, one-hot encoded with its categories), and its "
             "parameters."
         ),
@@ -25,7 +26,6 @@ def run(args):
     """Print what the model file ``args.model`` holds."""
     from sklearn.pipeline import Pipeline
 
-    from .._targets import task_transforms
     from .._validation import final_step
     from ..model_files import read_metadata
     from ._model import encodings, load_model
@@ -43,10 +43,9 @@ def run(args):
     versions = ", ".join(f"{lib} {v}" for lib, v in metadata["versions"].items())
     lines += [f"saved with: {versions}", f"epochs trained: {estimator.n_iter_}"]
     targets = list(estimator.target_names_)
-    transforms = task_transforms(estimator.target_transform, targets)
     named = [
-        target if transform is None else f"{target} (learnt as its {transform})"
-        for target, transform in zip(targets, transforms, strict=True)
+        target if kind is None else f"{target} ({kind})"
+        for target, kind in zip(targets, task_kinds(estimator), strict=True)
     ]
     lines.append(f"targets ({len(targets)}): {', '.join(named)}")
     lines.append(f"prediction intervals: {_calibration(estimator)}")
@@ -64,6 +63,38 @@ def run(args):
         print(printable(line))
 
 
+def task_kinds(estimator):
+    """Each task's kind, in words: ``None`` for a continuous task learnt as
+    it is, the transform it is learnt as, or "binary" with its classes and
+    the one whose probability is predicted."""
+    from .._targets import task_transforms
+    from ..losses import BINARY_LOSSES
+    from ._model import _category
+
+    n_tasks = estimator.n_tasks_
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None:  # a classifier: every task binary, of its classes
+        per_task = [classes] if estimator._y_1d else classes
+        return [
+            f"binary: classes {_category(c[0])} and {_category(c[1])}, predicts "
+            f"P({_category(c[1])})"
+            for c in per_task
+        ]
+    transforms = task_transforms(
+        getattr(estimator, "target_transform", None), estimator.target_names_
+    )
+    return [
+        "binary: labels 0 and 1 (log_loss), predicts P(1)"
+        if loss in BINARY_LOSSES
+        else None
+        if transform is None
+        else f"learnt as its {transform}"
+        for loss, transform in zip(
+            estimator._task_losses(n_tasks), transforms, strict=True
+        )
+    ]
+
+
 # The rows a calibration comes from (skhealth._calibration.SOURCES), in words
 _SOURCES = {
     "out_of_fold": "the training rows, out of fold",
@@ -74,6 +105,8 @@ _SOURCES = {
 
 def _calibration(estimator):
     """What the intervals of ``estimator`` are calibrated on, in words."""
+    if hasattr(estimator, "classes_"):
+        return "none (a classifier predicts probabilities)"
     calibration = getattr(estimator, "_calibration", None)
     if calibration is None:
         return (

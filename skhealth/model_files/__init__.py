@@ -10,7 +10,8 @@ otherwise executes anything from the file. Its members are
     NumPy versions it was written with; the estimator's class and
     ``get_params()``; its learned attributes (including the target
     standardisation), the training batch size, the skorch history and the
-    optimizer's settings; the SHA-256 of every other member. It is written as
+    optimizer's settings (and a classifier's classes and class weights); the
+    SHA-256 of every other member. It is written as
     JSON with sorted keys and no whitespace, and its own SHA-256 is in the
     archive's comment (``skhealth-model 2 metadata-sha256=<hex>``), so that it
     is checked before the JSON is parsed.
@@ -100,7 +101,8 @@ def check_storable(params):
     Parameters
     ----------
     params : dict
-        Parameters of :class:`~skhealth.MultiTaskHealthRegressor` by name, as
+        Parameters of :class:`~skhealth.MultiTaskHealthRegressor` or
+        :class:`~skhealth.MultiTaskHealthClassifier` by name, as
         ``get_params(deep=False)`` gives them.
 
     Raises
@@ -129,7 +131,7 @@ def save(obj, path, *, limits=None):
 
     Parameters
     ----------
-    obj : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
+    obj : MultiTaskHealthRegressor, MultiTaskHealthClassifier or Pipeline
         A fitted estimator, or a fitted pipeline whose last step is one.
     path : str or path-like
         Where to write the file. An existing file is replaced only once the
@@ -143,8 +145,8 @@ def save(obj, path, *, limits=None):
     Raises
     ------
     TypeError
-        When ``obj`` is not a MultiTaskHealthRegressor or a pipeline ending in
-        one.
+        When ``obj`` is not a MultiTaskHealthRegressor, a
+        MultiTaskHealthClassifier or a pipeline ending in one.
     sklearn.exceptions.NotFittedError
         When the estimator is not fitted.
     ValueError
@@ -250,8 +252,9 @@ def load(path, *, device=None, limits=None):
 
     Returns
     -------
-    model : MultiTaskHealthRegressor or sklearn.pipeline.Pipeline
-        What was saved, fitted.
+    model : MultiTaskHealthRegressor, MultiTaskHealthClassifier or Pipeline
+        What was saved, fitted: the class the file records, which is one of
+        these two (no other class is ever built or imported).
 
     Raises
     ------

@@ -205,9 +205,116 @@ OPTIONAL_ATTRIBUTES = (
 SCALER_ATTRIBUTES = ("mean_", "scale_", "var_", "n_samples_seen_", "n_features_in_")
 
 
-def check_attributes(attributes, name):
-    """Refuse learned ``attributes`` (decoded) that fitting never gives."""
-    for attribute, constraint in ATTRIBUTES.items():
+def _are_classes(value):
+    """Whether ``value`` is a task's classes as fitting learns them: an array
+    of two distinct str, bools, ints or finite floats, sorted."""
+    if not (isinstance(value, np.ndarray) and value.shape == (2,)):
+        return False
+    kind = value.dtype.kind
+    if kind == "O":
+        if not all(isinstance(item, str) for item in value):
+            return False
+    elif kind == "f":
+        if not np.isfinite(value).all():
+            return False
+    elif kind not in "biu":
+        return False
+    return bool(value[0] < value[1])
+
+
+class Classes:
+    """The classes of a classifier's tasks: one task's (see
+    :func:`_are_classes`) for a 1-D ``y`` (``_y_1d``), else a list of each
+    task's."""
+
+    def is_satisfied_by(self, value, attributes):
+        if attributes["_y_1d"]:
+            return _are_classes(value)
+        return (
+            isinstance(value, list)
+            and len(value) == attributes["n_tasks_"]
+            and all(map(_are_classes, value))
+        )
+
+    def __str__(self):
+        return (
+            "two distinct classes per task, sorted (str, bools, ints or finite "
+            "floats): an array for a 1-D y, else a list of one per task"
+        )
+
+
+class ClassWeights:
+    """The weights of each task's two classes: positive finite floats of shape
+    ``(n_tasks_, 2)``."""
+
+    def is_satisfied_by(self, value, attributes):
+        return (
+            isinstance(value, np.ndarray)
+            and value.dtype.kind == "f"
+            and value.shape == (attributes["n_tasks_"], 2)
+            and bool(np.isfinite(value).all())
+            and bool((value > 0).all())
+        )
+
+    def __str__(self):
+        return "positive finite floats of shape (n_tasks_, 2)"
+
+
+# The learned attributes of each estimator a model file may hold beyond
+# ATTRIBUTES, by the class name it records; all are saved, and checked after
+# ATTRIBUTES.
+CLASS_ATTRIBUTES = {
+    "MultiTaskHealthRegressor": {},
+    "MultiTaskHealthClassifier": {
+        "classes_": Classes(),
+        "class_weight_": ClassWeights(),
+    },
+}
+
+
+def _is_class_weight(value):
+    """Whether ``value`` is a dict of positive finite weights by class (str,
+    bool or finite number)."""
+    return isinstance(value, dict) and all(
+        (
+            isinstance(key, (str, bool, np.bool_))
+            or (is_real(key) and bool(np.isfinite(key)))
+        )
+        and is_real(weight)
+        and bool(np.isfinite(weight))
+        and weight > 0
+        for key, weight in value.items()
+    )
+
+
+def check_class_weight(value, name):
+    """Refuse a classifier's ``class_weight`` parameter that fitting refuses:
+    other than None, "balanced", a dict of positive finite weights by class or
+    a list of them."""
+    expect(
+        value is None
+        or (isinstance(value, str) and value == "balanced")
+        or _is_class_weight(value)
+        or (isinstance(value, list) and all(map(_is_class_weight, value))),
+        value,
+        'None, "balanced", a dict {class: positive weight} or a list of them',
+        "parameter class_weight",
+        name,
+    )
+
+
+def check_attributes(attributes, name, estimator_class="MultiTaskHealthRegressor"):
+    """Refuse learned ``attributes`` (decoded) that fitting an
+    ``estimator_class`` (a key of :data:`CLASS_ATTRIBUTES`) never gives: one
+    it does not learn, one missing, or a value it never learns."""
+    extra = CLASS_ATTRIBUTES[estimator_class]
+    unknown = attributes.keys() - ATTRIBUTES.keys() - extra.keys()
+    if unknown:
+        raise ModelFileError(
+            f"{name} is damaged: it holds the attributes {some(unknown)}, which "
+            f"a {estimator_class} does not learn."
+        )
+    for attribute, constraint in {**ATTRIBUTES, **extra}.items():
         if attribute not in attributes:
             if attribute not in OPTIONAL_ATTRIBUTES:
                 raise ModelFileError(f"{name} is damaged: it lacks {attribute}.")
@@ -222,11 +329,13 @@ def check_attributes(attributes, name):
         )
 
 
-def check_target_statistics(scaler, n_tasks, name):
+def check_target_statistics(scaler, n_tasks, name, binary=None):
     """Refuse target statistics other than what predict computes with: one
     finite float per task, the scale the root of the variance (or 1 for a
-    constant task), as fitting gives. A scale whose square overflows would
-    make predictions overflow."""
+    constant task), as fitting gives; for the ``binary`` tasks (a mask, where
+    given), whose 0/1 labels are learnt as they are, a mean of 0 and a scale
+    and variance of 1. A scale whose square overflows would make predictions
+    overflow."""
     per_task = [np.asarray(getattr(scaler, a)) for a in ("mean_", "scale_", "var_")]
     if (
         scaler.n_features_in_ != n_tasks
@@ -246,6 +355,15 @@ def check_target_statistics(scaler, n_tasks, name):
             f"{name} is damaged: its target statistics are not one finite float "
             f"per task ({n_tasks}), with positive scales that are the root of the "
             "variances."
+        )
+    if binary is not None and binary.any():
+        mean, scale, var = (value[binary] for value in per_task)
+        expect(
+            (mean == 0).all() and (scale == 1).all() and (var == 1).all(),
+            {"mean_": mean, "scale_": scale, "var_": var},
+            "a mean of 0 and a scale and variance of 1, as for 0/1 labels",
+            "target statistics of the binary tasks",
+            name,
         )
 
 
@@ -337,14 +455,24 @@ _CALIBRATION_BOUND = 1e12
 _LOG_NOISE_BOUND = 100.0
 
 
-def check_calibration(data, attributes, name):
+def check_calibration(data, attributes, name, n_tasks=None):
     """Refuse a calibration (decoded, or ``None``) that fitting never gives:
-    a noise model of the model's features and tasks whose stds stay finite,
-    and per group and task sorted, non-negative scores with positive weights,
-    all within bounds that keep intervals finite."""
+    a noise model of the model's features and its ``n_tasks`` continuous
+    tasks (``None``: all of them) whose stds stay finite, and per group and
+    task sorted, non-negative scores with positive weights, all within bounds
+    that keep intervals finite. A model without continuous tasks has none."""
+    if n_tasks is None:
+        n_tasks = attributes["n_tasks_"]
     if data is None:
         return
-    n_features, n_tasks = attributes["n_features_in_"], attributes["n_tasks_"]
+    expect(
+        n_tasks > 0,
+        data,
+        "None: the model has no continuous task to calibrate",
+        "calibration",
+        name,
+    )
+    n_features = attributes["n_features_in_"]
     fields = {
         "coef",
         "intercept",

@@ -8,23 +8,29 @@ which allocates nothing), then builds that network for real and loads them.
 
 import dataclasses
 import json
+import reprlib
 
+import numpy as np
 import safetensors.torch
 import torch
 from sklearn.preprocessing import StandardScaler
 from skorch.history import History
 
 from .._calibration import Calibration
+from .._classifier import MultiTaskHealthClassifier
 from .._estimator import MultiTaskHealthRegressor
 from .._torch_utils import DeviceError, resolve_device, torch_seed
 from .._training import NetworkConfig, TrainingSettings, make_net
 from .._validation import final_step
+from ..losses import BINARY_LOSSES
 from ._codec import decode, decode_param, encode, encode_params, plain
 from ._container import METADATA, WEIGHTS, ModelFileError
 from ._schema import (
+    CLASS_ATTRIBUTES,
     SCALER_ATTRIBUTES,
     check_attributes,
     check_calibration,
+    check_class_weight,
     check_net_record,
     check_target_statistics,
     expect,
@@ -33,9 +39,19 @@ from ._schema import (
     some,
 )
 
-# Parameters added since the first format, with the value that means what
-# older files did: saving leaves them out at that value, loading fills it in.
-_ADDED_PARAMS = {"target_transform": None}
+# The estimators a model file may hold, by the class name it records: loading
+# builds one of these, and nothing else (no class is imported by name).
+ESTIMATORS = {
+    cls.__name__: cls for cls in (MultiTaskHealthRegressor, MultiTaskHealthClassifier)
+}
+
+# Parameters added since the first format of each estimator, with the value
+# that means what older files did: saving leaves them out at that value,
+# loading fills it in.
+_ADDED_PARAMS = {
+    "MultiTaskHealthRegressor": {"target_transform": None},
+    "MultiTaskHealthClassifier": {},
+}
 
 # How safetensors names the dtypes a network's state holds
 _SAFETENSORS_DTYPES = {
@@ -51,10 +67,11 @@ _SAFETENSORS_DTYPES = {
 def final_estimator(obj):
     """The estimator a model file stores for ``obj``, or a TypeError."""
     estimator = final_step(obj)
-    if type(estimator) is not MultiTaskHealthRegressor:
+    if type(estimator) not in ESTIMATORS.values():
         raise TypeError(
-            "skhealth.save writes a MultiTaskHealthRegressor or a Pipeline whose "
-            f"last step is one; got {type(obj).__name__}"
+            "skhealth.save writes a MultiTaskHealthRegressor, a "
+            "MultiTaskHealthClassifier or a Pipeline whose last step is one; got "
+            f"{type(obj).__name__}"
             + (f" ending in {type(estimator).__name__}" if estimator is not obj else "")
             + (
                 ": save the search's best_estimator_ where that is one, "
@@ -86,7 +103,11 @@ def dump(estimator, limits):
     # the weights must fit
     estimator._validate_params()
     state = estimator._get_fitted_state()
-    attributes = state["attributes"]
+    cls = type(estimator).__name__
+    # and those of its class (a classifier's classes), which loading requires
+    attributes = state["attributes"] | {
+        name: getattr(estimator, name) for name in CLASS_ATTRIBUTES[cls]
+    }
     config = NetworkConfig.from_params(
         estimator.get_params(),
         attributes,
@@ -118,11 +139,12 @@ def dump(estimator, limits):
     scaler = state["target_scaler"]
     values = {
         "estimator": {
-            "class": type(estimator).__name__,
+            "class": cls,
             "params": encode_params(_params_to_store(estimator)),
         },
         "attributes": {
-            name: encode(value, name) for name, value in state["attributes"].items()
+            name: encode(value, name, settable=False)
+            for name, value in attributes.items()
         },
         "target_scaler": {
             name: encode(getattr(scaler, name), name) for name in SCALER_ATTRIBUTES
@@ -151,13 +173,12 @@ def _params_to_store(estimator):
     """The estimator's parameters, less those added since the first format
     that have the value older files meant: a file that needs no newer
     parameter stays readable by an older skhealth."""
+    added = _ADDED_PARAMS[type(estimator).__name__]
     return {
         name: value
         for name, value in estimator.get_params(deep=False).items()
         if not (
-            name in _ADDED_PARAMS
-            and type(value) is type(_ADDED_PARAMS[name])
-            and value == _ADDED_PARAMS[name]
+            name in added and type(value) is type(added[name]) and value == added[name]
         )
     }
 
@@ -186,13 +207,15 @@ def describe(metadata, name, limits):
     """What the ``metadata`` describe (:class:`Described`), every value checked
     against what fitting gives; no network yet."""
     saved = metadata["estimator"]
-    if saved["class"] != "MultiTaskHealthRegressor":
+    cls_name = saved["class"]
+    if not (isinstance(cls_name, str) and cls_name in ESTIMATORS):
         raise ModelFileError(
-            f"{name} holds a {saved['class']}, which this skhealth cannot build: "
-            "upgrade skhealth."
+            f"{name} holds a {reprlib.repr(cls_name)}, which this skhealth cannot "
+            f"build (it builds {' and '.join(ESTIMATORS)}): upgrade skhealth."
         )
-    params = {**_ADDED_PARAMS, **saved["params"]}
-    known = MultiTaskHealthRegressor().get_params().keys()
+    cls = ESTIMATORS[cls_name]
+    params = {**_ADDED_PARAMS[cls_name], **saved["params"]}
+    known = cls().get_params().keys()
     if params.keys() - known:
         raise ModelFileError(
             f"{name} was saved by skhealth {metadata['versions']['skhealth']} with "
@@ -210,9 +233,11 @@ def describe(metadata, name, limits):
     for param, data in params.items():
         with malformed(name, f"its parameter {param}"):
             decoded[param] = decode_param(param, data, name)
-    estimator = MultiTaskHealthRegressor(**decoded)
+    estimator = cls(**decoded)
     with malformed(name, "a parameter"):  # the error names it
         estimator._validate_params()
+    if cls is MultiTaskHealthClassifier:  # its keys and weights too
+        check_class_weight(estimator.class_weight, name)
     try:  # a device fitting can use somewhere, if maybe not here
         device = estimator.device
         known_device = device == "auto" or torch.device(device).type in ("cpu", "cuda")
@@ -223,18 +248,17 @@ def describe(metadata, name, limits):
     for attribute, value in metadata["attributes"].items():
         with malformed(name, f"its {attribute}"):
             attributes[attribute] = decode(value)
-    check_attributes(attributes, name)
+    check_attributes(attributes, name, cls_name)
+    with malformed(name, "a parameter"):
+        losses = estimator._task_losses(attributes["n_tasks_"])
+    binary = np.isin(losses, list(BINARY_LOSSES))
     scaler = StandardScaler()
     with malformed(name, "its target statistics"):
         for attribute in SCALER_ATTRIBUTES:
             setattr(scaler, attribute, decode(metadata["target_scaler"][attribute]))
-    check_target_statistics(scaler, attributes["n_tasks_"], name)
+    check_target_statistics(scaler, attributes["n_tasks_"], name, binary)
     with malformed(name, "a parameter"):
-        config = NetworkConfig.from_params(
-            estimator.get_params(),
-            attributes,
-            estimator._task_losses(attributes["n_tasks_"]),
-        )
+        config = NetworkConfig.from_params(estimator.get_params(), attributes, losses)
         settings = TrainingSettings.from_params(estimator.get_params())
     expect(
         config.n_layers <= limits.layers,
@@ -251,9 +275,15 @@ def describe(metadata, name, limits):
     settings = dataclasses.replace(settings, batch_size=batch_size)
     calibration = {}
     if "calibration" in metadata:
+        if cls is MultiTaskHealthClassifier:
+            raise ModelFileError(
+                f"{name} is damaged: it holds a calibration of prediction "
+                "intervals, which a MultiTaskHealthClassifier does not have."
+            )
         with malformed(name, "its calibration"):
             data = decode(metadata["calibration"])
-        check_calibration(data, attributes, name)
+        # of the continuous tasks only
+        check_calibration(data, attributes, name, int((~binary).sum()))
         calibration = {"calibration": None if data is None else Calibration(**data)}
     return Described(estimator, attributes, scaler, config, settings, calibration)
 
