@@ -134,9 +134,22 @@ class MaskedMultiTaskLoss(nn.Module):
         self._binary = [t for t, k in enumerate(self.losses) if k in BINARY_LOSSES]
 
     def inverse_link(self, y_pred):
-        """The network's outputs ``y_pred`` (``(..., n_tasks)``) as predictions:
-        a binary task's log-odds as the probability of a 1; others as they are.
-        Returns ``y_pred`` itself when no task is binary."""
+        """The network's outputs as predictions: a binary task's log-odds as
+        the probability of a 1, the other tasks' outputs as they are.
+
+        Parameters
+        ----------
+        y_pred : tensor of shape (..., n_tasks)
+            The network's outputs, such as ``(n_samples, n_tasks)`` or
+            ``(n_members, n_samples, n_tasks)``.
+
+        Returns
+        -------
+        y_pred : tensor of the same shape
+            The predictions: a new tensor with each binary task's column
+            passed through the logistic function, or ``y_pred`` itself when
+            no task is binary.
+        """
         if not self._binary:
             return y_pred
         y_pred = y_pred.clone()
