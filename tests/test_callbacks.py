@@ -10,6 +10,7 @@ import torch
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from skorch.callbacks import PrintLog, ProgressBar
 from skorch.history import History
 from tqdm import tqdm
@@ -179,7 +180,7 @@ def test_task_metrics_over_batches_equal_the_scores_of_the_whole_epoch(
     y_true, weight = label_weights(torch.as_tensor(y))
     data = TaskDataset(torch.zeros(50, 1), y_true, weight)
     criterion = MaskedMultiTaskLoss(["huber", "squared_error"])
-    net = types.SimpleNamespace(history=History())
+    net = types.SimpleNamespace(history=History(), criterion_=criterion)
     net.history.new_epoch()
     metrics = TaskMetrics(["a", "b"])
     # scored as the training data, or as the validation split (the holdout)
@@ -249,3 +250,27 @@ def test_print_log_is_a_skorch_print_log_with_its_parameters():
         "floatfmt": ".2f",
         "stralign": "right",
     }
+
+
+def test_a_binary_tasks_r2_is_that_of_its_probabilities():
+    # a log_loss task's outputs are log-odds: its R² is the Brier skill score
+    rng = np.random.RandomState(0)
+    y = torch.as_tensor(rng.randint(0, 2, size=(30, 1)).astype(np.float64))
+    logits = torch.as_tensor(rng.normal(size=(30, 1)))
+    criterion = MaskedMultiTaskLoss(["log_loss"])
+    data = TaskDataset(torch.zeros(30, 1), y, None)
+    net = types.SimpleNamespace(history=History(), criterion_=criterion)
+    net.history.new_epoch()
+    metrics = TaskMetrics(["outcome"])
+    metrics.on_train_begin(net, X=data)
+    metrics.on_epoch_begin(net)
+    metrics.on_batch_end(
+        net,
+        batch=data.batch(slice(None)),
+        training=True,
+        y_pred=logits,
+        task_losses=criterion(logits, y),
+    )
+    metrics.on_epoch_end(net)
+    expected = r2_score(y.numpy(), torch.sigmoid(logits).numpy())
+    assert net.history[-1, "train_r2_outcome"] == pytest.approx(expected)

@@ -206,8 +206,9 @@ def test_model_of_another_kind_is_a_type_error_naming_it(function, model, got, d
     with pytest.raises(
         TypeError,
         match=(
-            r"^model must be a MultiTaskHealthRegressor or a Pipeline whose last "
-            r"step is one, or a search \(GridSearchCV, \.\.\.\) fitted with "
+            r"^model must be a MultiTaskHealthRegressor or "
+            r"MultiTaskHealthClassifier, or a Pipeline whose last step is one, or "
+            r"a search \(GridSearchCV, \.\.\.\) fitted with "
             rf"refit=True whose best_estimator_ is either; got {got}\.$"
         ),
     ):
