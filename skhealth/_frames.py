@@ -1,5 +1,6 @@
 """Predictions as a DataFrame, from any fitted model: a
-:class:`~skhealth.MultiTaskHealthRegressor`, a Pipeline ending in one, or a
+:class:`~skhealth.MultiTaskHealthRegressor` or
+:class:`~skhealth.MultiTaskHealthClassifier`, a Pipeline ending in one, or a
 search that refitted one."""
 
 import numpy as np
@@ -14,9 +15,14 @@ __all__ = ["predict_frame"]
 def predict_frame(model, X, *, interval=None, groups=None):
     """Predict every task for ``X``, as a DataFrame with one column per target.
 
+    For a classifier, each target has two columns: ``<target>``, the predicted
+    class, and ``<target>_proba``, the probability of its second class
+    (``classes_[1]``, the positive one). A regressor's binary task
+    (``loss="log_loss"``) has one column, the probability of a 1.
+
     Parameters
     ----------
-    model : MultiTaskHealthRegressor, Pipeline or search
+    model : MultiTaskHealthRegressor, MultiTaskHealthClassifier, Pipeline or search
         A fitted estimator, a fitted pipeline whose last step is one, or a
         search (:class:`~sklearn.model_selection.GridSearchCV`, ...) fitted
         with ``refit=True`` whose best estimator is either.
@@ -25,7 +31,8 @@ def predict_frame(model, X, *, interval=None, groups=None):
     interval : float in (0, 1), default=None
         Add each target's prediction interval of this confidence (see
         :meth:`~skhealth.MultiTaskHealthRegressor.predict_interval`), as the
-        columns ``<target>_lower`` and ``<target>_upper`` after the target's.
+        columns ``<target>_lower`` and ``<target>_upper`` after the target's;
+        regressors only.
     groups : array-like of shape (n_samples,), default=None
         Each row's group, for a model calibrated per group (with
         ``interval`` only).
@@ -47,7 +54,8 @@ def predict_frame(model, X, *, interval=None, groups=None):
     ValueError
         When ``model`` is a search fitted with ``refit=False``, which holds no
         model to predict with, and for an ``interval`` outside (0, 1) or a
-        model without a calibration.
+        model without a calibration or a classifier; for a classifier with a
+        target named like another's ``_proba`` column.
 
     See Also
     --------
@@ -76,6 +84,8 @@ def predict_frame(model, X, *, interval=None, groups=None):
     regressor = fitted_regressor(model)
     index = X.index if isinstance(X, pd.DataFrame) else None
     columns = [str(name) for name in regressor.target_names_]
+    if hasattr(regressor, "classes_"):
+        return _classes_and_probabilities(model, regressor, X, columns, index, interval)
     if interval is None:
         if groups is not None:
             raise ValueError(
@@ -88,18 +98,52 @@ def predict_frame(model, X, *, interval=None, groups=None):
     Xt = regressor_input(model, X)
     Y = regressor.predict(Xt).reshape(len(Xt), -1)
     bounds = regressor.predict_interval(Xt, interval, groups).reshape(len(Xt), -1, 2)
-    clashes = sorted(set(columns) & set(interval_columns(columns)))
-    if clashes:
-        raise ValueError(
-            f"The model has a target named {clashes[0]!r}, the name of another "
-            "target's interval bound: rename the targets to predict with "
-            "intervals as a table, or use predict_interval."
-        )
+    _refuse_clashes(
+        columns, interval_columns(columns), "interval bound", "predict_interval"
+    )
     parts = {}
     for t, name in enumerate(columns):
         parts[name] = Y[:, t]
         parts[f"{name}_lower"], parts[f"{name}_upper"] = bounds[:, t].T
     return pd.DataFrame(parts, index=index)
+
+
+def _classes_and_probabilities(model, classifier, X, columns, index, interval):
+    """A classifier's predicted class and probability of its positive class,
+    per target."""
+    if interval is not None:
+        raise ValueError(
+            f"interval={interval!r}: a classifier predicts probabilities, which "
+            "have no prediction interval; leave interval out."
+        )
+    _refuse_clashes(columns, proba_columns(columns), "probability", "predict_proba")
+    Xt = regressor_input(model, X)
+    classes = classifier.predict(Xt).reshape(len(Xt), -1)
+    proba = classifier.predict_proba(Xt)
+    proba = proba[:, 1:] if classifier._y_1d else proba
+    parts = {}
+    for t, name in enumerate(columns):
+        parts[name] = classes[:, t]
+        parts[f"{name}_proba"] = proba[:, t]
+    return pd.DataFrame(parts, index=index)
+
+
+def _refuse_clashes(columns, added, what, method):
+    """Raise where a target of ``columns`` is named as one of the ``added``
+    columns (another target's ``what``)."""
+    clashes = sorted(set(columns) & set(added))
+    if clashes:
+        raise ValueError(
+            f"The model has a target named {clashes[0]!r}, the name of another "
+            f"target's {what}: rename the targets to predict as a table, or use "
+            f"{method}."
+        )
+
+
+def proba_columns(target_names):
+    """The probability columns of a classifier's ``target_names``, as
+    :func:`predict_frame` names them."""
+    return [f"{name}_proba" for name in target_names]
 
 
 def interval_columns(target_names):

@@ -386,3 +386,13 @@ def test_info_names_the_binary_tasks_of_a_regressor(X, tmp_path, capsys):
     assert (
         "targets (2): sbp, diabetes (binary: labels 0 and 1 (log_loss), predicts P(1))"
     ) in capsys.readouterr().out.splitlines()
+
+
+def test_classifier_of_text_and_number_columns_round_trips(X, tmp_path):
+    # a DataFrame of both holds each task's classes in object arrays
+    Y = pd.DataFrame({"diabetes": _outcomes(X)["diabetes"], "smoker": _answers(X)})
+    clf = MultiTaskHealthClassifier(**FAST).fit(X, Y)
+    loaded = _round_trip(clf, tmp_path)
+    assert [c.tolist() for c in loaded.classes_] == [[0.0, 1.0], ["no", "yes"]]
+    assert loaded.predict(X).tolist() == clf.predict(X).tolist()
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))

@@ -1557,11 +1557,15 @@ def test_unknown_target_column_is_a_usage_error(data_path, tmp_path, capsys):
 
 
 def test_non_numeric_target_is_a_usage_error(data_path, tmp_path, capsys):
-    args = ["fit", data_path, "--target", "sex", "-o", tmp_path / "m.skh"]
+    # (two strings, as sex's, would be a binary target)
+    args = ["fit", data_path, "--target", "smoker", "-o", tmp_path / "m.skh"]
     status, message = error_of(capsys, *args)
-    dtype = pd.read_csv(data_path)["sex"].dtype
+    dtype = pd.read_csv(data_path)["smoker"].dtype
     assert status == 2
-    assert message == f"--target sex: the column is not numeric (dtype {dtype})"
+    assert message == (
+        f"--target smoker: the column is not numeric (dtype {dtype}); a binary "
+        "outcome, of two values, is fitted with --binary"
+    )
 
 
 def test_unknown_param_lists_the_valid_ones(data_path, tmp_path, capsys):

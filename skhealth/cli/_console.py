@@ -25,8 +25,11 @@ def shown(values):
 
 
 def print_scores(scores):
-    """Print the per-task ``scores`` of :func:`skhealth.metrics.task_scores` as
-    a table, then their mean R²."""
+    """Print the per-task ``scores`` of :func:`skhealth.metrics.score_tasks` as
+    a table, then their mean R² (a classifier's: their mean ROC-AUC)."""
     scores = scores.rename(index=printable)
     print(scores.to_string(float_format=lambda value: f"{value:.3f}"))
-    print(f"mean R2: {scores['r2'].mean():.3f}")
+    if "r2" in scores:
+        print(f"mean R2: {scores['r2'].mean():.3f}")
+    else:
+        print(f"mean ROC-AUC: {scores['roc_auc'].mean():.3f}")

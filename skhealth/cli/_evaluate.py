@@ -14,8 +14,11 @@ def register(commands):
         help="score a model per task on a table that has the targets",
         description=(
             "Print R², MAE, RMSE and the number of observed labels for every "
-            "target of MODEL; rows where a target is missing are left out of "
-            "that target's scores."
+            "target of MODEL (for a MultiTaskHealthClassifier: ROC-AUC, "
+            "log-loss, Brier score, balanced accuracy and the number of observed "
+            "labels; a regressor's binary target is scored on its predicted "
+            "probabilities, its R² being the Brier skill score); rows where a "
+            "target is missing are left out of that target's scores."
         ),
     )
     add_device_option(parser)
@@ -32,13 +35,12 @@ def register(commands):
 
 def run(args):
     """Print the per-task scores of ``args.model`` on ``args.data``."""
-    from .._frames import predict_frame
-    from ..metrics import task_scores
+    from ..metrics import score_tasks
     from ._model import labelled, load_model
 
     model = load_model(args.model, args.device)
     X, Y = labelled(model, args.data)
-    scores = task_scores(Y, predict_frame(model, X))
+    scores = score_tasks(model, X, Y)
     if args.format == "table":
         print_scores(scores)
     elif args.format == "csv":

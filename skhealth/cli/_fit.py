@@ -39,7 +39,12 @@ def register(commands):
             "Fit MultiTaskHealthRegressor to the --target columns of DATA, using "
             "every other column as a feature (numeric ones median-imputed and "
             "standardised; --categorical ones and those of text one-hot "
-            "encoded). A --validation-fraction of the rows, drawn by --seed, is "
+            "encoded). Binary targets (--binary, or detected: two values, 0 and 1 "
+            "or two strings) are predicted as probabilities: when every target is "
+            "binary, the model is a MultiTaskHealthClassifier; beside continuous "
+            "targets, a MultiTaskHealthRegressor with loss='log_loss' for the "
+            "binary ones (whose labels must then be 0 and 1). A "
+            "--validation-fraction of the rows, drawn by --seed, is "
             "held out and scored; then the model is refitted on every row and "
             "saved, unless --no-refit saves the fit that was scored."
         ),
@@ -60,6 +65,23 @@ def register(commands):
         help="a --target to learn on the log scale, such as a skewed lab value; "
         "its labels must be positive, and its predictions and scores stay in its "
         "units (repeatable; target_transform='log' for that target)",
+    )
+    parser.add_argument(
+        "--binary",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a --target that is a binary outcome: two classes, 0 and 1 or two "
+        "strings such as no and yes, missing where unknown (repeatable). Without "
+        "it, a target whose values are exactly 0 and 1, or two strings, is "
+        "detected as binary, and fit says so",
+    )
+    parser.add_argument(
+        "--no-detect-binary",
+        dest="detect_binary",
+        action="store_false",
+        help="fit the targets not named by --binary as numbers, even those of "
+        "values 0 and 1",
     )
     parser.add_argument(
         "--categorical",
@@ -84,7 +106,9 @@ def register(commands):
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a MultiTaskHealthRegressor parameter, such as max_iter=50, "
+        help="a parameter of the model (MultiTaskHealthRegressor, or "
+        "MultiTaskHealthClassifier when every target is binary), such as "
+        "max_iter=50, class_weight=balanced, "
         "early_stopping=true, task_weighting=uncertainty or "
         f"hidden_layer_sizes=64,32 (repeatable). {PARAM_RULE}. "
         "random_state=N is --seed N: give one or the other",
@@ -135,7 +159,7 @@ def run(args):
     from sklearn.base import clone
     from sklearn.model_selection import train_test_split
 
-    from ..metrics import task_scores
+    from ..metrics import score_tasks
     from ..model_files import save
     from ._model import make_model, train
     from ._tables import read_table
@@ -145,13 +169,18 @@ def run(args):
             "--no-refit and --validation-fraction 0: --no-refit saves the fit "
             "scored on held-out rows, and 0 holds out none; give one of them"
         )
-    estimator = _make_estimator(args.param, args.seed)
     _check_output(args.output, args.data)  # before a long fit rather than after
     data = read_table(args.data)
-    X, Y, categorical = _features_and_targets(data, args)
-    _set_log_targets(estimator, Y, args.log_target, args.data)
+    X, Y, categorical, binary, detected = _features_and_targets(data, args)
+    estimator = _make_estimator(args.param, args.seed, Y, binary)
+    _set_log_targets(estimator, Y, args.log_target, args.data, binary)
     seed = estimator.random_state
     report = (lambda *lines: None) if args.quiet else print
+    if detected:
+        report(
+            f"Binary targets detected (two values each): {', '.join(detected)}; "
+            "predicted as probabilities (--no-detect-binary fits them as numbers)"
+        )
 
     def fit(X, Y, estimator):
         model = make_model(X, estimator, categorical=categorical)
@@ -169,7 +198,7 @@ def run(args):
         report(_fitted(X_fit, Y_fit, seed, estimator.n_iter_, of=len(X)))
         if not args.quiet:
             print(f"\nValidation scores ({len(X_valid)} held-out rows):")
-            print_scores(task_scores(Y_valid, model.predict(X_valid)))
+            print_scores(score_tasks(model, X_valid, Y_valid))
         if args.refit:
             model = fit(X, Y, clone(estimator))
             report(
@@ -224,6 +253,7 @@ def _features_and_targets(data, args):
         if repeated:
             raise UsageError(f"{option} {repeated[0]}: given twice; give it once")
     targets = named_columns(data, args.target, "--target", args.data)
+    binary, detected = _binary_targets(data, targets, args)
     # each column that is no feature, and the option that makes it none
     not_features = dict.fromkeys(targets, "--target")
     for column in named_columns(data, args.drop, "--drop", args.data):
@@ -255,19 +285,70 @@ def _features_and_targets(data, args):
     ]
     _coerce_stray_values(data, measured, args.data, args.strict)
     for target in targets:
+        if target in binary:
+            continue
         if (
             not pd.api.types.is_numeric_dtype(data[target])
             or data[target].dtype == bool
         ):
             raise UsageError(
                 f"--target {target}: the column is not numeric "
-                f"(dtype {data[target].dtype})"
+                f"(dtype {data[target].dtype}); a binary outcome, of two values, "
+                "is fitted with --binary"
             )
     X = data[features]
     _warn_of_identifiers(X, args.data)
     numeric = X.drop(columns=categorical).select_dtypes("number")
     check_magnitudes(X, list(numeric.columns), args.data)
-    return X, data[targets], categorical
+    return X, data[targets], categorical, binary, detected
+
+
+def _two_values(values):
+    """The sorted observed values of a column if they are a binary outcome's:
+    exactly two strings, or 0 and 1 (bools too); else None."""
+    import pandas as pd
+
+    present = values.dropna().unique()
+    if len(present) != 2:
+        return None
+    if all(isinstance(value, str) for value in present):
+        return sorted(present)
+    if pd.api.types.is_bool_dtype(values) or (
+        pd.api.types.is_numeric_dtype(values) and set(present) == {0, 1}
+    ):
+        return sorted(present)
+    return None
+
+
+def _binary_targets(data, targets, args):
+    """``(binary, detected)``: the targets that are binary outcomes, those
+    named by ``--binary`` (checked) and, where ``args.detect_binary``, those
+    detected by their values; and the detected ones."""
+    from ._tables import named_columns
+
+    declared = named_columns(data, args.binary, "--binary", args.data)
+    for column in declared:
+        if column not in targets:
+            raise UsageError(
+                f"--binary {column}: it is no --target; the targets are "
+                f"{', '.join(map(str, targets))}"
+            )
+        if _two_values(data[column]) is None:
+            values = data[column].dropna().unique()
+            raise ValueError(
+                f"--binary {column}: {args.data} has {len(values)} distinct "
+                f"value(s) in that column ({shown(sorted(values, key=str))}); a "
+                "binary target holds two, 0 and 1 or two strings such as no and "
+                "yes, and is missing where unknown"
+            )
+    detected = []
+    if args.detect_binary:
+        detected = [
+            column
+            for column in targets
+            if column not in declared and _two_values(data[column]) is not None
+        ]
+    return [c for c in targets if c in declared or c in detected], detected
 
 
 def _warn_of_identifiers(X, path):
@@ -295,12 +376,18 @@ def _warn_of_identifiers(X, path):
             )
 
 
-def _set_log_targets(estimator, Y, log_targets, path):
+def _set_log_targets(estimator, Y, log_targets, path, binary):
     """Make the targets ``Y`` named by ``--log-target`` log-transformed."""
     import numpy as np
 
     if not log_targets:
         return
+    for column in log_targets:
+        if column in binary:
+            raise UsageError(
+                f"--log-target {column}: that target is binary, predicted as a "
+                "probability; leave it out of --log-target"
+            )
     if estimator.target_transform is not None:
         raise UsageError(
             "--log-target and --param target_transform both set the target "
@@ -344,13 +431,27 @@ def _parse_value(text):
         return text
 
 
-def _make_estimator(param_args, seed):
-    """The estimator that the ``--param`` options and ``--seed`` describe, its
-    parameters checked now rather than after reading and preparing the data."""
+def _make_estimator(param_args, seed, Y, binary):
+    """The estimator that the ``--param`` options and ``--seed`` describe for
+    the targets ``Y``, of which ``binary`` are binary outcomes: a classifier
+    when all are, else a regressor with loss='log_loss' for those."""
+    from .._classifier import MultiTaskHealthClassifier
     from .._estimator import MultiTaskHealthRegressor
     from ..model_files import check_storable
 
-    estimator = MultiTaskHealthRegressor()
+    all_binary = len(binary) == Y.shape[1]
+    estimator = (
+        MultiTaskHealthClassifier if all_binary else MultiTaskHealthRegressor
+    )()
+    if binary and not all_binary:
+        for column in binary:
+            if not set(Y[column].dropna().unique()) <= {0, 1}:
+                raise ValueError(
+                    f"--binary {column}: beside continuous targets, a binary "
+                    "target's labels must be 0 and 1 (the probability of 1 is "
+                    f"predicted); recode {column} as 0 and 1, or fit it with the "
+                    "other binary targets only"
+                )
     # Training callbacks are the command's own (the progress bar).
     valid = sorted(set(estimator.get_params(deep=False)) - {"callbacks"})
     params = {}
@@ -364,8 +465,8 @@ def _make_estimator(param_args, seed):
             close = difflib.get_close_matches(name, valid, n=1)
             hint = f"did you mean {close[0]!r}? Or use" if close else "use"
             raise UsageError(
-                f"--param {name}: MultiTaskHealthRegressor has no such parameter; "
-                f"{hint} one of {', '.join(valid)}"
+                f"--param {name}: {type(estimator).__name__} has no such "
+                f"parameter; {hint} one of {', '.join(valid)}"
             )
         params[name] = _parse_value(text)
     if "random_state" in params and seed is not None:
@@ -374,6 +475,12 @@ def _make_estimator(param_args, seed):
             "both set the seed; give one of them"
         )
     params.setdefault("random_state", DEFAULT_SEED if seed is None else seed)
+    if binary and not all_binary:
+        loss = params.get("loss", "squared_error")
+        if isinstance(loss, str):  # log_loss for the binary targets
+            params["loss"] = [
+                "log_loss" if column in binary else loss for column in Y.columns
+            ]
     estimator.set_params(**params)
     try:
         estimator._validate_params()

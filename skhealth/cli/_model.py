@@ -27,9 +27,11 @@ from ._tables import read_table
 def make_model(X, estimator, categorical=()):
     """The pipeline the command line fits: the default preprocessing of ``X``
     (:func:`~skhealth.preprocessing.make_default_preprocessor`), which one-hot
-    encodes the ``categorical`` columns too, then ``estimator``."""
+    encodes the ``categorical`` columns too, then ``estimator``, a step named
+    "classifier" or "regressor"."""
     preprocess = make_default_preprocessor(X, categorical=categorical)
-    return Pipeline([("preprocess", preprocess), ("regressor", estimator)])
+    step = "classifier" if hasattr(estimator, "class_weight") else "regressor"
+    return Pipeline([("preprocess", preprocess), (step, estimator)])
 
 
 def train(model, X, Y, *, progress):
@@ -313,15 +315,19 @@ def inputs(model, data, path, exclude=()):
 def labelled(model, path):
     """``(X, Y)``: the features and the targets of ``model`` in the table at
     ``path``, checked against the model; an error names the target columns
-    the table lacks."""
+    the table lacks. A classifier's targets are as the table has them (its
+    classes), a regressor's numbers."""
     data = read_table(path, text_columns(model))
-    targets = list(final_step(model).target_names_)
+    estimator = final_step(model)
+    targets = list(estimator.target_names_)
     missing = [target for target in targets if target not in data.columns]
     if missing:
         raise ValueError(
             f"{path} lacks {len(missing)} target column(s) of the model: "
             f"{', '.join(missing)}"
         )
-    check_numbers(data, targets, path)
     X = inputs(model, data, path, exclude=targets)
+    if hasattr(estimator, "classes_"):
+        return X, data[targets]
+    check_numbers(data, targets, path)
     return X, data[targets].apply(pd.to_numeric)

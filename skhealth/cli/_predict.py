@@ -24,7 +24,13 @@ def register(commands):
     parser = commands.add_parser(
         "predict",
         help="predict every target for the rows of a table",
-        description="Write one column of predictions per target of MODEL.",
+        description=(
+            "Write one column of predictions per target of MODEL: a regressor's "
+            "predicted value (for a binary target, the probability of 1); for a "
+            "MultiTaskHealthClassifier, the predicted class in TARGET and the "
+            "probability of the target's second class (its positive one, "
+            "sorted: 1 of 0 and 1, yes of no and yes) in TARGET_proba."
+        ),
     )
     add_device_option(parser)
     add_table_arguments(parser)
@@ -53,7 +59,7 @@ def run(args):
     """Write the predictions of ``args.model`` for the rows of ``args.data``."""
     import pandas as pd
 
-    from .._frames import interval_columns, predict_frame
+    from .._frames import interval_columns, predict_frame, proba_columns
     from .._validation import final_step
     from ._model import inputs, load_model, text_columns
     from ._tables import (
@@ -72,8 +78,17 @@ def run(args):
     check_table_output(args)
     model = load_model(args.model, args.device)
     data = read_table(args.data, text_columns(model))
-    targets = [str(name) for name in final_step(model).target_names_]
-    written = targets + (interval_columns(targets) if args.interval else [])
+    estimator = final_step(model)
+    targets = [str(name) for name in estimator.target_names_]
+    if hasattr(estimator, "classes_"):
+        if args.interval is not None:
+            raise UsageError(
+                "--interval: the model is a classifier, which predicts "
+                "probabilities (TARGET_proba) rather than intervals; leave it out"
+            )
+        written = targets + proba_columns(targets)
+    else:
+        written = targets + (interval_columns(targets) if args.interval else [])
     kept = []
     if args.id_column is not None:
         kept = named_columns(data, [args.id_column], "--id-column", args.data)

@@ -108,6 +108,8 @@ def dump(estimator, limits):
     attributes = state["attributes"] | {
         name: getattr(estimator, name) for name in CLASS_ATTRIBUTES[cls]
     }
+    if "classes_" in attributes:
+        attributes["classes_"] = _typed_classes(attributes["classes_"])
     config = NetworkConfig.from_params(
         estimator.get_params(),
         attributes,
@@ -167,6 +169,22 @@ def dump(estimator, limits):
             else encode(dataclasses.asdict(calibration), "calibration")
         )
     return values, safetensors.torch.save(tensors)
+
+
+def _typed_classes(classes):
+    """A classifier's ``classes_`` with each task's numbers or bools in an
+    array of their type: a 2-D ``y`` of text and number columns gives object
+    arrays of them, which a file holds only of str. They compare, and so
+    predict, the same."""
+
+    def typed(task_classes):
+        if task_classes.dtype == object and not any(
+            isinstance(c, str) for c in task_classes
+        ):
+            return np.array(task_classes.tolist())
+        return task_classes
+
+    return [typed(c) for c in classes] if isinstance(classes, list) else typed(classes)
 
 
 def _params_to_store(estimator):
