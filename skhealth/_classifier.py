@@ -397,6 +397,7 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         Returns
         -------
         log_proba : ndarray of the shape of :meth:`predict_proba`'s
+            The natural logarithm of those probabilities.
         """
         logits = self._log_odds(X)
         if self._y_1d:

@@ -76,6 +76,15 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         ``"squared_error"``, ``"absolute_error"`` or ``"huber"`` for every task, or
         a list with one per task. Computed on standardised targets;
         Huber's threshold is one standard deviation of the task.
+        ``"log_loss"`` makes a task binary, trained beside the continuous
+        ones in the same network: its labels are 0 or 1 (``NaN`` unknown),
+        not standardised; its column of :meth:`predict` is the probability
+        of a 1; ``predict(X, return_std=True)`` gives its Bernoulli std
+        ``sqrt(p (1 - p))``, :meth:`predict_interval` ``NaN`` bounds; its R²
+        (in ``score``, ``score_tasks`` and the history) is that of its
+        probabilities, the Brier skill score; its linear path is a logistic
+        regression blended in log-odds. For binary tasks alone, see
+        :class:`MultiTaskHealthClassifier`.
     target_transform : None, "log", "log1p", transformer, list or dict, \
             default=None
         A transform of each task's labels, learnt on instead of the labels

@@ -35,7 +35,18 @@ _SCORERS = {
     "neg_mean_absolute_error": lambda scores: -scores["mae"],
     "neg_mean_squared_error": lambda scores: -(scores["rmse"] ** 2),
     "neg_root_mean_squared_error": lambda scores: -scores["rmse"],
+    # a classifier's, from the table of classification_task_scores
+    "roc_auc": lambda scores: scores["roc_auc"],
+    "neg_log_loss": lambda scores: -scores["log_loss"],
+    "neg_brier_score": lambda scores: -scores["brier"],
+    "balanced_accuracy": lambda scores: scores["balanced_accuracy"],
 }
+_CLASSIFICATION_SCORERS = (
+    "roc_auc",
+    "neg_log_loss",
+    "neg_brier_score",
+    "balanced_accuracy",
+)
 
 
 def task_scores(y_true, y_pred, *, sample_weight=None, target_names=None):
@@ -327,7 +338,10 @@ def get_scorer(name, *, task=None):
     name : str
         The metric, by the name of scikit-learn's scorer for it: ``"r2"``,
         ``"neg_mean_absolute_error"``, ``"neg_mean_squared_error"`` or
-        ``"neg_root_mean_squared_error"``. Errors are negated, as
+        ``"neg_root_mean_squared_error"`` for a regressor; ``"roc_auc"``,
+        ``"neg_log_loss"``, ``"neg_brier_score"`` or ``"balanced_accuracy"``
+        for a :class:`~skhealth.MultiTaskHealthClassifier` (from
+        :func:`classification_task_scores`). Errors are negated, as
         scikit-learn's are, so that greater is better.
     task : str or int, default=None
         The task to score: a target name of the model (one of its
@@ -491,6 +505,20 @@ class _TaskScorer:
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
         scores = score_tasks(estimator, X, y_true, sample_weight=sample_weight)
+        classifier = "roc_auc" in scores.columns
+        if classifier != (self._name in _CLASSIFICATION_SCORERS):
+            kind, names = (
+                ("MultiTaskHealthClassifier", _CLASSIFICATION_SCORERS)
+                if classifier
+                else (
+                    "MultiTaskHealthRegressor",
+                    [n for n in _SCORERS if n not in _CLASSIFICATION_SCORERS],
+                )
+            )
+            raise ValueError(
+                f"get_scorer({self._name!r}) cannot score a {kind}: use one of "
+                f"{sorted(names)}."
+            )
         values = _SCORERS[self._name](scores)
         if self._task is None:
             return float(values.mean())  # leaves undefined (NaN) tasks out

@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skhealth import MultiTaskHealthClassifier, MultiTaskHealthRegressor
 from skhealth.datasets import make_health_data
+from skhealth.metrics import get_scorer, task_scorers
 
 FAST = dict(max_iter=15, random_state=0)
 
@@ -181,3 +182,24 @@ def test_a_transform_of_a_binary_task_is_a_value_error(data):
         MultiTaskHealthRegressor(
             loss=["squared_error", "log_loss"], target_transform="log", **FAST
         ).fit(X, mixed)
+
+
+def test_skhealths_roc_auc_scorer_scores_a_search_with_unknown_labels(data):
+    X, labels, _ = data
+    search = GridSearchCV(
+        MultiTaskHealthClassifier(**FAST),
+        {"alpha": [1e-4, 1e-2]},
+        cv=KFold(2),
+        scoring=task_scorers(["task_0", "task_1"], "roc_auc"),
+        refit="roc_auc",
+    ).fit(X, labels)
+    assert np.isfinite(search.cv_results_["mean_test_roc_auc_task_1"]).all()
+    best = search.best_estimator_
+    expected = best.score_tasks(X, labels).loc["task_1", "roc_auc"]
+    assert get_scorer("roc_auc", task=1)(search, X, labels) == expected
+
+
+def test_a_regression_scorer_of_a_classifier_is_a_value_error(fitted, data):
+    X, labels, _ = data
+    with pytest.raises(ValueError, match=r"get_scorer\('r2'\) cannot score a Multi"):
+        get_scorer("r2")(fitted, X, labels)
