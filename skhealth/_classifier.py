@@ -5,6 +5,8 @@ It keeps the classifier's surface: each task's classes and their encoding as
 the linear path and model files are the regressor's, in ``_base``.
 """
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit, log_expit
@@ -241,6 +243,11 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
             raise ValueError(
                 f"y must be 1-D or 2-D; got an array of shape {labels.shape}."
             )
+        if len(labels) == 0:
+            raise ValueError(
+                f"Found y with 0 sample(s) (shape={labels.shape}) while a minimum "
+                "of 1 is required."
+            )
         columns = labels.reshape(len(labels), -1)
         names = (
             [str(c) for c in y.columns]
@@ -257,11 +264,17 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
             else:
                 classes = _declared_classes(given, labels.ndim, columns.shape[1])
             self.classes_ = classes[0] if labels.ndim == 1 else classes
-        classes = [self.classes_] if labels.ndim == 1 else self.classes_
+            classes_1d = labels.ndim == 1
+        else:  # the tasks of the fit, whatever the shape of this y
+            classes_1d = self._y_1d
+        classes = [self.classes_] if classes_1d else self.classes_
         if len(classes) != columns.shape[1]:
+            shape = "a 1-D y" if classes_1d else "a 2-D y"
             raise ValueError(
-                f"y has {columns.shape[1]} tasks but the classifier was fitted "
-                f"with {len(classes)}; it needs the same tasks."
+                f"y has {columns.shape[1]} task{'s' * (columns.shape[1] > 1)} "
+                f"(shape {labels.shape}) but the classifier was fitted on {shape} "
+                f"of {len(classes)} task{'s' * (len(classes) > 1)}; it needs the "
+                "same tasks."
             )
         encoded = np.column_stack(
             [
@@ -352,6 +365,12 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         for t, (task_weights, task_classes) in enumerate(
             zip(given, classes, strict=True)
         ):
+            if not isinstance(task_weights, dict):
+                raise ValueError(
+                    f"class_weight's entry for task {t} ({self.target_names_[t]!r}) "
+                    f"must be a dict {{class: weight}} ({{}} for no weights); got "
+                    f"{task_weights!r}."
+                )
             for label, value in task_weights.items():
                 known = [c for c in task_classes if c == label]
                 if not known:
@@ -360,7 +379,12 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
                         f"task {t} ({self.target_names_[t]!r}), whose classes "
                         f"are {task_classes.tolist()}."
                     )
-                if not (np.isfinite(value) and value > 0):
+                if not (
+                    isinstance(value, Real)
+                    and not isinstance(value, bool)
+                    and np.isfinite(value)
+                    and value > 0
+                ):
                     raise ValueError(
                         f"class_weight of the class {label!r} of task {t} must be "
                         f"a positive number; got {value!r}."
@@ -533,6 +557,10 @@ def _task_classes(labels, name, t):
             f"Task {t} ({name!r}) mixes label types ({error}): give its classes "
             "one type, e.g. all strings."
         ) from None
+    if classes.dtype == object and not any(isinstance(c, str) for c in classes):
+        # numbers or bools of an object column (a DataFrame of nullable or
+        # mixed columns): as NumPy holds them, as a model file restores them
+        classes = np.asarray(classes.tolist())
     if len(classes) > 2:
         raise ValueError(
             f"Only binary classification is supported. Task {t} ({name!r}) has "

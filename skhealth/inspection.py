@@ -4,6 +4,8 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
+from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_selection import SelectorMixin
 from sklearn.impute import MissingIndicator, SimpleImputer
@@ -34,7 +36,7 @@ def task_permutation_importance(
     X,
     y,
     *,
-    scoring="r2",
+    scoring=None,
     n_repeats=5,
     n_jobs=None,
     random_state=None,
@@ -53,7 +55,7 @@ def task_permutation_importance(
 
     Parameters
     ----------
-    model : MultiTaskHealthRegressor, Pipeline or search
+    model : MultiTaskHealthRegressor, MultiTaskHealthClassifier, Pipeline or search
         A fitted estimator, a fitted pipeline whose last step is one, or a
         search fitted with ``refit=True`` whose best estimator is either.
     X : array-like or DataFrame of shape (n_samples, n_features)
@@ -61,9 +63,11 @@ def task_permutation_importance(
     y : array-like of shape (n_samples,) or (n_samples, n_tasks)
         Its targets; ``NaN`` marks a missing label, left out of that task's
         score.
-    scoring : str, default="r2"
+    scoring : str, default=None
         The metric, by a name :func:`skhealth.metrics.get_scorer` takes: an
-        error's importance is its increase, in the target's units.
+        error's importance is its increase, in the target's units. ``None``
+        is the model's own ``score``: ``"r2"`` for a regressor (a binary
+        task's Brier skill score), ``"roc_auc"`` for a classifier.
     n_repeats : int, default=5
         Times each column is shuffled.
     n_jobs : int, default=None
@@ -103,7 +107,10 @@ def task_permutation_importance(
     ...                 .idxmax(), ["task", "feature"]].to_numpy().tolist()
     [['sbp', 'age'], ['hdl', 'steps']]
     """
-    tasks = list(fitted_regressor(model).target_names_)
+    estimator = fitted_regressor(model)
+    tasks = list(estimator.target_names_)
+    if scoring is None:
+        scoring = "roc_auc" if is_classifier(estimator) else "r2"
     result = permutation_importance(
         model,
         X,
@@ -160,7 +167,10 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
     """Integrated-gradients attributions of each person's prediction, per task.
 
     For each row of ``X`` and each task, how much each input column moved the
-    prediction away from that of a baseline input, in the target's units.
+    prediction away from that of a baseline input, in the target's units; for
+    a binary task (a classifier's, or a regressor's ``"log_loss"`` task), in
+    the probability of its positive class, as ``predict_proba`` and the
+    regressor's ``predict`` give it.
     The attributions are integrated gradients (Sundararajan et al., 2017):
     the gradient of the task's prediction, averaged along the straight path
     from the baseline to the row, times the row's difference from the
@@ -184,7 +194,7 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
 
     Parameters
     ----------
-    model : MultiTaskHealthRegressor, Pipeline or search
+    model : MultiTaskHealthRegressor, MultiTaskHealthClassifier, Pipeline or search
         A fitted estimator, a fitted pipeline whose last step is one, or a
         search fitted with ``refit=True`` whose best estimator is either.
     X : array-like or DataFrame of shape (n_samples, n_features)
@@ -236,7 +246,9 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
     transformed scale are multiplied by ``(f(x) - f(b)) / (z(x) - z(b))``,
     where ``z`` is the prediction on the transformed scale and ``f`` in the
     target's units, so that they keep their proportions and add up to the
-    prediction minus the baseline's in the target's units.
+    prediction minus the baseline's in the target's units. A binary task's
+    network learns log-odds, and its attributions in log-odds are mapped to
+    the probability the same way, ``f`` being the logistic function.
 
     Examples
     --------
@@ -299,7 +311,7 @@ def task_attributions(model, X, *, baseline=None, n_steps=50):
     grouped = np.einsum("nkt,kj->njt", encoded, to_columns)
 
     transformed = _predict_transformed(reg, np.vstack([Z, base[None]]), outputs)
-    predictions = reg._target_transforms.inverse_transform(transformed)
+    predictions = _in_units(reg, transformed)
     z, z_base = transformed[:-1], transformed[-1]
     y, y_base = predictions[:-1], predictions[-1]
     grouped *= _rescaling(reg, z, z_base, y, y_base)[:, None, :]
@@ -541,10 +553,10 @@ def _rescaling(reg, z, z_base, y, y_base):
     """What each row's attributions on the learnt scale are multiplied by to
     add up to ``y - y_base`` in the target's units: ``(y - y_base) / (z -
     z_base)``, and the inverse transform's slope where ``z`` is ``z_base``;
-    1 for a task without a transform."""
+    1 for a continuous task without a transform."""
     factor = np.ones_like(z)
     for t, spec in enumerate(reg._target_transforms.specs):
-        if spec is None:
+        if spec is None and not reg._binary_tasks[t]:
             continue
         dz = z[:, t] - z_base[t]
         close = np.abs(dz) <= 1e-9 * reg._target_scaler.scale_[t]
@@ -555,6 +567,19 @@ def _rescaling(reg, z, z_base, y, y_base):
             up, down = z[close], z[close]
             up[:, t] += h
             down[:, t] -= h
-            inverse = reg._target_transforms.inverse_transform
-            factor[close, t] = (inverse(up)[:, t] - inverse(down)[:, t]) / (2 * h)
+            factor[close, t] = (
+                _in_units(reg, up)[:, t] - _in_units(reg, down)[:, t]
+            ) / (2 * h)
     return factor
+
+
+def _in_units(reg, z):
+    """Predictions ``z`` on the learnt scale in the targets' units: through
+    the inverse of any target transform, and a binary task's log-odds as the
+    probability of its positive class."""
+    y = reg._target_transforms.inverse_transform(z)
+    binary = reg._binary_tasks
+    if binary.any():
+        y = np.array(y, dtype=np.float64)
+        y[:, binary] = expit(z[:, binary])
+    return y
