@@ -253,8 +253,9 @@ def test_unknown_scorer_name_is_a_value_error_listing_the_names():
         ValueError,
         match=(
             r"^'neg_mean_absolute_eror' is not one of skhealth's scorers, which "
-            r"leave missing labels out: \['neg_mean_absolute_error', "
-            r"'neg_mean_squared_error', 'neg_root_mean_squared_error', 'r2'\]\. "
+            r"leave missing labels out: \['balanced_accuracy', 'neg_brier_score', "
+            r"'neg_log_loss', 'neg_mean_absolute_error', 'neg_mean_squared_error', "
+            r"'neg_root_mean_squared_error', 'r2', 'roc_auc'\]\. "
             r"Did you mean 'neg_mean_absolute_error'\?$"
         ),
     ):
@@ -277,7 +278,7 @@ def test_other_scorer_object_is_a_type_error_asking_for_a_name():
     with pytest.raises(
         TypeError,
         match=(
-            r"^get_scorer takes a scorer's name, one of \[.*'r2'\]; got "
+            r"^get_scorer takes a scorer's name, one of \[.*'r2', 'roc_auc'\]; got "
             r"make_scorer\(max_error, .*\)\.$"
         ),
     ):
