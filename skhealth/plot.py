@@ -17,6 +17,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from sklearn.base import is_classifier
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.utils import check_random_state
@@ -837,6 +838,10 @@ _IMPORTANCE_LABELS = {
     "neg_mean_absolute_error": "rise in MAE when shuffled",
     "neg_mean_squared_error": "rise in MSE when shuffled",
     "neg_root_mean_squared_error": "rise in RMSE when shuffled",
+    "roc_auc": "drop in ROC-AUC when shuffled",
+    "neg_log_loss": "rise in log-loss when shuffled",
+    "neg_brier_score": "rise in Brier score when shuffled",
+    "balanced_accuracy": "drop in balanced accuracy when shuffled",
 }
 
 
@@ -1021,7 +1026,7 @@ class TaskImportanceDisplay:
         X,
         y,
         *,
-        scoring="r2",
+        scoring=None,
         n_repeats=5,
         n_jobs=None,
         random_state=None,
@@ -1046,10 +1051,11 @@ class TaskImportanceDisplay:
             Data to shuffle and predict, best held out from training.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Its targets, ``NaN`` where missing.
-        scoring : str, default="r2"
+        scoring : str, default=None
             The metric (see
             :func:`~skhealth.inspection.task_permutation_importance`), named
-            in the colour bar's label.
+            in the colour bar's label; ``None`` is ``"roc_auc"`` for a
+            classifier, ``"r2"`` for a regressor.
         n_repeats : int, default=5
             Times each column is shuffled.
         n_jobs : int, default=None
@@ -1081,6 +1087,8 @@ class TaskImportanceDisplay:
         """
         from .inspection import task_permutation_importance
 
+        if scoring is None:
+            scoring = "roc_auc" if is_classifier(estimator) else "r2"
         importances = task_permutation_importance(
             estimator,
             X,
@@ -1698,6 +1706,13 @@ def _positive_probabilities(estimator, X, target_names):
     one, else its ``predict``'s."""
     final = _final_estimator(estimator)
     n_tasks = len(target_names)
+    # skhealth's classifier's second class is its positive one, whatever its
+    # labels: _estimator_predictions reads y through its own encoding
+    check_classes = (
+        (lambda classes, task: None)
+        if hasattr(final, "_binary_labels")
+        else _check_binary_classes
+    )
     if not hasattr(estimator, "predict_proba"):
         source, proba = "predict", estimator.predict(X)
     else:
@@ -1714,11 +1729,11 @@ def _positive_probabilities(estimator, X, target_names):
                         "outcomes, two columns for the labels 0 and 1."
                     )
                 if isinstance(classes, list) and t < len(classes):
-                    _check_binary_classes(classes[t], task)
+                    check_classes(classes[t], task)
                 columns.append(np.asarray(task_proba)[:, 1])
             proba = np.column_stack(columns)
         elif n_tasks == 1 and np.ndim(proba) == 2 and np.shape(proba)[1] == 2:
-            _check_binary_classes(classes, target_names[0])
+            check_classes(classes, target_names[0])
             proba = np.asarray(proba)[:, 1]  # a single task's P(label = 1)
     proba = check_array(
         proba, ensure_2d=False, dtype=np.float64, ensure_all_finite=False
@@ -1744,7 +1759,10 @@ def _estimator_predictions(estimator, X, y, tasks):
     model_names = getattr(final, "target_names_", None)
     if model_names is not None:
         check_target_columns(y, model_names)
-    y_true = as_2d(y, "y")
+    # skhealth's classifier's labels, whatever its classes, as 0/1
+    y_true = (
+        final._binary_labels(y) if hasattr(final, "_binary_labels") else as_2d(y, "y")
+    )
     if hasattr(y, "columns"):
         target_names = [str(column) for column in y.columns]
     elif model_names is not None and len(model_names) == y_true.shape[1]:

@@ -164,13 +164,6 @@ def test_attributions_of_a_regressors_binary_task_are_in_its_predict_units():
 
 
 # ----------------------------------------------------------------- displays
-@pytest.mark.xfail(
-    strict=True,
-    reason="plot._estimator_predictions reads y with as_2d (numbers only; its "
-    "error blames a 'regressor') and _positive_probabilities wants classes 0 "
-    "and 1, not the classifier's own: a classifier of string classes cannot "
-    "be drawn (#20, open)",
-)
 def test_roc_display_draws_a_pipeline_classifier_of_string_classes(data, answers):
     import matplotlib
 
@@ -192,11 +185,6 @@ def test_roc_display_draws_a_pipeline_classifier_of_string_classes(data, answers
         plt.close("all")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TaskImportanceDisplay.from_estimator defaults to scoring='r2', "
-    "which cannot score a classifier (#20, open)",
-)
 def test_importance_display_of_a_classifier_draws_with_its_default_scoring(
     fitted, data
 ):
