@@ -471,9 +471,10 @@ def check_binary_labels(Y, binary, rows, names, both_classes):
             )
         if both_classes and np.unique(labels).size < 2:
             raise ValueError(
-                f"{task} is binary but its {labels.size} observed labels are all "
-                f"{labels[0]:g}: it needs both 0 and 1 to learn from. Drop the "
-                "task or add labels of the other class."
+                f"{task} is binary but its {labels.size} observed labels of "
+                "positive weight are all of one class: it needs labels of both "
+                "classes to learn from (partial_fit in its first call too). Drop "
+                "the task or add labels of the other class."
             )
 
 

@@ -203,3 +203,10 @@ def test_a_regression_scorer_of_a_classifier_is_a_value_error(fitted, data):
     X, labels, _ = data
     with pytest.raises(ValueError, match=r"get_scorer\('r2'\) cannot score a Multi"):
         get_scorer("r2")(fitted, X, labels)
+
+
+def test_a_first_partial_fit_of_one_class_is_a_value_error(data):
+    X = data[0]
+    clf = MultiTaskHealthClassifier(early_stopping=False, **FAST)
+    with pytest.raises(ValueError, match=r"are all of one class: it needs labels"):
+        clf.partial_fit(X[:20], np.array(["a"] * 20), classes=["a", "b"])
