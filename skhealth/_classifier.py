@@ -9,7 +9,7 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, log_expit
+from scipy.special import log_expit
 from sklearn.base import ClassifierMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import metrics
 from ._base import MultiTaskBase
 from ._sklearn import StrOptions
+from ._validation import default_task_names
 
 __all__ = ["MultiTaskHealthClassifier"]
 
@@ -252,7 +253,7 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         names = (
             [str(c) for c in y.columns]
             if hasattr(y, "columns")
-            else [f"task_{t}" for t in range(columns.shape[1])]
+            else default_task_names(columns.shape[1])
         )
         if reset:
             given = getattr(self, "_classes_given", None)
@@ -506,10 +507,6 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         return np.asarray(self._encode_targets(y, reset=False), dtype=float).reshape(
             len(y), -1
         )
-
-    def _positive_probability(self, X):
-        """Each task's probability of its positive class, 2-D."""
-        return expit(self._log_odds(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -393,15 +393,15 @@ _DIVERGED_ERROR_RATIO = 1e3
 _ADVICE = "Lower learning_rate_init, or scale the inputs (e.g. StandardScaler)."
 
 
-def _error_ratio(net, rows):
-    """The squared error of ``net``'s standardised predictions (probabilities
-    for a binary task) of the training ``rows`` (``(X, (y, weight))``) over
-    that of predicting the targets' mean, 0: 1 - R², whatever the loss
-    trained on."""
-    X, (y, weight) = rows
+def _error_ratio(net, predicted, rows):
+    """The squared error of ``net``'s standardised predictions of the training
+    ``rows`` (``(X, (y, weight))``), its outputs ``predicted`` (probabilities
+    for a binary task), over that of predicting the targets' mean, 0: 1 - R²,
+    whatever the loss trained on."""
+    _, (y, weight) = rows
     weight = torch.ones_like(y) if weight is None else label_weight(weight)
     with torch.inference_mode():  # the predictions are inference tensors
-        predicted = net.criterion_.inverse_link(net.evaluation_step((X, None)))
+        predicted = net.criterion_.inverse_link(predicted)
         errors = (weight * (predicted - y).double().square()).sum()
         spread = (weight * y.double().square()).sum()
     return float(errors / spread)
@@ -480,7 +480,7 @@ def fit_net(config, settings, dataset, device, *, epochs, seed, net=None):
             # the training rows of one evaluation pass, which the divergence
             # check predicts before and after training
             rows = dataset.batch(slice(net.eval_rows()))
-            start = _error_ratio(net, rows)
+            start = _error_ratio(net, net.evaluation_step((rows[0], None)), rows)
             with _recording_interrupts(interrupts):
                 net.partial_fit(dataset)
         # skorch returns from a KeyboardInterrupt as from a request to stop,
@@ -520,12 +520,13 @@ def _check_divergence(net, n_before, rows, start, holds_out):
     losses = net.history[n_before:, "train_loss"]
     bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
     where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
-    if not (net.is_finite() and net.evaluation_step((rows[0], None)).isfinite().all()):
+    predicted = net.evaluation_step((rows[0], None))
+    if not (net.is_finite() and predicted.isfinite().all()):
         raise TrainingDiverged(
             f"Training diverged{where}: the network's weights or predictions are "
             "not finite. " + _ADVICE
         )
-    ratio = _error_ratio(net, rows)
+    ratio = _error_ratio(net, predicted, rows)
     if ratio > _DIVERGED_ERROR_RATIO * max(1.0, start):
         raise TrainingDiverged(
             f"Training diverged{where}: the network's predictions of its "
