@@ -1,0 +1,947 @@
+"""ONNX export of a fitted model, its preprocessing included.
+
+:func:`to_onnx` turns a fitted :class:`~skhealth.MultiTaskHealthRegressor` or
+:class:`~skhealth.MultiTaskHealthClassifier`, a pipeline ending in one, or a
+search that refitted one, into one ONNX graph that reads the raw columns of a
+table and returns the predictions in the units of ``y`` (and, where asked, their
+std and prediction intervals). onnxruntime, on a phone, a server or in a
+browser, then predicts without Python, PyTorch or scikit-learn.
+
+The graph is built in two parts joined into one:
+
+- the preprocessing (a ColumnTransformer of imputers, scalers, encoders, ...),
+  converted by skl2onnx, in float64 as scikit-learn computes it;
+- everything after it, written as one PyTorch module from the estimator's
+  fitted attributes and exported by ``torch.onnx.export`` (the dynamo
+  exporter): the network ensemble in float32, as the estimator runs it, then in
+  float64 the blend with the linear path, the target standardisation, the
+  binary tasks' probabilities, the inverse target transforms, and the noise
+  model and conformal quantiles behind the std and the intervals.
+
+Both need the optional dependencies ``onnx``, ``onnxscript`` and ``skl2onnx``:
+``pip install "skhealth[onnx]"``.
+"""
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import math
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+__all__ = ["to_onnx"]
+
+# The opset of the default domain when none is asked for: the one
+# torch.onnx.export writes by default, which onnxruntime 1.17 and later run.
+DEFAULT_OPSET = 20
+# The opset of skl2onnx's "ai.onnx.ml" domain (encoders, imputers).
+_ML_OPSET = 3
+# The name of the preprocessed features between the two parts of the graph.
+_FEATURES = "skhealth_features"
+# The raw columns side by side, where the preprocessing reads them so.
+_RAW = "skhealth_columns"
+
+
+def _require_onnx():
+    """Import onnx, onnxscript and skl2onnx, or an ImportError that says how
+    to install them."""
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+        import skl2onnx  # noqa: F401
+    except ImportError as error:
+        raise ImportError(
+            f"ONNX export needs onnx, onnxscript and skl2onnx ({error.name} is "
+            'missing): pip install "skhealth[onnx]"'
+        ) from error
+
+
+def to_onnx(
+    model, *, return_std=False, interval=None, group=None, target_opset=None, path=None
+):
+    """Export a fitted model, preprocessing and all, as one ONNX graph.
+
+    The graph reads raw columns, as the fitted model does, and computes what
+    :meth:`~skhealth.MultiTaskHealthRegressor.predict` (with ``return_std``)
+    and :meth:`~skhealth.MultiTaskHealthRegressor.predict_interval` do, or a
+    classifier's ``predict_proba`` and ``predict``: onnxruntime's answers match
+    the model's to about 1e-7 relative. Every input and output has a dynamic
+    batch dimension, first.
+
+    **Inputs.** A model fitted on a DataFrame has one input per column, named
+    as the column, of shape ``(n_samples, 1)``: a ``string`` tensor for a
+    column that an encoder reads as text categories (a missing category is the
+    empty string ``""`` where an imputer fills it), else a ``double``
+    (float64) tensor, ``NaN`` where a value is missing and the model imputes it.
+    Float64 is what pandas reads and what scikit-learn preprocesses in, so the
+    preprocessing is exactly the model's; the network then reads float32, as
+    the estimator does. A model fitted on an array has one ``double`` input,
+    ``"X"``, of shape ``(n_samples, n_features)``.
+
+    **Outputs** (``double``, one column per task, in the order of
+    ``target_names_``; 2-D also when ``y`` was 1-D):
+
+    - a regressor: ``"prediction"``, in the units of ``y`` (a binary task's
+      probability of a 1); with ``return_std``, ``"std"``; with ``interval``,
+      ``"lower"`` and ``"upper"``, the bounds of ``predict_interval(X,
+      confidence=interval)`` (``NaN`` for a binary task);
+    - a classifier: ``"label"``, each task's predicted class (of ``classes_``:
+      a ``string``, ``int64``, ``double`` or ``bool`` tensor, as the classes
+      are), and ``"probabilities"``, each task's probability of its positive
+      (second) class.
+
+    Parameters
+    ----------
+    model : estimator, Pipeline or search
+        A fitted MultiTaskHealthRegressor or MultiTaskHealthClassifier, a
+        Pipeline ending in one whose other steps skl2onnx converts
+        (ColumnTransformer, SimpleImputer, StandardScaler, OneHotEncoder, ...),
+        or a search (GridSearchCV, ...) that refitted one.
+    return_std : bool, default=False
+        Add the ``"std"`` output: each prediction's predictive standard
+        deviation, as ``predict(X, return_std=True)``. A regressor's only; it
+        needs a calibrated model.
+    interval : float in (0, 1), default=None
+        Add ``"lower"`` and ``"upper"``: prediction intervals covering
+        ``interval`` of the labels, as ``predict_interval(X,
+        confidence=interval)``. The split conformal quantile of each task is
+        fixed in the graph. A regressor's only; it needs a calibrated model.
+    group : str, int or bool, default=None
+        For a model calibrated per group (``calibrate(X, y, groups=...)``),
+        the group whose quantiles the intervals use: export one graph per
+        group. Needed then with ``interval``, and not otherwise.
+    target_opset : int, default=None
+        The opset of the default ONNX domain, from 18; ``None`` is 20.
+    path : str or path-like, default=None
+        Also write the graph there (``.onnx`` by convention); an existing
+        file is replaced once the new one is complete.
+
+    Returns
+    -------
+    onnx_model : onnx.ModelProto
+        The graph, checked by ``onnx.checker.check_model``. Its
+        ``metadata_props`` describe it (keys beginning ``skhealth.``, values in
+        JSON): the inputs (``input_columns``), the outputs, the target names,
+        the confidence of the intervals and, for a classifier, the classes.
+
+    Raises
+    ------
+    ImportError
+        When onnx, onnxscript or skl2onnx is not installed.
+    ValueError
+        For a step of the pipeline that skl2onnx cannot convert (naming it);
+        a ``target_transform`` that cannot be inverted in ONNX (naming its
+        task); ``return_std`` or ``interval`` for a classifier or for a model
+        without a calibration; a ``group`` the calibration does not know.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> import pandas as pd
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.onnx import to_onnx
+    >>> from skhealth.preprocessing import make_default_preprocessor
+    >>> X = pd.DataFrame({"age": [30.0, 50, 70, np.nan] * 25,
+    ...                   "sex": ["F", "M", "F", "M"] * 25})
+    >>> Y = pd.DataFrame({"sbp": [110.0, 125, 140, 120] * 25,
+    ...                   "bmi": [22.0, 27, 29, 25] * 25})
+    >>> model = make_pipeline(
+    ...     make_default_preprocessor(X),
+    ...     MultiTaskHealthRegressor(max_iter=5, random_state=0),
+    ... ).fit(X, Y)
+    >>> onnx_model = to_onnx(model, interval=0.9)
+    >>> [i.name for i in onnx_model.graph.input]
+    ['age', 'sex']
+    >>> [o.name for o in onnx_model.graph.output]
+    ['prediction', 'lower', 'upper']
+    >>> session = ort.InferenceSession(onnx_model.SerializeToString())
+    >>> prediction, lower, upper = session.run(None, {
+    ...     "age": X[["age"]].to_numpy(), "sex": X[["sex"]].to_numpy(dtype=object)})
+    >>> bool(np.allclose(prediction, model.predict(X), rtol=1e-5))
+    True
+    >>> expected = model[-1].predict_interval(model[0].transform(X), confidence=0.9)
+    >>> bool(np.allclose(np.stack([lower, upper], axis=-1), expected, rtol=1e-5))
+    True
+    """
+    _require_onnx()
+    from ._calibration import check_confidence
+    from ._inputs import _unwrapped, input_columns
+    from ._validation import fitted_regressor
+
+    estimator = fitted_regressor(model)
+    model = _unwrapped(model)
+    if target_opset is None:
+        target_opset = DEFAULT_OPSET
+    if isinstance(target_opset, bool) or not isinstance(target_opset, int | np.integer):
+        raise TypeError(f"target_opset must be an int; got {target_opset!r}.")
+    if target_opset < 18:
+        raise ValueError(
+            f"target_opset={target_opset} is too old: the network's graph needs "
+            "opset 18 or later (onnxruntime 1.14 and later run it)."
+        )
+    classifier = hasattr(estimator, "classes_")
+    if interval is not None:
+        interval = check_confidence(interval)
+    if classifier and (return_std or interval is not None):
+        raise ValueError(
+            "return_std and interval are a regressor's: a classifier's ONNX "
+            "graph outputs each task's probability and predicted class."
+        )
+    quantile = None
+    calibration = None
+    continuous = ~estimator._binary_tasks
+    if (return_std or interval is not None) and continuous.any():
+        calibration = estimator._fitted_calibration()
+    if interval is not None and continuous.any():
+        quantile = _quantile(calibration, interval, group, estimator)
+    elif group is not None:
+        raise ValueError(
+            "group chooses the quantiles of the intervals of a model calibrated "
+            "per group: give it with interval=..., or leave it out."
+        )
+    columns = input_columns(model)
+    outputs = (
+        ["label", "probabilities"]
+        if classifier
+        else ["prediction"]
+        + ["std"] * bool(return_std)
+        + ["lower", "upper"] * (interval is not None)
+    )
+    named = hasattr(model, "feature_names_in_")
+    clash = (
+        sorted({c.name for c in columns} & {*outputs, _FEATURES, _RAW}) if named else []
+    )
+    if clash:
+        raise ValueError(
+            f"The model reads a column named {clash[0]!r}, the name of an output "
+            "of its ONNX graph: rename that column and fit again."
+        )
+    preprocessing = _preprocessing(model)
+    head = _head_module(estimator, outputs, calibration, quantile)
+    n_features = estimator.n_features_in_
+    with _quiet():
+        head_model = _export_head(head, n_features, target_opset)
+        if preprocessing is not None:
+            front = _convert_preprocessing(
+                preprocessing, columns, named, target_opset, model
+            )
+        else:
+            front = _concatenation(columns, named, n_features, target_opset)
+    graph = _join(front, head_model, classifier and estimator)
+    _describe(graph, model, estimator, columns, outputs, interval, group)
+    import onnx
+
+    onnx.checker.check_model(graph, full_check=True)
+    if path is not None:
+        _write(graph, path)
+    return graph
+
+
+# ------------------------------------------------------------------ checks
+def _quantile(calibration, confidence, group, estimator):
+    """The conformal quantile ``(1, n_continuous)`` of ``group``'s
+    calibration rows for ``confidence`` intervals."""
+    names = estimator.target_names_[~estimator._binary_tasks]
+    if calibration.groups is None:
+        if group is not None:
+            raise ValueError(
+                f"group={group!r} was given, but the model was calibrated without "
+                "groups: leave group out."
+            )
+        return calibration.quantiles(confidence, None, names)
+    if group is None:
+        known = ", ".join(map(repr, calibration.groups))
+        raise ValueError(
+            f"The model was calibrated per group ({known}): its intervals depend "
+            "on each row's group, which the ONNX graph does not read. Export one "
+            "graph per group with to_onnx(..., interval=..., group=...) (skhealth "
+            "export --group), or export without interval."
+        )
+    return calibration.quantiles(confidence, [group], names)
+
+
+def _preprocessing(model):
+    """The steps of ``model`` before its estimator, as one transformer, or
+    None for an estimator alone; a ValueError naming a step that skl2onnx
+    cannot convert."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline) or len(model) < 2:
+        return None
+    steps = [
+        (name, step)
+        for name, step in model.steps[:-1]
+        if step not in (None, "passthrough")
+    ]
+    if not steps:
+        return None
+    for name, step in steps:
+        _check_convertible(step, [name])
+    return steps[0][1] if len(steps) == 1 else Pipeline(steps)
+
+
+def _check_convertible(step, path):
+    """A ValueError naming ``step`` (at ``path``, the names of the steps that
+    hold it) or a part of it that skl2onnx cannot convert."""
+    from skl2onnx._supported_operators import sklearn_operator_name_map
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(step, str):  # "drop", "passthrough"
+        return
+    if isinstance(step, Pipeline):
+        for name, inner in step.steps:
+            _check_convertible(inner, [*path, name])
+        return
+    if isinstance(step, ColumnTransformer):
+        for name, part, _ in step.transformers_:
+            _check_convertible(part, [*path, name])
+        return
+    if isinstance(step, FeatureUnion):
+        for name, part in step.transformer_list:
+            _check_convertible(part, [*path, name])
+        return
+    identity = isinstance(step, FunctionTransformer) and step.func is None
+    if type(step) in sklearn_operator_name_map and (
+        identity or not isinstance(step, FunctionTransformer)
+    ):
+        return
+    where = " > ".join(repr(name) for name in path)
+    raise ValueError(
+        f"skl2onnx cannot convert the step {where} ({type(step).__name__}) of "
+        "the pipeline, so the model cannot be exported to ONNX. Replace it with "
+        "transformers skl2onnx converts (see skl2onnx.supported_converters(); "
+        "skhealth.preprocessing.make_default_preprocessor uses them), apply it "
+        "to the data before the pipeline, or register a converter for it with "
+        "skl2onnx.update_registered_converter."
+    )
+
+
+# ----------------------------------------------------- the exported module
+def _torch_inverse(transform, name):
+    """A function of a tensor (one task's predictions on the transformed
+    scale) that maps it back to the units of ``y``, as ``transform``'s
+    inverse does; a ValueError naming the task where there is none."""
+    import torch
+    from sklearn.preprocessing import PowerTransformer, StandardScaler
+
+    from ._targets import TRANSFORMS
+
+    if transform is None:
+        return None
+    if transform is TRANSFORMS["log"]:
+        return torch.exp
+    if transform is TRANSFORMS["log1p"]:
+        return torch.expm1
+    if isinstance(transform, StandardScaler):
+        scale = 1.0 if transform.scale_ is None else float(transform.scale_[0])
+        mean = 0.0 if transform.mean_ is None else float(transform.mean_[0])
+        return lambda y: y * scale + mean
+    if isinstance(transform, PowerTransformer):
+        return _power_inverse(transform)
+    raise ValueError(
+        f"The target_transform of task {name!r} ({type(transform).__name__}) "
+        "has no ONNX form: skhealth exports 'log', 'log1p', PowerTransformer and "
+        "StandardScaler. Fit the model with one of those for that task to export "
+        "it."
+    )
+
+
+def _power_inverse(transformer):
+    """PowerTransformer's inverse of one column as a tensor function."""
+    import torch
+
+    lmbda = float(transformer.lambdas_[0])
+    if transformer.standardize:
+        scaler = transformer._scaler
+        scale, mean = float(scaler.scale_[0]), float(scaler.mean_[0])
+    else:
+        scale, mean = 1.0, 0.0
+    eps = float(np.spacing(1.0))
+
+    def box_cox(y):  # scipy's inv_boxcox
+        if lmbda == 0:
+            return torch.exp(y)
+        return torch.exp(torch.log1p(lmbda * y) / lmbda)
+
+    def yeo_johnson(y):
+        # as PowerTransformer._yeo_johnson_inverse_transform, side by side
+        if abs(lmbda) < eps:
+            positive = torch.exp(y) - 1
+        else:
+            positive = torch.pow(y * lmbda + 1, 1 / lmbda) - 1
+        if abs(lmbda - 2) > eps:
+            negative = 1 - torch.pow(-(2 - lmbda) * y + 1, 1 / (2 - lmbda))
+        else:
+            negative = 1 - torch.exp(-y)
+        return torch.where(y >= 0, positive, negative)
+
+    inverse = box_cox if transformer.method == "box-cox" else yeo_johnson
+    if not transformer.standardize:
+        return inverse
+    return lambda y: inverse(y * scale + mean)
+
+
+def _head_module(estimator, outputs, calibration, quantile):
+    """The PyTorch module mapping preprocessed float64 features ``(n,
+    n_features)`` to the outputs named in ``outputs``, computed as the
+    estimator computes them."""
+    import torch
+    from torch import nn
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            network = copy.deepcopy(estimator.net_.module_).cpu().eval()
+            self.network = network
+            self.ensemble = hasattr(network, "each_member")
+            self.outputs = list(outputs)
+            self.classifier = hasattr(estimator, "classes_")
+            share = np.asarray(estimator.network_share_, dtype=np.float64)
+            self.blend = bool((share < 1).any())
+            double = lambda a: torch.tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
+            self.register_buffer("share", double(share))
+            self.register_buffer("linear_coef", double(estimator.linear_coef_))
+            self.register_buffer(
+                "linear_intercept", double(estimator.linear_intercept_)
+            )
+            binary = np.asarray(estimator._binary_tasks, dtype=bool)
+            self.n_tasks = len(binary)
+            self.binary = binary.tolist()
+            self.continuous = np.flatnonzero(~binary).tolist()
+            self.register_buffer("binary_mask", torch.tensor(binary))
+            if not self.classifier:
+                scaler = estimator._target_scaler
+                self.register_buffer("scale", double(scaler.scale_))
+                self.register_buffer("mean", double(scaler.mean_))
+                transforms = estimator._target_transforms
+                self.identity = transforms.identity
+                self.inverses = [
+                    _torch_inverse(transform, name)
+                    for transform, name in zip(
+                        transforms.transforms_, transforms.target_names, strict=True
+                    )
+                ]
+            if calibration is not None:
+                self.register_buffer("noise_coef", double(calibration.coef))
+                self.register_buffer("noise_intercept", double(calibration.intercept))
+                self.register_buffer("noise_factor", double(calibration.factor))
+                self.register_buffer(
+                    "noise_low", double(calibration.log_noise_range[0])
+                )
+                self.register_buffer(
+                    "noise_high", double(calibration.log_noise_range[1])
+                )
+            if quantile is not None:
+                self.register_buffer("quantile", double(np.ravel(quantile)))
+
+        # -- as MultiTaskBase._standardised_prediction
+        def standardised(self, X, with_spread):
+            if with_spread and self.ensemble:
+                each = self.network.each_member(X)
+                mean = each[0]
+                for member in each[1:]:
+                    mean = mean + member
+                mean = mean / len(each)
+                variance = ((each - mean) ** 2).sum(dim=0) / (len(each) - 1)
+                Z = mean.double()
+                spread = variance.double() * self.share**2
+            else:
+                Z = self.network(X).double()
+                spread = torch.zeros_like(Z) if with_spread else None
+            if self.blend:
+                linear = X.double() @ self.linear_coef + self.linear_intercept
+                Z = self.share * Z + (1 - self.share) * linear
+            return Z, spread
+
+        # -- as MultiTaskHealthRegressor._in_target_units
+        def in_target_units(self, Z):
+            Y = Z * self.scale + self.mean
+            if any(self.binary):
+                Y = torch.where(self.binary_mask, torch.sigmoid(Z), Y)
+            if self.identity:
+                return Y
+            columns = [
+                Y[:, t] if inverse is None else inverse(Y[:, t])
+                for t, inverse in enumerate(self.inverses)
+            ]
+            return torch.stack(columns, dim=1)
+
+        # -- as MultiTaskHealthRegressor._interval_in_target_units
+        def interval(self, Z, half_width, Y):
+            first = self.in_target_units(Z - half_width)
+            second = self.in_target_units(Z + half_width)
+            lower, upper = _fmin(first, second), _fmax(first, second)
+            missing = torch.isnan(first) | torch.isnan(second)
+            infinity = torch.full_like(Y, math.inf)
+            lower = torch.where(missing & ~(lower < Y), -infinity, lower)
+            upper = torch.where(missing & ~(upper > Y), infinity, upper)
+            return lower, upper
+
+        # -- as Calibration.std, on the continuous tasks
+        def noise_std(self, X, Z, spread):
+            index = self.continuous
+            Zc, spread = Z[:, index], spread[:, index]
+            features = torch.cat([X.double(), Zc, Zc**2], dim=1)
+            log_noise = features @ self.noise_coef + self.noise_intercept
+            log_noise = torch.minimum(
+                torch.maximum(log_noise, self.noise_low), self.noise_high
+            )
+            return torch.sqrt(self.noise_factor * (torch.exp(log_noise) + spread))
+
+        def widen(self, columns, fill):
+            """The continuous tasks' ``columns`` as ``(n, n_tasks)``, ``fill``
+            (a tensor of that shape) in the binary tasks' columns."""
+            out = [fill[:, t] for t in range(self.n_tasks)]
+            for k, t in enumerate(self.continuous):
+                out[t] = columns[:, k]
+            return torch.stack(out, dim=1)
+
+        def forward(self, features):
+            X = features.float()  # as the estimator's validation makes it
+            if self.classifier:
+                Z, _ = self.standardised(X, with_spread=False)
+                return (Z > 0).to(torch.int64), torch.sigmoid(Z)
+            uncertain = "std" in self.outputs or "lower" in self.outputs
+            Z, spread = self.standardised(X, with_spread=uncertain)
+            Y = self.in_target_units(Z)
+            results = [Y]
+            if not uncertain:
+                return tuple(results)
+            has_continuous = bool(self.continuous)
+            std = (
+                self.noise_std(X, Z, spread)
+                if has_continuous
+                else Z[:, :0]  # no continuous task
+            )
+            if "std" in self.outputs:
+                binary_std = torch.sqrt(
+                    torch.where(self.binary_mask, Y * (1 - Y), torch.zeros_like(Y))
+                )
+                if not has_continuous:
+                    results.append(binary_std)
+                elif self.identity:
+                    results.append(
+                        self.widen(std * self.scale[self.continuous], binary_std)
+                    )
+                else:
+                    full = self.widen(std, torch.zeros_like(Z))
+                    lower, upper = self.interval(Z, full, Y)
+                    distances = [Y - lower, upper - Y]
+                    distances = [
+                        torch.where(torch.isinf(d), torch.full_like(d, math.nan), d)
+                        for d in distances
+                    ]
+                    valid = [~torch.isnan(d) for d in distances]
+                    total = sum(
+                        torch.where(v, d, torch.zeros_like(d))
+                        for v, d in zip(valid, distances, strict=True)
+                    )
+                    count = valid[0].double() + valid[1].double()
+                    half = total / count
+                    half = torch.where(
+                        torch.isnan(half), torch.full_like(half, math.inf), half
+                    )
+                    results.append(self.widen(half[:, self.continuous], binary_std))
+            if "lower" in self.outputs:
+                nan = torch.full_like(Z, math.nan)
+                if has_continuous:
+                    half_width = self.widen(self.quantile * std, torch.zeros_like(Z))
+                    lower, upper = self.interval(Z, half_width, Y)
+                    lower = torch.where(self.binary_mask, nan, lower)
+                    upper = torch.where(self.binary_mask, nan, upper)
+                else:
+                    lower = upper = nan
+                results += [lower, upper]
+            return tuple(results)
+
+    return Head().eval()
+
+
+def _fmin(a, b):
+    """NumPy's fmin: the smaller, ignoring a NaN."""
+    import torch
+
+    return torch.where(
+        torch.isnan(a), b, torch.where(torch.isnan(b), a, torch.minimum(a, b))
+    )
+
+
+def _fmax(a, b):
+    """NumPy's fmax: the larger, ignoring a NaN."""
+    import torch
+
+    return torch.where(
+        torch.isnan(a), b, torch.where(torch.isnan(b), a, torch.maximum(a, b))
+    )
+
+
+# ------------------------------------------------------------- the graphs
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporters' progress lines, logs and warnings."""
+    loggers = [logging.getLogger(name) for name in ("torch", "onnxscript", "skl2onnx")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _export_head(head, n_features, opset):
+    """The ONNX model of ``head``: input ``_FEATURES`` (double, dynamic batch)
+    to its outputs."""
+    import torch
+
+    example = torch.zeros(3, n_features, dtype=torch.float64)
+    batch = torch.export.Dim("batch")
+    program = torch.onnx.export(
+        head,
+        (example,),
+        dynamo=True,
+        dynamic_shapes=({0: batch},),
+        input_names=[_FEATURES],
+        output_names=["label_index" if o == "label" else o for o in head.outputs],
+        opset_version=opset,
+        optimize=True,
+        verbose=False,
+        external_data=False,
+    )
+    return program.model_proto
+
+
+def _string_or_double(column, width=1):
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+
+    if column.kind == "string":
+        return StringTensorType([None, width])
+    return DoubleTensorType([None, width])
+
+
+def _convert_preprocessing(preprocessing, columns, named, opset, model):
+    """skl2onnx's graph of the fitted ``preprocessing``, from the model's raw
+    inputs (one per column where ``named``, else ``"X"``) to ``_FEATURES``."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DoubleTensorType
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    first = preprocessing
+    while isinstance(first, Pipeline):
+        first = first.steps[0][1]
+    # A ColumnTransformer picks its columns by name, from one input each; any
+    # other first step reads the columns side by side, which skl2onnx would
+    # join in float32 (FeatureVectorizer): they are joined here, in float64.
+    joined = named and (
+        not isinstance(first, ColumnTransformer) and len({c.kind for c in columns}) == 1
+    )
+    if joined:
+        types = [(_RAW, _string_or_double(columns[0], len(columns)))]
+    elif named:
+        types = [(c.name, _string_or_double(c)) for c in columns]
+    else:
+        types = [("X", DoubleTensorType([None, len(columns)]))]
+    try:
+        converted = convert_sklearn(
+            preprocessing,
+            initial_types=types,
+            target_opset={"": opset, "ai.onnx.ml": _ML_OPSET},
+            custom_conversion_functions={SimpleImputer: _convert_imputer},
+            naming="skl_",
+        )
+    except Exception as error:  # skl2onnx raises many kinds
+        raise ValueError(
+            f"skl2onnx could not convert the preprocessing of the "
+            f"{type(model).__name__} ({type(preprocessing).__name__}): "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    output = converted.graph.output[0]
+    _rename(converted.graph, output.name, _FEATURES)
+    if joined:
+        from onnx import helper
+
+        concat = helper.make_node("Concat", [c.name for c in columns], [_RAW], axis=1)
+        converted.graph.node.insert(0, concat)
+        raw = converted.graph.input[0]
+        elem = raw.type.tensor_type.elem_type
+        del converted.graph.input[:]
+        converted.graph.input.extend(
+            helper.make_tensor_value_info(c.name, elem, [None, 1]) for c in columns
+        )
+    return converted
+
+
+def _convert_imputer(scope, operator, container):
+    """skl2onnx converter of a fitted SimpleImputer in the input's own type
+    (skl2onnx's runs float32 only, which onnxruntime lacks for float64): a
+    missing value (``NaN``, or a given number; ``""`` for text, where a
+    DataFrame has ``NaN``) is replaced by the fitted statistic."""
+    from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
+    from skl2onnx.operator_converters.common import concatenate_variables
+    from skl2onnx.proto import onnx_proto
+
+    imputer = operator.raw_operator
+    if imputer.add_indicator:
+        raise NotImplementedError(
+            "SimpleImputer(add_indicator=True) has no ONNX form in skhealth"
+        )
+    X = concatenate_variables(scope, operator.inputs, container)
+    statistics = imputer.statistics_
+    kind = operator.inputs[0].type
+    unique = scope.get_unique_variable_name
+    name = scope.get_unique_operator_name
+    fill, missing = unique("fill"), unique("missing")
+    if isinstance(kind, StringTensorType):
+        token = (
+            imputer.missing_values if isinstance(imputer.missing_values, str) else ""
+        )
+        values = [str(value).encode() for value in statistics]
+        container.add_initializer(
+            fill, onnx_proto.TensorProto.STRING, [1, len(values)], values
+        )
+        code = unique("code")
+        container.add_node(
+            "LabelEncoder",
+            [X],
+            [code],
+            op_domain="ai.onnx.ml",
+            op_version=2,
+            keys_strings=[token],
+            values_int64s=[1],
+            default_int64=0,
+            name=name("LabelEncoder"),
+        )
+        container.add_node(
+            "Cast", [code], [missing], to=onnx_proto.TensorProto.BOOL, name=name("Cast")
+        )
+        output = operator.outputs[0].full_name
+        container.add_node("Where", [missing, fill, X], [output], name=name("Where"))
+        return
+    dtype = (
+        onnx_proto.TensorProto.DOUBLE
+        if isinstance(kind, DoubleTensorType)
+        else onnx_proto.TensorProto.FLOAT
+    )
+    statistics = np.asarray(statistics, dtype=np.float64)
+    keep = ~np.isnan(statistics) | getattr(imputer, "keep_empty_features", False)
+    filled = np.where(np.isnan(statistics), 0.0, statistics)
+    container.add_initializer(fill, dtype, [1, len(filled)], filled.tolist())
+    if isinstance(imputer.missing_values, float) and np.isnan(imputer.missing_values):
+        container.add_node("IsNaN", [X], [missing], name=name("IsNaN"))
+    else:
+        token = unique("token")
+        container.add_initializer(token, dtype, [], [float(imputer.missing_values)])
+        container.add_node("Equal", [X, token], [missing], name=name("Equal"))
+    output = operator.outputs[0].full_name
+    if keep.all():
+        container.add_node("Where", [missing, fill, X], [output], name=name("Where"))
+        return
+    # scikit-learn drops a column that was all missing in fit
+    imputed, kept = unique("imputed"), unique("kept")
+    container.add_node("Where", [missing, fill, X], [imputed], name=name("Where"))
+    container.add_initializer(
+        kept, onnx_proto.TensorProto.INT64, [int(keep.sum())], np.flatnonzero(keep)
+    )
+    container.add_node("Gather", [imputed, kept], [output], axis=1, name=name("Gather"))
+
+
+def _concatenation(columns, named, n_features, opset):
+    """A graph from the estimator's raw inputs to ``_FEATURES``: the columns
+    side by side, or the one input ``"X"``."""
+    from onnx import TensorProto, helper
+
+    if named:
+        inputs = [
+            helper.make_tensor_value_info(c.name, TensorProto.DOUBLE, [None, 1])
+            for c in columns
+        ]
+        node = helper.make_node(
+            "Concat", [c.name for c in columns], [_FEATURES], axis=1
+        )
+    else:
+        inputs = [
+            helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, n_features])
+        ]
+        node = helper.make_node("Identity", ["X"], [_FEATURES])
+    output = helper.make_tensor_value_info(
+        _FEATURES, TensorProto.DOUBLE, [None, n_features]
+    )
+    graph = helper.make_graph([node], "skhealth_inputs", inputs, [output])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _rename(graph, old, new):
+    """Rename the tensor ``old`` to ``new`` throughout ``graph``."""
+    for node in graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        if value.name == old:
+            value.name = new
+
+
+def _join(front, head, classifier):
+    """``front`` (raw inputs to ``_FEATURES``) followed by ``head``
+    (``_FEATURES`` to the outputs) as one model; for a classifier, its class
+    indices turned into its classes."""
+    import onnx
+    from onnx import compose, helper
+
+    head = compose.add_prefix(head, "net_", rename_inputs=False, rename_outputs=False)
+    opsets = {}
+    for model in (front, head):
+        for opset in model.opset_import:
+            opsets[opset.domain] = max(opsets.get(opset.domain, 0), opset.version)
+    ir_version = max(front.ir_version, head.ir_version)
+    for model in (front, head):
+        del model.opset_import[:]
+        model.opset_import.extend(
+            helper.make_opsetid(domain, version) for domain, version in opsets.items()
+        )
+        model.ir_version = ir_version
+    features = front.graph.output[0]
+    if features.type.tensor_type.elem_type != onnx.TensorProto.DOUBLE:
+        cast = helper.make_node(
+            "Cast",
+            [features.name],
+            ["skhealth_features_double"],
+            to=onnx.TensorProto.DOUBLE,
+        )
+        front.graph.node.append(cast)
+        _rename(head.graph, _FEATURES, "skhealth_features_double")
+        front.graph.output[0].name = "skhealth_features_double"
+        front.graph.output[0].type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
+    joined = compose.merge_models(
+        front,
+        head,
+        io_map=[(front.graph.output[0].name, head.graph.input[0].name)],
+        producer_name="skhealth",
+        producer_version=_version(),
+        name="skhealth",
+    )
+    if classifier:
+        _add_labels(joined.graph, classifier)
+    return joined
+
+
+def _add_labels(graph, estimator):
+    """Replace the classifier's output ``label_index`` (0 or 1 per task) by
+    ``label``: the class of ``classes_`` it stands for."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    classes = [estimator.classes_] if estimator._y_1d else list(estimator.classes_)
+    n_tasks = len(classes)
+    values = [
+        value.item() if isinstance(value, np.generic) else value
+        for c in classes
+        for value in c
+    ]
+    if any(isinstance(value, str) for value in values):
+        table = np.array([str(v) for v in values], dtype=object)
+        elem = onnx.TensorProto.STRING
+    elif all(isinstance(value, bool) for value in values):
+        table, elem = np.array(values, dtype=bool), onnx.TensorProto.BOOL
+    elif all(isinstance(value, int) for value in values):
+        table, elem = np.array(values, dtype=np.int64), onnx.TensorProto.INT64
+    else:
+        table, elem = np.array(values, dtype=np.float64), onnx.TensorProto.DOUBLE
+    # classes are stored task by task: task t's class k is at 2 t + k
+    table = table.reshape(n_tasks, 2).T.reshape(-1)  # class k of task t at k T + t
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(table, "skhealth_classes"),
+            numpy_helper.from_array(np.int64(n_tasks), "skhealth_n_tasks"),
+            numpy_helper.from_array(
+                np.arange(n_tasks, dtype=np.int64), "skhealth_tasks"
+            ),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node(
+                "Mul", ["label_index", "skhealth_n_tasks"], ["skhealth_offset"]
+            ),
+            helper.make_node(
+                "Add", ["skhealth_offset", "skhealth_tasks"], ["skhealth_at"]
+            ),
+            helper.make_node("Gather", ["skhealth_classes", "skhealth_at"], ["label"]),
+        ]
+    )
+    position = [o.name for o in graph.output].index("label_index")
+    label = helper.make_tensor_value_info("label", elem, [None, n_tasks])
+    graph.output.remove(graph.output[position])
+    graph.output.insert(position, label)
+
+
+def _describe(graph, model, estimator, columns, outputs, interval, group):
+    """Record what the graph reads and returns in its ``metadata_props``."""
+    from onnx import helper
+
+    properties = {
+        "skhealth.version": _version(),
+        "skhealth.model": type(model).__name__,
+        "skhealth.estimator": type(estimator).__name__,
+        "skhealth.inputs": [c.to_dict() for c in columns]
+        if hasattr(model, "feature_names_in_")
+        else [{"name": "X", "kind": "number", "shape": [None, len(columns)]}],
+        "skhealth.outputs": outputs,
+        "skhealth.target_names": [str(name) for name in estimator.target_names_],
+        "skhealth.y_1d": bool(estimator._y_1d),
+    }
+    if interval is not None:
+        properties["skhealth.confidence"] = interval
+    if group is not None:
+        properties["skhealth.group"] = group
+    if hasattr(estimator, "classes_"):
+        classes = [estimator.classes_] if estimator._y_1d else list(estimator.classes_)
+        properties["skhealth.classes"] = [
+            [value.item() if isinstance(value, np.generic) else value for value in c]
+            for c in classes
+        ]
+    helper.set_model_props(
+        graph, {key: json.dumps(value) for key, value in properties.items()}
+    )
+    graph.doc_string = (
+        f"{type(estimator).__name__} exported by skhealth {_version()}: outputs "
+        f"{', '.join(outputs)} for the tasks "
+        f"{', '.join(properties['skhealth.target_names'])}."
+    )
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def _write(graph, path):
+    """Write ``graph`` to ``path``, replacing a file there once complete."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".onnx.partial")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(graph.SerializeToString())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
