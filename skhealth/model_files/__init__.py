@@ -24,6 +24,10 @@ otherwise executes anything from the file. Its members are
     Only for a :class:`~sklearn.pipeline.Pipeline`: the pipeline with its final
     estimator replaced by ``"passthrough"``, written by :func:`skops.io.dumps`.
 
+The metadata may also hold a ``data_profile``: per-column summaries of the
+training data (:func:`skhealth.monitoring.data_profile`: percentiles and
+category shares, no rows), which drift reports compare new data with.
+
 The package is in layers, each depending only on those above it:
 
 - ``_container``: the zip archive, its limits and checksums, the format
@@ -59,7 +63,7 @@ from ._container import (
     sha256,
     write,
 )
-from ._schema import malformed
+from ._schema import check_profile, malformed
 from ._state import (
     describe,
     device_for,
@@ -114,7 +118,7 @@ def check_storable(params):
     encode_params(params)
 
 
-def save(obj, path, *, limits=None):
+def save(obj, path, *, limits=None, profile=None):
     """Write a fitted model to a file that is safe to share.
 
     The file (``.skh`` by convention) is a zip archive of data only -- JSON
@@ -141,6 +145,15 @@ def save(obj, path, *, limits=None):
         What a model file may hold; ``None`` for the defaults, which
         :func:`load` accepts. A file beyond them loads only with the same
         ``limits``.
+    profile : DataFrame, array-like, DataProfile, None or False, default=None
+        A profile of the training data to store beside the model, for drift
+        reports (:func:`skhealth.monitoring.drift_report`): the training
+        inputs themselves (before any preprocessing; profiled by
+        :func:`skhealth.monitoring.data_profile`, which keeps percentiles and
+        category shares, no rows), or a :class:`~skhealth.monitoring.DataProfile`
+        of them. ``None`` stores the model's ``data_profile_`` where it has
+        one (a loaded or updated model), ``False`` none. Its columns must be
+        the model's input columns.
 
     Raises
     ------
@@ -153,8 +166,9 @@ def save(obj, path, *, limits=None):
         When the model holds something the format cannot store, or when a
         parameter the network is built from (``hidden_layer_sizes``,
         ``architecture``, ...) was changed after fitting: the file would not
-        describe the network its weights belong to; and when the network's
-        weights are not finite.
+        describe the network its weights belong to; when the network's
+        weights are not finite; and when ``profile`` is not of the model's
+        input columns.
     OSError
         When the file cannot be written (a full disk, no permission); the
         error names ``path``, and a file there before is left as it was.
@@ -183,6 +197,9 @@ def save(obj, path, *, limits=None):
     limits = Limits() if limits is None else limits
     estimator = final_estimator(obj)
     values, weights = dump(estimator, limits)
+    profile = _profile_to_store(obj, profile)
+    if profile is not None:
+        values["data_profile"] = profile
     members = {WEIGHTS: weights}
     if estimator is not obj:
         members[PREPROCESSING] = dump_preprocessing(obj)
@@ -196,6 +213,40 @@ def save(obj, path, *, limits=None):
     members = {METADATA: canonical(metadata), **members}
     check_limits(members, limits)
     write(path, members)
+
+
+def _profile_to_store(obj, profile):
+    """The data profile ``save`` stores for ``obj`` (see its ``profile``), as
+    checked JSON data; None for none."""
+    from .._inputs import input_columns
+    from ..monitoring import DataProfile, data_profile
+
+    if profile is None:
+        profile = getattr(obj, "data_profile_", None)
+        if profile is None:
+            return None
+    elif profile is False:
+        return None
+    elif not isinstance(profile, DataProfile):
+        profile = data_profile(profile)
+    names = [column.name for column in input_columns(obj)]
+    if profile.names != names:
+        raise ValueError(
+            f"The data profile is of the columns {profile.names[:8]}, but the "
+            f"model reads {names[:8]}: profile the data the model was fitted on "
+            "(its columns, in order, before any preprocessing)."
+        )
+    data = profile.to_dict()
+    try:  # what loading accepts, so that the file loads
+        check_profile(data, names, "the model file")
+    except ModelFileError as error:
+        raise ValueError(
+            "The data profile cannot be stored: "
+            + str(error).removeprefix(
+                "the model file is damaged or not a skhealth model file: "
+            )
+        ) from error
+    return data
 
 
 def read_metadata(path, *, limits=None):
@@ -311,10 +362,23 @@ def load(path, *, device=None, limits=None):
     resolved = device_for(described.estimator, device, name)
     with malformed(name):
         estimator = restore(described, metadata, members[WEIGHTS], resolved, name)
-        if PREPROCESSING not in members:
-            return estimator
-        pipeline = load_preprocessing(
-            members[PREPROCESSING], name, limits.preprocessing
-        )
-    pipeline.steps[-1] = (pipeline.steps[-1][0], estimator)
-    return pipeline
+        model = estimator
+        if PREPROCESSING in members:
+            model = load_preprocessing(
+                members[PREPROCESSING], name, limits.preprocessing
+            )
+            model.steps[-1] = (model.steps[-1][0], estimator)
+    if "data_profile" in metadata:
+        model.data_profile_ = _stored_profile(model, metadata["data_profile"], name)
+    return model
+
+
+def _stored_profile(model, data, name):
+    """The checked data profile ``data`` of ``model``, the file ``name``'s."""
+    from .._inputs import input_columns
+    from ..monitoring import DataProfile
+
+    with malformed(name, "its data profile"):
+        names = [column.name for column in input_columns(model)]
+        check_profile(data, names, name)
+        return DataProfile.from_dict(data)

@@ -8,6 +8,7 @@ fitting never gives is damage, or a forgery, refused with a
 """
 
 import contextlib
+import itertools
 import reprlib
 import zipfile
 from numbers import Integral, Real
@@ -17,6 +18,7 @@ import safetensors
 import torch
 
 from .._calibration import SOURCES
+from ..monitoring import MIN_OBSERVED, PERCENTILES
 from ._container import ModelFileError
 
 # A device's errors (out of memory, busy) are RuntimeErrors, but no damage to
@@ -584,4 +586,168 @@ def _is_floats(value, shape):
         and value.dtype.kind == "f"
         and value.shape == shape
         and bool(np.isfinite(value).all())
+    )
+
+
+# The most categories a data profile's string column may list: far beyond
+# what profiling lists (50 by default), and a bound on what loading keeps.
+_PROFILE_CATEGORIES = 10_000
+# The tolerance of shares that sum to 1
+_SHARES_SUM = 1e-6
+
+
+def check_profile(data, names, name):
+    """Refuse a data profile (plain JSON data) that profiling never gives:
+    one summary per input column of the model (``names``, in order), with
+    counts within its rows and finite, sorted percentiles and shares that sum
+    to 1 (see :func:`skhealth.monitoring.data_profile`)."""
+    expect(
+        isinstance(data, dict) and data.keys() == {"n_rows", "columns"},
+        data,
+        "a profile with the fields columns, n_rows",
+        "data profile",
+        name,
+    )
+    n_rows = data["n_rows"]
+    expect(is_int(n_rows), n_rows, "a positive int", "data profile's n_rows", name)
+    columns = data["columns"]
+    expect(
+        isinstance(columns, list)
+        and len(columns) == len(names)
+        and all(
+            isinstance(c, dict) and c.get("name") == n
+            for c, n in zip(columns, names, strict=False)
+        ),
+        [c.get("name") if isinstance(c, dict) else c for c in columns]
+        if isinstance(columns, list)
+        else columns,
+        f"one summary per input column of the model, in order ({some(names, 8)})",
+        "data profile's columns",
+        name,
+    )
+    kinds = {
+        "number": {
+            "name",
+            "kind",
+            "n_missing",
+            "mean",
+            "std",
+            "quantiles",
+            "bin_shares",
+        },
+        "string": {"name", "kind", "n_missing", "categories", "shares", "other"},
+    }
+    for column in columns:
+        field = f"column {column['name']!r}"
+        kind = column.get("kind")
+        expect(
+            kind in kinds and column.keys() == kinds[kind],
+            column,
+            "a number column's name, kind, n_missing, mean, std, quantiles and "
+            "bin_shares, or a string column's name, kind, n_missing, categories, "
+            "shares and other",
+            f"data profile's {field}",
+            name,
+        )
+        n_missing = column["n_missing"]
+        expect(
+            is_int(n_missing, 0, n_rows),
+            n_missing,
+            f"an int from 0 to n_rows ({n_rows})",
+            f"data profile's n_missing of {field}",
+            name,
+        )
+        observed = n_rows - n_missing
+        if kind == "number":
+            _check_number_profile(
+                column, observed, field, name, MIN_OBSERVED, len(PERCENTILES)
+            )
+        else:
+            _check_string_profile(column, observed, field, name)
+
+
+def _finite(value):
+    return is_real(value) and bool(np.isfinite(value))
+
+
+def _shares(values):
+    return isinstance(values, list) and all(_finite(v) and 0 <= v <= 1 for v in values)
+
+
+def _check_number_profile(column, observed, field, name, min_observed, n_quantiles):
+    summary = ("mean", "std", "quantiles", "bin_shares")
+    if observed < min_observed:
+        expect(
+            all(column[key] is None for key in summary),
+            {key: column[key] for key in summary},
+            f"None for each, as for a column of fewer than {min_observed} "
+            "observed values",
+            f"data profile's summary of {field}",
+            name,
+        )
+        return
+    expect(
+        _finite(column["mean"]),
+        column["mean"],
+        "a finite number",
+        f"data profile's mean of {field}",
+        name,
+    )
+    expect(
+        _finite(column["std"]) and column["std"] >= 0,
+        column["std"],
+        "a finite number, 0 or more",
+        f"data profile's std of {field}",
+        name,
+    )
+    quantiles = column["quantiles"]
+    expect(
+        isinstance(quantiles, list)
+        and len(quantiles) == n_quantiles
+        and all(map(_finite, quantiles))
+        and all(a <= b for a, b in itertools.pairwise(quantiles)),
+        quantiles,
+        f"{n_quantiles} finite numbers in increasing order",
+        f"data profile's quantiles of {field}",
+        name,
+    )
+    n_bins = len(np.unique(np.asarray(quantiles, dtype=float)[9::10])) + 1
+    shares = column["bin_shares"]
+    expect(
+        _shares(shares)
+        and len(shares) == n_bins
+        and abs(sum(shares) - 1) <= _SHARES_SUM,
+        shares,
+        f"{n_bins} shares from 0 to 1 that sum to 1, one per bin between the "
+        "distinct deciles",
+        f"data profile's bin_shares of {field}",
+        name,
+    )
+
+
+def _check_string_profile(column, observed, field, name):
+    categories, shares, other = column["categories"], column["shares"], column["other"]
+    expect(
+        isinstance(categories, list)
+        and len(categories) <= _PROFILE_CATEGORIES
+        and all(isinstance(c, str) for c in categories)
+        and len(set(categories)) == len(categories),
+        categories,
+        f"a list of at most {_PROFILE_CATEGORIES} distinct str",
+        f"data profile's categories of {field}",
+        name,
+    )
+    total = 0.0 if observed == 0 else 1.0
+    expect(
+        _shares(shares)
+        and len(shares) == len(categories)
+        and _finite(other)
+        and 0 <= other <= 1
+        and abs(sum(shares) + other - total) <= _SHARES_SUM
+        and (observed > 0 or not categories),
+        {"shares": shares, "other": other},
+        "one share from 0 to 1 per category, and an other share, that sum to 1 "
+        "(to 0, with no category, for a column of no observed value)",
+        f"data profile's shares of {field}",
+        name,
     )

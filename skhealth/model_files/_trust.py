@@ -44,6 +44,8 @@ def dump_preprocessing(pipeline):
     """The ``pipeline``'s steps before its estimator, in skops' format."""
     head = copy.copy(pipeline)
     head.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], "passthrough")]
+    # the data profile is metadata of its own (see save), not preprocessing
+    head.__dict__.pop("data_profile_", None)
     data = skops.io.dumps(head)
     untrusted = sorted(set(skops.io.get_untrusted_types(data=data)) - TRUSTED_TYPES)
     if untrusted:

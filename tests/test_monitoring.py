@@ -1,0 +1,355 @@
+"""Keeping a model current: data profiles, drift reports, updating on new
+rows, and profiles in model files."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from forging import rewrite
+from scipy.stats import ks_2samp
+from sklearn.compose import make_column_transformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import skhealth
+from skhealth import ModelFileError, MultiTaskHealthRegressor
+from skhealth.datasets import make_health_data
+from skhealth.monitoring import DataProfile, data_profile, drift_report, update
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FEATURES = ["age", "steps", "sleep", "salt"]
+TASKS = ["sbp", "hdl"]
+
+
+def _tiny(**params):
+    params = {"max_iter": 30, **params}
+    return MultiTaskHealthRegressor(
+        hidden_layer_sizes=(16,), n_members=1, random_state=0, **params
+    )
+
+
+@pytest.fixture(scope="module")
+def old_and_new():
+    """Old rows, and new rows whose age moved up by one std and whose sbp
+    moved up by one std at the same inputs."""
+    X, Y = make_health_data(n_samples=400, n_features=4, n_tasks=2, random_state=0)
+    X, Y = pd.DataFrame(X, columns=FEATURES), pd.DataFrame(Y, columns=TASKS)
+    X_new, Y_new = X[200:].reset_index(drop=True), Y[200:].reset_index(drop=True)
+    X_new["age"] += X["age"].std()
+    Y_new["sbp"] += Y["sbp"].std()
+    return X[:200], Y[:200], X_new, Y_new
+
+
+@pytest.fixture(scope="module")
+def old_model(old_and_new):
+    X, Y, _, _ = old_and_new
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = _tiny().fit(X, Y)
+    model.data_profile_ = data_profile(X)
+    return model
+
+
+@pytest.fixture(scope="module")
+def updated(old_model, old_and_new):
+    _, _, X_new, Y_new = old_and_new
+    return update(old_model, X_new, Y_new, epochs=10, random_state=0)
+
+
+# ---------------------------------------------------------------- profiles
+def test_profile_of_a_number_column_keeps_percentiles_but_not_its_extremes():
+    values = np.r_[-1000.0, np.arange(1.0, 199.0), 1000.0]
+    column = data_profile(pd.DataFrame({"x": values}))["x"]
+    assert len(column.quantiles) == 99
+    assert column.quantiles[49] == 99.0
+    # clipped to the 5th smallest and 5th largest values
+    assert (min(column.quantiles), max(column.quantiles)) == (4.0, 195.0)
+    assert column.mean == pytest.approx(values.mean())
+
+
+def test_profile_counts_a_category_of_fewer_than_5_rows_as_other():
+    sex = pd.Series(["F"] * 10 + ["M"] * 6 + ["X"] * 4)
+    column = data_profile(pd.DataFrame({"sex": sex}))["sex"]
+    assert column.categories == ("F", "M")
+    assert column.shares == (0.5, 0.3)
+    assert column.other == pytest.approx(0.2)
+
+
+def test_profile_of_a_column_of_few_values_keeps_only_its_missing_count():
+    x = np.r_[np.arange(9.0), [np.nan] * 20]
+    column = data_profile(pd.DataFrame({"x": x}))["x"]
+    assert (column.n_missing, column.quantiles, column.mean) == (20, None, None)
+
+
+def test_bins_of_a_binary_column_are_one_per_value():
+    column = data_profile(pd.DataFrame({"smoker": [0.0] * 70 + [1.0] * 30}))["smoker"]
+    assert column.bin_edges.tolist() == [0.0, 1.0]
+    assert column.bin_shares == (0.7, 0.3, 0.0)
+
+
+# ------------------------------------------------------------------- drift
+def test_drift_report_ranks_the_shifted_column_first(old_and_new):
+    X, _, X_new, _ = old_and_new
+    report = drift_report(data_profile(X), X_new)
+    assert report.index[0] == "age"
+    assert report.loc["age", "drift"] == "major"
+    assert report.loc["age", "mean_shift"] > 0.8
+
+
+def test_drift_of_an_unshifted_copy_is_zero(old_and_new):
+    X = old_and_new[0]
+    report = drift_report(X, X)
+    assert report["psi"].tolist() == [0.0] * 4
+    assert report["ks"].max() <= 0.01 + 1e-12  # the percentiles' resolution
+    assert (report["drift"] == "stable").all()
+
+
+def test_ks_is_within_a_percentile_of_the_exact_two_sample_statistic():
+    rng = np.random.default_rng(0)
+    old, new = rng.normal(size=5000), rng.normal(0.3, 1.2, size=3000)
+    report = drift_report(pd.DataFrame({"x": old}), pd.DataFrame({"x": new}))
+    exact = ks_2samp(old, new).statistic
+    assert abs(report.loc["x", "ks"] - exact) <= 0.01
+
+
+def test_drift_report_counts_missing_values_as_a_bin_of_their_own(old_and_new):
+    X = old_and_new[0]
+    X_new = X.copy()
+    X_new.loc[: len(X) // 2, "sleep"] = np.nan
+    report = drift_report(X, X_new)
+    assert report.index[0] == "sleep"
+    assert report.loc["sleep", "missing_before"] == 0.0
+    assert report.loc["sleep", "missing_after"] == pytest.approx(101 / 200)
+    assert report.loc["sleep", "psi"] > 0.25
+
+
+def test_drift_report_lists_new_categories_most_frequent_first():
+    old = pd.DataFrame({"site": ["a"] * 50 + ["b"] * 50})
+    new = pd.DataFrame({"site": ["a"] * 50 + ["c"] * 10 + ["d"] * 30})
+    report = drift_report(old, new)
+    assert report.loc["site", "new_categories"] == ("d", "c")
+    assert np.isnan(report.loc["site", "ks"])
+
+
+def test_drift_report_names_the_columns_missing_and_extra(old_and_new):
+    X = old_and_new[0]
+    other = X.rename(columns={"salt": "sodium"})
+    with pytest.raises(
+        ValueError,
+        match=r"X_new lacks the model's columns \['salt'\] and has columns the "
+        r"model does not read \['sodium'\]",
+    ):
+        drift_report(data_profile(X), other)
+
+
+def test_drift_report_of_a_profile_of_an_array_reads_arrays(old_and_new):
+    X = old_and_new[0].to_numpy()
+    report = drift_report(data_profile(X), X + np.array([0, 0, 5, 0]))
+    assert report.index[0] == "x2"
+    with pytest.raises(ValueError, match=r"X_new has 3 columns, but the model reads 4"):
+        drift_report(data_profile(X), X[:, :3])
+
+
+def test_drift_report_of_a_model_without_a_profile_says_how_to_get_one(
+    old_and_new,
+):
+    model = _tiny(max_iter=1).fit(*old_and_new[:2])
+    with pytest.raises(ValueError, match=r"holds no data profile.*profile=X_train"):
+        drift_report(model, old_and_new[2])
+
+
+def test_drift_report_of_text_in_a_number_column_names_it(old_and_new):
+    X = old_and_new[0]
+    with pytest.raises(ValueError, match=r"column 'age' holds 'old'"):
+        drift_report(X, X.astype({"age": object}).assign(age="old"))
+
+
+# ------------------------------------------------------------------ update
+def test_update_on_shifted_data_improves_the_new_data_scores(updated):
+    _, report = updated
+    scores = report.scores
+    assert scores.loc["sbp", "r2_after"] > scores.loc["sbp", "r2_before"] + 0.5
+    assert report.scores_after["r2"].mean() > report.scores_before["r2"].mean()
+    assert (report.n_train, report.n_holdout, report.n_epochs) == (160, 40, 10)
+
+
+def test_update_leaves_the_model_untouched(old_model, old_and_new, updated):
+    model, _ = updated
+    X_new = old_and_new[2]
+    assert model is not old_model
+    assert (old_model.n_iter_, model.n_iter_) == (30, 40)
+    assert old_model.data_profile_ == data_profile(old_and_new[0])
+    assert not np.allclose(model.predict(X_new), old_model.predict(X_new))
+
+
+def test_update_reports_drift_and_profiles_the_new_rows(old_and_new, updated):
+    model, report = updated
+    assert report.drift.index[0] == "age"
+    assert model.data_profile_ == data_profile(old_and_new[2])
+
+
+def test_update_recalibrates_on_the_holdout_where_training_left_no_calibration(
+    updated, old_and_new
+):
+    model, report = updated
+    assert report.calibration.startswith("recalibrated on the 40 held-out new rows")
+    interval = model.predict_interval(old_and_new[2][:5])
+    assert (interval[..., 0] < interval[..., 1]).all()
+
+
+def test_update_without_recalibrating_drops_the_calibration(old_model, old_and_new):
+    _, _, X_new, Y_new = old_and_new
+    model, report = update(old_model, X_new, Y_new, epochs=1, recalibrate=False)
+    assert report.calibration.startswith("dropped: training on invalidated")
+    with pytest.raises(ValueError, match="no calibration"):
+        model.predict_interval(X_new)
+
+
+def test_update_of_a_pipeline_keeps_its_preprocessing(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    pipe = make_pipeline(StandardScaler(), _tiny(max_iter=5)).fit(X, Y)
+    model, report = update(pipe, X_new, Y_new, epochs=2, random_state=0)
+    np.testing.assert_array_equal(model[0].mean_, pipe[0].mean_)
+    assert report.preprocessing == "kept as fitted on the old data"
+
+
+def test_update_refits_the_preprocessing_on_the_new_training_rows(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    pipe = make_pipeline(StandardScaler(), _tiny(max_iter=5)).fit(X, Y)
+    model, report = update(
+        pipe, X_new, Y_new, epochs=2, refit_preprocessing=True, validation_fraction=0
+    )
+    np.testing.assert_allclose(model[0].mean_, X_new.mean().to_numpy())
+    assert report.preprocessing.startswith("refitted on the 200 new training rows")
+    assert report.scores is None
+
+
+def test_refitted_preprocessing_of_other_columns_is_a_value_error():
+    X = pd.DataFrame({"age": np.linspace(-1, 1, 40), "sex": ["F", "M"] * 20})
+    y = np.arange(40.0)
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["sex"]), remainder="passthrough"),
+        _tiny(max_iter=2),
+    ).fit(X, y)
+    X_new = X.assign(sex=["F", "M", "X", "Y"] * 10)
+    with pytest.raises(ValueError, match=r"gives 5 columns, but the network reads 3"):
+        update(pipe, X_new, y, refit_preprocessing=True, validation_fraction=0)
+
+
+def test_refit_preprocessing_of_a_bare_estimator_is_a_value_error(
+    old_model, old_and_new
+):
+    with pytest.raises(ValueError, match="bare MultiTaskHealthRegressor"):
+        update(old_model, *old_and_new[2:], refit_preprocessing=True)
+
+
+def test_update_on_data_with_other_columns_is_a_value_error_naming_them(
+    old_model, old_and_new
+):
+    _, _, X_new, Y_new = old_and_new
+    with pytest.raises(
+        ValueError,
+        match=r"X_new has columns the model does not read \['site'\]",
+    ):
+        update(old_model, X_new.assign(site=1), Y_new)
+
+
+def test_update_on_targets_of_other_names_is_a_value_error_naming_them(
+    old_model, old_and_new
+):
+    _, _, X_new, Y_new = old_and_new
+    with pytest.raises(
+        ValueError,
+        match=r"y_new lacks the model's tasks \['hdl'\] and has columns of no "
+        r"task \['ldl'\]",
+    ):
+        update(old_model, X_new, Y_new.rename(columns={"hdl": "ldl"}))
+
+
+def test_update_takes_columns_and_tasks_in_any_order(old_model, old_and_new):
+    _, _, X_new, Y_new = old_and_new
+    _, report = update(
+        old_model, X_new[FEATURES[::-1]], Y_new[TASKS[::-1]], epochs=1, random_state=0
+    )
+    assert report.scores.index.tolist() == TASKS
+
+
+def test_update_of_a_model_fitted_on_arrays(old_and_new):
+    X, Y, X_new, Y_new = (frame.to_numpy() for frame in old_and_new)
+    model = _tiny(max_iter=2).fit(X, Y)
+    updated, report = update(model, X_new, Y_new, epochs=1, random_state=0)
+    assert report.drift is None
+    assert updated.data_profile_.names == ["x0", "x1", "x2", "x3"]
+    with pytest.raises(ValueError, match=r"y_new has shape \(200, 1\)"):
+        update(model, X_new, Y_new[:, :1])
+
+
+# ------------------------------------------------------------- model files
+def test_profile_round_trips_through_a_model_file(old_model, old_and_new, tmp_path):
+    path = tmp_path / "m.skh"
+    skhealth.save(old_model, path)
+    loaded = skhealth.load(path)
+    assert loaded.data_profile_ == old_model.data_profile_
+    skhealth.save(loaded, tmp_path / "again.skh")
+    assert skhealth.load(tmp_path / "again.skh").data_profile_ == loaded.data_profile_
+
+
+def test_save_profiles_the_training_data_it_is_given(old_and_new, tmp_path):
+    X, Y = old_and_new[:2]
+    pipe = make_pipeline(StandardScaler(), _tiny(max_iter=1)).fit(X, Y)
+    skhealth.save(pipe, tmp_path / "m.skh", profile=X)
+    assert skhealth.load(tmp_path / "m.skh").data_profile_ == data_profile(X)
+
+
+def test_a_file_saved_without_a_profile_loads_without_one(old_model, tmp_path):
+    skhealth.save(old_model, tmp_path / "m.skh", profile=False)
+    metadata = skhealth.model_files.read_metadata(tmp_path / "m.skh")
+    assert "data_profile" not in metadata
+    assert not hasattr(skhealth.load(tmp_path / "m.skh"), "data_profile_")
+
+
+def test_save_refuses_a_profile_of_other_columns(old_model, old_and_new, tmp_path):
+    other = old_and_new[0].rename(columns={"salt": "sodium"})
+    with pytest.raises(ValueError, match=r"profile is of the columns .*'sodium'"):
+        skhealth.save(old_model, tmp_path / "m.skh", profile=other)
+
+
+def _column(metadata, i=0):
+    return metadata["data_profile"]["columns"][i]
+
+
+FORGERIES = {
+    "unsorted quantiles": lambda m: _column(m)["quantiles"].reverse(),
+    "NaN mean": lambda m: _column(m).update(mean=float("nan")),
+    "shares not summing to 1": lambda m: _column(m)["bin_shares"].append(0.5),
+    "another column's name": lambda m: _column(m).update(name="weight"),
+    "a column too many": lambda m: m["data_profile"]["columns"].append(_column(m)),
+    "more missing than rows": lambda m: _column(m).update(n_missing=10**6),
+    "an unknown kind": lambda m: _column(m).update(kind="date"),
+    "an extra field": lambda m: _column(m).update(rows=[[1.0, 2.0]]),
+    "no rows": lambda m: m["data_profile"].update(n_rows=0),
+}
+
+
+@pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_forged_profile_is_refused(old_model, tmp_path, forge):
+    path = tmp_path / "m.skh"
+    skhealth.save(old_model, path)
+    rewrite(path, forge)
+    with pytest.raises(ModelFileError, match="data profile"):
+        skhealth.load(path)
+
+
+def test_a_profile_holds_no_row(old_and_new, tmp_path, old_model):
+    path = tmp_path / "m.skh"
+    skhealth.save(old_model, path)
+    stored = json.dumps(skhealth.model_files.read_metadata(path)["data_profile"])
+    X = old_and_new[0]
+    # no training value beyond the percentiles' clipping, and few values at all
+    assert str(X["age"].max()) not in stored
+    assert str(X["age"].min()) not in stored
+    assert DataProfile.from_dict(json.loads(stored)) == old_model.data_profile_
