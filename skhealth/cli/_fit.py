@@ -139,6 +139,16 @@ def register(commands):
         "'12a' (by default they are treated as missing values, with a warning)",
     )
     parser.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="store no data profile in the model file. By default it holds one "
+        "of the features of the rows the saved model was fitted on: each number "
+        "column's percentiles 1 to 99, mean, std and missing share, each text "
+        "column's category shares (categories of 5 rows or more); no rows. "
+        "skhealth update compares new data with it",
+    )
+    parser.add_argument(
         "--quiet",
         "-q",
         action="store_true",
@@ -187,6 +197,7 @@ def run(args):
         return train(model, X, Y, progress=not args.quiet)
 
     saved = ""  # says which fit the model file holds, where that needs saying
+    fitted_on = X  # the features the saved model was fitted on, profiled
     if args.validation_fraction == 0:
         model = fit(X, Y, estimator)
         report(_fitted(X, Y, seed, estimator.n_iter_))
@@ -208,7 +219,8 @@ def run(args):
             )
         else:
             saved = f": the fit on {len(X_fit)} rows scored above (--no-refit)"
-    save(model, args.output)
+            fitted_on = X_fit
+    save(model, args.output, profile=fitted_on if args.profile else False)
     report(f"\nSaved the model to {args.output}{saved}")
 
 

@@ -13,8 +13,9 @@ def register(commands):
             "Print a model's class, the versions it was saved with, epochs "
             "trained, targets and the kind of each (continuous, or binary with "
             "its classes), features and how each feature is encoded (imputed, "
-            "standardised, one-hot encoded with its categories), and its "
-            "parameters."
+            "standardised, one-hot encoded with its categories), whether it "
+            "holds a profile of its training data (for skhealth update's drift "
+            "report), and its parameters."
         ),
     )
     add_device_option(parser)
@@ -49,6 +50,7 @@ def run(args):
     ]
     lines.append(f"targets ({len(targets)}): {', '.join(named)}")
     lines.append(f"prediction intervals: {_calibration(estimator)}")
+    lines.append(f"data profile: {_profile(model)}")
     features = getattr(model, "feature_names_in_", None)
     if features is None:
         lines.append(f"features ({model.n_features_in_}): unnamed (fitted on an array)")
@@ -93,6 +95,17 @@ def task_kinds(estimator):
             estimator._task_losses(n_tasks), transforms, strict=True
         )
     ]
+
+
+def _profile(model):
+    """What the data profile of ``model`` holds, in words."""
+    profile = getattr(model, "data_profile_", None)
+    if profile is None:
+        return "none (skhealth update can report no drift)"
+    return (
+        f"{len(profile.columns)} columns of {profile.n_rows} training rows "
+        "(percentiles, category shares and missing shares; no rows)"
+    )
 
 
 # The rows a calibration comes from (skhealth._calibration.SOURCES), in words
