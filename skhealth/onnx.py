@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["to_onnx"]
+__all__ = ["onnx_inputs", "to_onnx"]
 
 # The opset of the default domain when none is asked for: the one
 # torch.onnx.export writes by default, which onnxruntime 1.17 and later run.
@@ -242,6 +242,58 @@ def to_onnx(
     if path is not None:
         _write(graph, path)
     return graph
+
+
+def onnx_inputs(onnx_model, X):
+    """The inputs of an exported graph for the rows of ``X``, for onnxruntime.
+
+    Parameters
+    ----------
+    onnx_model : onnx.ModelProto
+        A graph that :func:`to_onnx` made.
+    X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+        The rows, with the columns the model was fitted on (a DataFrame), or
+        an array for a model fitted on one.
+
+    Returns
+    -------
+    inputs : dict
+        For each input of the graph, its array: a column of shape
+        ``(n_samples, 1)``, float64 or text (``NaN`` and ``None`` as ``""``,
+        a missing category), or the whole ``X`` as float64 for the input
+        ``"X"``: what ``onnxruntime.InferenceSession.run(None, inputs)`` takes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> from skhealth import MultiTaskHealthRegressor
+    >>> from skhealth.onnx import onnx_inputs, to_onnx
+    >>> X = np.random.RandomState(0).normal(size=(100, 3))
+    >>> model = MultiTaskHealthRegressor(max_iter=5, random_state=0).fit(X, X[:, :2])
+    >>> onnx_model = to_onnx(model)
+    >>> session = ort.InferenceSession(onnx_model.SerializeToString())
+    >>> prediction, = session.run(None, onnx_inputs(onnx_model, X))
+    >>> bool(np.allclose(prediction, model.predict(X), rtol=1e-5))
+    True
+    """
+    import onnx
+
+    inputs = {}
+    for value in onnx_model.graph.input:
+        if value.name == "X" and not hasattr(X, "columns"):
+            inputs["X"] = np.asarray(X, dtype=np.float64)
+            continue
+        column = X[value.name]
+        if value.type.tensor_type.elem_type != onnx.TensorProto.STRING:
+            inputs[value.name] = np.asarray(column, dtype=np.float64).reshape(-1, 1)
+            continue
+        texts = [
+            "" if text is None or text != text else str(text)  # NaN != NaN
+            for text in np.asarray(column, dtype=object).ravel()
+        ]
+        inputs[value.name] = np.array(texts, dtype=object).reshape(-1, 1)
+    return inputs
 
 
 # ------------------------------------------------------------------ checks
