@@ -607,8 +607,9 @@ def _columns_like(X, names, what, named=None):
         columns = _same_columns(
             X,
             names,
-            f"{what} lacks the model's columns {{}}",
-            f"{what} has columns the model does not read {{}}",
+            what,
+            "lacks the model's columns {}",
+            "has columns the model does not read {}",
             f"The model reads exactly {_quoted(names)}: rename or drop columns "
             "to match (a renamed column is one missing and one extra).",
         )
@@ -630,10 +631,11 @@ def _columns_like(X, names, what, named=None):
     return frame, X
 
 
-def _same_columns(frame, names, lacks, has, fix):
-    """The columns of ``frame`` as str, or a ValueError where they are not
-    ``names`` (in any order): ``lacks`` and ``has`` say which are missing
-    and extra (their ``{}`` the names), ``fix`` what to do."""
+def _same_columns(frame, names, what, lacks, has, fix):
+    """The columns of ``frame`` (the argument ``what``) as str, or a
+    ValueError where they are not ``names`` (in any order): ``lacks`` and
+    ``has`` say which are missing and extra (their ``{}`` the names), ``fix``
+    what to do."""
     columns = [str(c) for c in frame.columns]
     missing = [n for n in names if n not in columns]
     extra = [c for c in columns if c not in names]
@@ -643,8 +645,7 @@ def _same_columns(frame, names, lacks, has, fix):
             said.append(lacks.format(_quoted(missing)))
         if extra:
             said.append(has.format(_quoted(extra)))
-        said = said[0] + (" and " + said[1].split(" ", 1)[1] if len(said) > 1 else "")
-        raise ValueError(f"{said}. {fix}")
+        raise ValueError(f"{what} {' and '.join(said)}. {fix}")
     return columns
 
 
@@ -669,6 +670,8 @@ class UpdateReport:
         data; None when the model held no data profile.
     n_train, n_holdout : int
         The new rows trained on and held out.
+    n_replay : int
+        The old rows trained on beside them (``replay``).
     n_epochs, max_epochs : int
         The epochs trained, and the most allowed (``epochs``).
     early_stopping : bool
@@ -683,6 +686,7 @@ class UpdateReport:
     drift: pd.DataFrame | None
     n_train: int
     n_holdout: int
+    n_replay: int
     n_epochs: int
     max_epochs: int
     early_stopping: bool
@@ -742,9 +746,11 @@ class UpdateReport:
             if self.early_stopping
             else ("no early stopping")
         )
+        replayed = f" and {self.n_replay} old rows" if self.n_replay else ""
         lines.append(
-            f"Trained on {self.n_train} new rows ({self.n_holdout} held out for "
-            f"scores): {self.n_epochs} epochs of at most {self.max_epochs}, {stop}."
+            f"Trained on {self.n_train} new rows{replayed} ({self.n_holdout} new "
+            f"rows held out for scores): {self.n_epochs} epochs of at most "
+            f"{self.max_epochs}, {stop}."
         )
         lines.append(f"preprocessing: {self.preprocessing}")
         lines.append(f"target scaling: {self.target_scaling}")
@@ -796,15 +802,16 @@ def update(
     recalibrate=True,
     validation_fraction=0.2,
     sample_weight=None,
+    replay=None,
     random_state=None,
 ):
     """Continue training a fitted model on new rows, and report the change.
 
     The model is copied; the copy trains on the new rows (those not held
     out) by ``warm_start``: from its current weights and optimiser state, with
-    its own parameters, for at most ``epochs`` epochs. Only the new rows are
-    trained on: add some of the old ones to ``X_new`` for the model to keep
-    what it learnt of them.
+    its own parameters, for at most ``epochs`` epochs. Trained on the new rows
+    only, a network forgets much of what it learnt of the old ones: pass some
+    of them as ``replay`` to train on beside the new ones, and keep it.
 
     What is kept, and what is refitted:
 
@@ -848,6 +855,12 @@ def update(
         after (and to recalibrate on); 0 holds out none.
     sample_weight : array-like of shape (n_samples,), default=None
         Weight of each new row in training and in the scores.
+    replay : tuple (X_old, y_old), default=None
+        Old rows (the model's columns and tasks, as ``X_new`` and ``y_new``)
+        to train on beside the new ones, each of weight 1, so that the model
+        keeps what it learnt of them (rehearsal). They are not held out,
+        scored, profiled nor compared for drift, and a refitted preprocessing
+        is fitted on the new rows only.
     random_state : int, RandomState instance or None, default=None
         Draws the holdout.
 
@@ -950,6 +963,11 @@ def update(
         return data.iloc[index] if hasattr(data, "iloc") else data[index]
 
     X_train, y_train, w_train = part(X, train), part(y, train), part(weight, train)
+    n_replay = 0
+    if replay is not None:
+        X_train, y_train, w_train, n_replay = _with_replay(
+            replay, names, named, estimator, X_train, y_train, w_train
+        )
     X_hold, y_hold, w_hold = part(X, hold), part(y, hold), part(weight, hold)
     before = (
         score_tasks(model, X_hold, y_hold, sample_weight=w_hold) if len(hold) else None
@@ -961,7 +979,7 @@ def update(
         preprocess = updated[:-1]
         n_before = new.n_features_in_
         names_before = getattr(new, "feature_names_in_", None)
-        preprocess.fit(X_train)
+        preprocess.fit(X_train[: len(X_train) - n_replay])
         Xt_train = preprocess.transform(X_train)
         n_after = np.shape(Xt_train)[1]
         if n_after != n_before:
@@ -1019,6 +1037,7 @@ def update(
         scores_after=after,
         drift=drift,
         n_train=len(train),
+        n_replay=n_replay,
         n_holdout=len(hold),
         n_epochs=n_epochs,
         max_epochs=max_epochs,
@@ -1031,7 +1050,31 @@ def update(
     return updated, report
 
 
-def _targets_like(y, estimator, n_rows):
+def _with_replay(replay, names, named, estimator, X, y, weight):
+    """``(X, y, weight, n_replay)``: the new training rows and the old rows
+    of ``replay`` after them, each old row of weight 1."""
+    if not (isinstance(replay, tuple) and len(replay) == 2):
+        raise ValueError(
+            "replay must be a tuple (X_old, y_old) of old rows to train on; got "
+            f"{type(replay).__name__}."
+        )
+    _, X_old = _columns_like(replay[0], names, "replay's X_old", named)
+    y_old = _targets_like(replay[1], estimator, len(X_old), "replay's y_old")
+    n_replay = len(X_old)
+    if hasattr(X, "iloc"):
+        X = pd.concat([X, X_old], ignore_index=True)
+    else:
+        X = np.concatenate([np.asarray(X), np.asarray(X_old)])
+    if hasattr(y, "iloc"):
+        y = pd.concat([y, y_old], ignore_index=True)
+    else:
+        y = np.concatenate([np.asarray(y), np.asarray(y_old)])
+    if weight is not None:
+        weight = np.concatenate([weight, np.ones(n_replay)])
+    return X, y, weight, n_replay
+
+
+def _targets_like(y, estimator, n_rows, what="y_new"):
     """``y`` with the model's tasks in order; a ValueError naming tasks
     missing or extra."""
     names = [str(n) for n in estimator.target_names_]
@@ -1040,9 +1083,10 @@ def _targets_like(y, estimator, n_rows):
         columns = _same_columns(
             y,
             names,
-            "y_new lacks the model's tasks {}",
-            "y_new has columns of no task {}",
-            f"The model's tasks are {_quoted(names)}: give y_new one column per "
+            what,
+            "lacks the model's tasks {}",
+            "has columns of no task {}",
+            f"The model's tasks are {_quoted(names)}: give it one column per "
             "task, named as it.",
         )
         y = y[[y.columns[columns.index(n)] for n in names]]
@@ -1051,12 +1095,13 @@ def _targets_like(y, estimator, n_rows):
     elif isinstance(y, pd.Series):
         if len(names) != 1:
             raise ValueError(
-                f"y_new is one column, but the model has {len(names)} tasks "
+                f"{what} is one column, but the model has {len(names)} tasks "
                 f"{_quoted(names)}."
             )
         if y.name is not None and names != ["task_0"] and str(y.name) != names[0]:
             raise ValueError(
-                f"y_new is named {str(y.name)!r}, but the model's task is {names[0]!r}."
+                f"{what} is named {str(y.name)!r}, but the model's task is "
+                f"{names[0]!r}."
             )
         if not one_d:
             y = y.to_frame(names[0])
@@ -1065,12 +1110,12 @@ def _targets_like(y, estimator, n_rows):
         width = 1 if array.ndim == 1 else array.shape[1] if array.ndim == 2 else -1
         if width != len(names):
             raise ValueError(
-                f"y_new has shape {array.shape}, but the model has {len(names)} "
+                f"{what} has shape {array.shape}, but the model has {len(names)} "
                 f"tasks {_quoted(names)}: one column per task."
             )
         y = array.ravel() if one_d else array.reshape(len(array), -1)
     if len(y) != n_rows:
-        raise ValueError(f"y_new has {len(y)} rows; X_new has {n_rows}.")
+        raise ValueError(f"{what} has {len(y)} rows, but its X has {n_rows}.")
     return y
 
 

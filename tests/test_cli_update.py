@@ -115,7 +115,7 @@ def test_update_prints_what_it_kept_and_the_scores_before_and_after(files, updat
     paths, _, _ = files
     _, out, path = updated
     lines = out.splitlines()
-    assert "Trained on 120 new rows (30 held out for scores): " in out
+    assert "Trained on 120 new rows (30 new rows held out for scores): " in out
     assert "preprocessing: kept as fitted on the old data" in lines
     assert "target scaling: kept (each task's standardisation as first fitted)" in lines
     assert any(
@@ -177,4 +177,14 @@ def test_update_of_a_model_without_a_profile_says_there_is_no_drift(
     assert main([str(a) for a in args]) == 0
     assert capsys.readouterr().out.startswith(
         "Drift: the model holds no data profile of its training data"
+    )
+
+
+def test_update_with_replay_trains_on_the_old_rows_too(files, tmp_path, capsys):
+    paths, _, _ = files
+    args = ["update", paths["model"], paths["new"], "--replay", paths["old"]]
+    args += ["--epochs", "1", "-o", tmp_path / "m.skh"]
+    assert main([str(a) for a in args]) == 0
+    assert "Trained on 120 new rows and 150 old rows (30 new rows held out" in (
+        capsys.readouterr().out
     )

@@ -278,6 +278,23 @@ def test_update_takes_columns_and_tasks_in_any_order(old_model, old_and_new):
     assert report.scores.index.tolist() == TASKS
 
 
+def test_update_with_replay_keeps_more_of_the_old_rows(old_model, old_and_new, updated):
+    X, Y, X_new, Y_new = old_and_new
+    _, without = updated
+    model, report = update(
+        old_model, X_new, Y_new, epochs=10, random_state=0, replay=(X, Y)
+    )
+    assert (report.n_train, report.n_replay) == (160, 200)
+    assert model.score(X, Y) > updated[0].score(X, Y)
+    assert report.n_holdout == without.n_holdout
+
+
+def test_replay_of_other_columns_is_a_value_error_naming_them(old_model, old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    with pytest.raises(ValueError, match=r"replay's X_old lacks the model's columns"):
+        update(old_model, X_new, Y_new, replay=(X.drop(columns="salt"), Y))
+
+
 def test_update_of_a_model_fitted_on_arrays(old_and_new):
     X, Y, X_new, Y_new = (frame.to_numpy() for frame in old_and_new)
     model = _tiny(max_iter=2).fit(X, Y)

@@ -65,6 +65,14 @@ def register(commands):
     )
     add_seed_option(parser, "the held-out rows", same="holdout")
     parser.add_argument(
+        "--replay",
+        metavar="OLD_DATA",
+        help="a table of old rows (the model's columns, as NEW_DATA) to train "
+        "on beside the new ones, so that the model keeps what it learnt of "
+        "them: trained on the new rows only, a network forgets much of it. They "
+        "are neither held out, scored nor profiled",
+    )
+    parser.add_argument(
         "--drop",
         action="append",
         default=[],
@@ -108,7 +116,8 @@ def run(args):
 
     _check_output(args.output, args.data)
     model = load_model(args.model, args.device)
-    X, Y = _new_rows(model, args)
+    X, Y = _rows(model, args, args.data)
+    replay = None if args.replay is None else _rows(model, args, args.replay)
     estimator = final_step(model)
     if not args.quiet:  # the progress bar, which the copy trains with
         estimator.set_params(callbacks=[TrainingProgress()])
@@ -120,6 +129,7 @@ def run(args):
             epochs=args.epochs,
             refit_preprocessing=args.refit_preprocessing,
             validation_fraction=args.holdout,
+            replay=replay,
             random_state=seed_of(args),
         )
     finally:
@@ -135,10 +145,10 @@ def run(args):
         )
 
 
-def _new_rows(model, args):
-    """``(X, Y)``: the model's features and targets in the table
-    ``args.data``; an error names the columns that are neither, and the
-    targets that are not the model's."""
+def _rows(model, args, path):
+    """``(X, Y)``: the model's features and targets in the table at ``path``;
+    an error names the columns that are neither, and the targets that are not
+    the model's."""
     import pandas as pd
 
     from .._inputs import input_columns
@@ -146,7 +156,6 @@ def _new_rows(model, args):
     from ._model import check_numbers, inputs, text_columns
     from ._tables import named_columns, read_table
 
-    path = args.data
     estimator = final_step(model)
     targets = [str(name) for name in estimator.target_names_]
     if args.target:
