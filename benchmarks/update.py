@@ -46,7 +46,7 @@ from sklearn.pipeline import make_pipeline
 from skhealth import MultiTaskHealthRegressor
 from skhealth.datasets import load_nhanes
 from skhealth.metrics import score_tasks
-from skhealth.monitoring import data_profile, format_drift, update
+from skhealth.monitoring import data_profile, update
 from skhealth.preprocessing import make_default_preprocessor
 
 
@@ -134,8 +134,6 @@ def main(argv=None):
     )
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    print("\nDrift table (all columns):")
-    print(format_drift(report.drift))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ drift reports of new data against it, and updating the model on new rows.
 import copy
 import numbers
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -479,17 +479,14 @@ def drift_report(reference, X_new):
     for column in profile.columns:
         values = frame[column.name]
         if column.kind == "number":
-            if not _is_number_column(values) and values.notna().any():
-                text = next(
-                    v
-                    for v in values.dropna().tolist()
-                    if not isinstance(v, numbers.Real)
-                    and pd.isna(pd.to_numeric(v, errors="coerce"))
-                )
-                raise ValueError(
-                    f"X_new's column {column.name!r} holds {text!r}, but it held "
-                    "numbers in the training data."
-                )
+            if not _is_number_column(values):
+                coerced = pd.to_numeric(values, errors="coerce")
+                text = values[values.notna() & coerced.isna()]
+                if len(text):
+                    raise ValueError(
+                        f"X_new's column {column.name!r} holds {text.iloc[0]!r}, "
+                        "but it held numbers in the training data."
+                    )
             rows.append(_number_drift(column, _numbers(values), profile.n_rows))
         else:
             rows.append(_string_drift(column, _strings(values), profile.n_rows))
@@ -694,7 +691,6 @@ class UpdateReport:
     target_scaling: str
     calibration: str
     profile: str
-    notes: list = field(default_factory=list)
 
     @property
     def scores(self):
@@ -739,7 +735,7 @@ class UpdateReport:
                 f"> 0.25 major), {shown} of {len(self.drift)} columns, most moved "
                 "first:"
             )
-            lines.append(format_drift(self.drift.head(top)))
+            lines.append(_format_drift(self.drift.head(top)))
         lines.append("")
         stop = (
             "early stopping on held-out new rows"
@@ -756,7 +752,6 @@ class UpdateReport:
         lines.append(f"target scaling: {self.target_scaling}")
         lines.append(f"calibration: {self.calibration}")
         lines.append(f"data profile: {self.profile}")
-        lines += self.notes
         lines.append("")
         if self.scores_before is None:
             lines.append("No holdout: no scores before and after.")
@@ -779,7 +774,7 @@ class UpdateReport:
         return self.summary()
 
 
-def format_drift(drift):
+def _format_drift(drift):
     """A drift report as a text table (numbers to 3 decimals, new categories
     as their first few)."""
     table = drift.copy()

@@ -305,7 +305,9 @@ def load(path, *, device=None, limits=None):
     -------
     model : MultiTaskHealthRegressor, MultiTaskHealthClassifier or Pipeline
         What was saved, fitted: the class the file records, which is one of
-        these two (no other class is ever built or imported).
+        these two (no other class is ever built or imported). Where the file
+        holds a data profile of the training data, it is the model's
+        ``data_profile_`` (a :class:`~skhealth.monitoring.DataProfile`).
 
     Raises
     ------
