@@ -1038,7 +1038,11 @@ def update(
         max_epochs=max_epochs,
         early_stopping=bool(new.do_early_stopping_),
         preprocessing=preprocessing,
-        target_scaling="kept (each task's standardisation as first fitted)",
+        target_scaling=(
+            "none (binary labels are learnt as 0 and 1)"
+            if new._binary_tasks.all()
+            else "kept (each task's standardisation as first fitted)"
+        ),
         calibration=calibration,
         profile=f"of the {len(frame)} new rows (replaces the old one)",
     )

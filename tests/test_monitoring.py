@@ -15,7 +15,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import skhealth
-from skhealth import ModelFileError, MultiTaskHealthRegressor
+from skhealth import (
+    ModelFileError,
+    MultiTaskHealthClassifier,
+    MultiTaskHealthRegressor,
+)
 from skhealth.datasets import make_health_data
 from skhealth.monitoring import DataProfile, data_profile, drift_report, update
 
@@ -303,6 +307,18 @@ def test_update_of_a_model_fitted_on_arrays(old_and_new):
     assert updated.data_profile_.names == ["x0", "x1", "x2", "x3"]
     with pytest.raises(ValueError, match=r"y_new has shape \(200, 1\)"):
         update(model, X_new, Y_new[:, :1])
+
+
+def test_update_of_a_classifier_reports_its_scores_and_no_calibration():
+    X, Y = make_health_data(
+        n_samples=300, n_features=4, n_tasks=2, n_binary_tasks=2, random_state=0
+    )
+    model = MultiTaskHealthClassifier(max_iter=5, n_members=1, random_state=0)
+    model.fit(X[:200], Y[:200])
+    _, report = update(model, X[200:], Y[200:], epochs=2, random_state=0)
+    assert "roc_auc_after" in report.scores
+    assert report.calibration == "none (a classifier predicts probabilities)"
+    assert report.target_scaling == "none (binary labels are learnt as 0 and 1)"
 
 
 # ------------------------------------------------------------- model files
