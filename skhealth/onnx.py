@@ -279,18 +279,19 @@ def onnx_inputs(onnx_model, X):
     """
     import onnx
 
+    graph_inputs = onnx_model.graph.input
+    if [value.name for value in graph_inputs] == ["X"] and not hasattr(X, "columns"):
+        return {"X": np.asarray(X, dtype=np.float64)}
     inputs = {}
-    for value in onnx_model.graph.input:
-        if value.name == "X" and not hasattr(X, "columns"):
-            inputs["X"] = np.asarray(X, dtype=np.float64)
-            continue
+    for value in graph_inputs:
         column = X[value.name]
+        column = column.to_numpy() if hasattr(column, "to_numpy") else column
         if value.type.tensor_type.elem_type != onnx.TensorProto.STRING:
             inputs[value.name] = np.asarray(column, dtype=np.float64).reshape(-1, 1)
             continue
         texts = [
             "" if text is None or text != text else str(text)  # NaN != NaN
-            for text in np.asarray(column, dtype=object).ravel()
+            for text in np.asarray(column, dtype=object).tolist()
         ]
         inputs[value.name] = np.array(texts, dtype=object).reshape(-1, 1)
     return inputs
