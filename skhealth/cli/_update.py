@@ -77,8 +77,8 @@ def register(commands):
         action="append",
         default=[],
         metavar="COL",
-        help="a column of NEW_DATA that is neither a feature nor a target of "
-        "the model, to leave out (repeatable)",
+        help="a column of NEW_DATA (and of OLD_DATA) that is neither a feature "
+        "nor a target of the model, to leave out (repeatable)",
     )
     parser.add_argument("--id-column", metavar="COL", help="a row identifier, left out")
     parser.add_argument(
