@@ -95,6 +95,21 @@ def test_bins_of_a_binary_column_are_one_per_value():
     assert column.bin_shares == (0.7, 0.3, 0.0)
 
 
+def test_profile_reads_categorical_nullable_and_bool_columns():
+    X = pd.DataFrame(
+        {
+            "smoker": pd.Categorical(["never", "former", None] * 10),
+            "visits": pd.array([1, 2, None] * 10, dtype="Int64"),
+            "insured": [True, False, True] * 10,
+        }
+    )
+    frame = data_profile(X).to_frame()
+    assert frame["kind"].tolist() == ["string", "number", "number"]
+    assert frame["missing"].tolist() == pytest.approx([1 / 3, 1 / 3, 0.0])
+    assert frame.loc["insured", "mean"] == pytest.approx(2 / 3)
+    assert frame.loc["smoker", "n_categories"] == 2
+
+
 # ------------------------------------------------------------------- drift
 def test_drift_report_ranks_the_shifted_column_first(old_and_new):
     X, _, X_new, _ = old_and_new
