@@ -59,7 +59,10 @@ PSI_LEVELS = (0.1, 0.25)
 class ColumnProfile:
     """The summary of one column of a table, as :func:`data_profile` makes it.
 
-    Attributes
+    A frozen dataclass: its fields are both the constructor's parameters and
+    the instance's attributes.
+
+    Parameters
     ----------
     name : str
         The column's name (``"x<i>"`` for a column of an array).
@@ -102,16 +105,24 @@ class ColumnProfile:
 
     @property
     def bin_edges(self):
-        """A number column's bin edges: its distinct deciles (10 % to 90 %),
-        bins ``(-inf, e1], (e1, e2], ..., (ek, inf)``; None without
-        percentiles. A column of few values (0 and 1, codes) gets a bin per
-        value this way."""
+        """A number column's bin edges: its distinct deciles.
+
+        The deciles are the percentiles 10 to 90; the bins ``(-inf, e1], (e1,
+        e2], ..., (ek, inf)``. A column of few values (0 and 1, codes) gets a
+        bin per value this way. None without percentiles.
+        """
         if self.quantiles is None:
             return None
         return np.unique(np.asarray(self.quantiles)[9::10])
 
     def to_dict(self):
-        """The column's summary as JSON-ready builtins."""
+        """The column's summary as JSON-ready builtins.
+
+        Returns
+        -------
+        data : dict
+            Its fields by name: lists for tuples, None where absent.
+        """
         data = {"name": self.name, "kind": self.kind, "n_missing": self.n_missing}
         if self.kind == "number":
             data |= {
@@ -137,7 +148,10 @@ def _list(values):
 class DataProfile:
     """A per-column summary of a table (see :func:`data_profile`).
 
-    Attributes
+    A frozen dataclass: its fields are both the constructor's parameters and
+    the instance's attributes.
+
+    Parameters
     ----------
     n_rows : int
         The rows summarised.
@@ -160,7 +174,13 @@ class DataProfile:
         raise KeyError(name)
 
     def to_dict(self):
-        """The profile as JSON-ready builtins: what a model file stores."""
+        """The profile as JSON-ready builtins: what a model file stores.
+
+        Returns
+        -------
+        data : dict
+            ``{"n_rows": int, "columns": [ColumnProfile.to_dict(), ...]}``.
+        """
         return {
             "n_rows": self.n_rows,
             "columns": [column.to_dict() for column in self.columns],
@@ -168,8 +188,18 @@ class DataProfile:
 
     @classmethod
     def from_dict(cls, data):
-        """The profile ``to_dict`` gave ``data`` for (not checked: model files
-        check it before)."""
+        """The profile that :meth:`to_dict` gave ``data`` for.
+
+        Parameters
+        ----------
+        data : dict
+            What :meth:`to_dict` returns. It is not checked here: loading a
+            model file checks it before.
+
+        Returns
+        -------
+        profile : DataProfile
+        """
         columns = []
         for column in data["columns"]:
             column = dict(column)
@@ -180,8 +210,10 @@ class DataProfile:
         return cls(int(data["n_rows"]), tuple(columns))
 
     def to_frame(self):
-        """One row per column: kind, missing share, mean, std, median, and
-        the number of categories listed.
+        """The profile as a table, one row per column.
+
+        Its columns: kind, missing share, mean, std, median, and the number of
+        categories listed.
 
         Returns
         -------
@@ -247,6 +279,7 @@ def data_profile(X, *, max_categories=50):
     Returns
     -------
     profile : DataProfile
+        One :class:`ColumnProfile` per column of ``X``, in order.
 
     Examples
     --------
@@ -656,7 +689,10 @@ def _quoted(names, n=8):
 class UpdateReport:
     """What :func:`update` did, and how the model scored before and after.
 
-    Attributes
+    A dataclass: its fields are both the constructor's parameters and the
+    instance's attributes.
+
+    Parameters
     ----------
     scores_before, scores_after : pandas.DataFrame or None
         The per-task scores (:func:`skhealth.score_tasks`) of the model before
@@ -694,9 +730,11 @@ class UpdateReport:
 
     @property
     def scores(self):
-        """The holdout scores side by side: ``<score>_before`` and
-        ``<score>_after`` for each score, then ``n_observed``; None without a
-        holdout."""
+        """The holdout scores before and after, side by side.
+
+        A DataFrame of ``<score>_before`` and ``<score>_after`` for each score,
+        then ``n_observed``, one row per task; None without a holdout.
+        """
         if self.scores_before is None:
             return None
         columns = {}
@@ -709,8 +747,10 @@ class UpdateReport:
         return pd.DataFrame(columns)
 
     def summary(self, top=10):
-        """The report as text: the drift table (its ``top`` columns), how
-        the model was trained and what was kept, and the scores.
+        """The report as text.
+
+        The drift table (its ``top`` columns), how the model was trained and
+        what was kept, and the scores.
 
         Parameters
         ----------
@@ -720,6 +760,7 @@ class UpdateReport:
         Returns
         -------
         text : str
+            Lines, as ``skhealth update`` prints them.
         """
         lines = []
         if self.drift is None:
