@@ -22,12 +22,32 @@ import sys
 import warnings
 
 from .. import __version__
-from . import _demo, _evaluate, _explain, _export, _fit, _info, _predict, _update
+from . import (
+    _demo,
+    _evaluate,
+    _explain,
+    _export,
+    _fit,
+    _info,
+    _predict,
+    _serve,
+    _update,
+)
 from ._console import UsageError, one_line
 
 __all__ = ["main"]
 
-_COMMANDS = (_demo, _fit, _predict, _evaluate, _explain, _info, _export, _update)
+_COMMANDS = (
+    _demo,
+    _fit,
+    _predict,
+    _evaluate,
+    _explain,
+    _info,
+    _export,
+    _serve,
+    _update,
+)
 
 
 def _make_parser():
