@@ -235,6 +235,12 @@ def to_onnx(
         else:
             front = _concatenation(columns, named, n_features, target_opset)
     graph = _join(front, head_model, classifier and estimator)
+    if named:  # the columns the preprocessing drops are no inputs
+        read = {name for node in graph.graph.node for name in node.input}
+        for value in list(graph.graph.input):
+            if value.name not in read:
+                graph.graph.input.remove(value)
+        columns = [c for c in columns if c.name in read]
     _describe(graph, model, estimator, columns, outputs, interval, group)
     import onnx
 
@@ -679,10 +685,10 @@ def _export_head(head, n_features, opset):
     return program.model_proto
 
 
-def _string_or_double(column, width=1):
+def _string_or_double(column, width=1, text=False):
     from skl2onnx.common.data_types import DoubleTensorType, StringTensorType
 
-    if column.kind == "string":
+    if column.kind == "string" or text:
         return StringTensorType([None, width])
     return DoubleTensorType([None, width])
 
@@ -705,10 +711,15 @@ def _convert_preprocessing(preprocessing, columns, named, opset, model):
     joined = named and (
         not isinstance(first, ColumnTransformer) and len({c.kind for c in columns}) == 1
     )
+    as_text = set()
+    if named and isinstance(first, ColumnTransformer):
+        preprocessing, as_text = _codes_as_text(preprocessing, first, columns)
     if joined:
         types = [(_RAW, _string_or_double(columns[0], len(columns)))]
     elif named:
-        types = [(c.name, _string_or_double(c)) for c in columns]
+        types = [
+            (c.name, _string_or_double(c, text=c.name in as_text)) for c in columns
+        ]
     else:
         types = [("X", DoubleTensorType([None, len(columns)]))]
     try:
@@ -717,6 +728,7 @@ def _convert_preprocessing(preprocessing, columns, named, opset, model):
             initial_types=types,
             target_opset={"": opset, "ai.onnx.ml": _ML_OPSET},
             custom_conversion_functions={SimpleImputer: _convert_imputer},
+            custom_shape_calculators={SimpleImputer: _imputer_shape},
             naming="skl_",
         )
     except Exception as error:  # skl2onnx raises many kinds
@@ -727,6 +739,9 @@ def _convert_preprocessing(preprocessing, columns, named, opset, model):
         ) from error
     output = converted.graph.output[0]
     _rename(converted.graph, output.name, _FEATURES)
+    for position, column in enumerate(columns):
+        if column.name in as_text:
+            _cast_input_to_text(converted.graph, column.name, position)
     if joined:
         from onnx import helper
 
@@ -741,6 +756,78 @@ def _convert_preprocessing(preprocessing, columns, named, opset, model):
     return converted
 
 
+def _codes_as_text(preprocessing, transformer, columns):
+    """``preprocessing`` (whose first step is the ColumnTransformer
+    ``transformer``) ready for skl2onnx where a part of it reads text and
+    number columns together (codes such as a stage 1 to 4, with categories,
+    as ``skhealth fit --categorical`` makes): one ONNX tensor holds one type,
+    so those numbers are read as text. Returns a copy whose fitted
+    statistics and categories of those columns are their text, as
+    onnxruntime casts a double to a string, and the names of those columns;
+    or ``preprocessing`` itself and no name."""
+    from ._sklearn import input_indices
+
+    mixed = {}
+    for name, part, _ in transformer.transformers_:
+        read = input_indices(transformer, name)
+        if read is None or isinstance(part, str):
+            continue
+        kinds = [columns[i].kind for i in read]
+        if "string" in kinds and "number" in kinds:
+            mixed[name] = [k for k, kind in enumerate(kinds) if kind == "number"]
+    if not mixed:
+        return preprocessing, set()
+    preprocessing = copy.deepcopy(preprocessing)
+    first = preprocessing
+    while hasattr(first, "steps"):
+        first = first.steps[0][1]
+    as_text = set()
+    for name, part, _ in first.transformers_:
+        if name not in mixed:
+            continue
+        read = input_indices(first, name)
+        as_text.update(columns[read[k]].name for k in mixed[name])
+        for step in part.steps if hasattr(part, "steps") else [part]:
+            step = step[1] if isinstance(step, tuple) else step
+            statistics = getattr(step, "statistics_", None)
+            if statistics is not None:
+                step.statistics_ = statistics.astype(object)
+                for k in mixed[name]:
+                    step.statistics_[k] = _code_text(statistics[k])
+                # onnxruntime casts NaN to "NaN": missing, as in Python
+                step._skhealth_missing_texts = ("", "NaN")
+            categories = getattr(step, "categories_", None)
+            if categories is not None:
+                for k in mixed[name]:
+                    categories[k] = np.array(
+                        [_code_text(value) for value in categories[k]], dtype=object
+                    )
+    return preprocessing, as_text
+
+
+def _code_text(value):
+    """A number as onnxruntime's Cast to string writes it: the shortest text
+    that reads back as it, without a trailing ".0" (``2.0`` is "2")."""
+    if isinstance(value, str):
+        return value
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _cast_input_to_text(graph, name, position):
+    """Make the graph's text input ``name`` a double input, cast to text."""
+    from onnx import TensorProto, helper
+
+    inner = f"skhealth_text_{name}"
+    _rename(graph, name, inner)
+    graph.input.remove(next(value for value in graph.input if value.name == inner))
+    graph.input.insert(
+        position, helper.make_tensor_value_info(name, TensorProto.DOUBLE, [None, 1])
+    )
+    cast = helper.make_node("Cast", [name], [inner], to=TensorProto.STRING)
+    graph.node.insert(0, cast)
+
+
 def _convert_imputer(scope, operator, container):
     """skl2onnx converter of a fitted SimpleImputer in the input's own type
     (skl2onnx's runs float32 only, which onnxruntime lacks for float64): a
@@ -751,10 +838,6 @@ def _convert_imputer(scope, operator, container):
     from skl2onnx.proto import onnx_proto
 
     imputer = operator.raw_operator
-    if imputer.add_indicator:
-        raise NotImplementedError(
-            "SimpleImputer(add_indicator=True) has no ONNX form in skhealth"
-        )
     X = concatenate_variables(scope, operator.inputs, container)
     statistics = imputer.statistics_
     kind = operator.inputs[0].type
@@ -762,8 +845,13 @@ def _convert_imputer(scope, operator, container):
     name = scope.get_unique_operator_name
     fill, missing = unique("fill"), unique("missing")
     if isinstance(kind, StringTensorType):
-        token = (
-            imputer.missing_values if isinstance(imputer.missing_values, str) else ""
+        if imputer.add_indicator:
+            raise NotImplementedError(
+                "SimpleImputer(add_indicator=True) of text columns has no ONNX "
+                "form in skhealth: its output mixes text and numbers"
+            )
+        tokens = getattr(imputer, "_skhealth_missing_texts", None) or (
+            imputer.missing_values if isinstance(imputer.missing_values, str) else "",
         )
         values = [str(value).encode() for value in statistics]
         container.add_initializer(
@@ -776,8 +864,8 @@ def _convert_imputer(scope, operator, container):
             [code],
             op_domain="ai.onnx.ml",
             op_version=2,
-            keys_strings=[token],
-            values_int64s=[1],
+            keys_strings=list(tokens),
+            values_int64s=[1] * len(tokens),
             default_int64=0,
             name=name("LabelEncoder"),
         )
@@ -803,16 +891,54 @@ def _convert_imputer(scope, operator, container):
         container.add_initializer(token, dtype, [], [float(imputer.missing_values)])
         container.add_node("Equal", [X, token], [missing], name=name("Equal"))
     output = operator.outputs[0].full_name
-    if keep.all():
-        container.add_node("Where", [missing, fill, X], [output], name=name("Where"))
-        return
-    # scikit-learn drops a column that was all missing in fit
-    imputed, kept = unique("imputed"), unique("kept")
+    parts = []
+    imputed = unique("imputed")
     container.add_node("Where", [missing, fill, X], [imputed], name=name("Where"))
-    container.add_initializer(
-        kept, onnx_proto.TensorProto.INT64, [int(keep.sum())], np.flatnonzero(keep)
+    if keep.all():
+        parts.append(imputed)
+    else:  # scikit-learn drops a column that was all missing in fit
+        kept, gathered = unique("kept"), unique("gathered")
+        container.add_initializer(
+            kept, onnx_proto.TensorProto.INT64, [int(keep.sum())], np.flatnonzero(keep)
+        )
+        container.add_node(
+            "Gather", [imputed, kept], [gathered], axis=1, name=name("Gather")
+        )
+        parts.append(gathered)
+    if imputer.add_indicator:
+        # the MissingIndicator's columns: 1 where missing, of the features
+        # that had missing values in fit (or all, with features="all")
+        features = imputer.indicator_.features_
+        flags, chosen, indicator = unique("flags"), unique("chosen"), unique("ind")
+        container.add_node("Cast", [missing], [flags], to=dtype, name=name("Cast"))
+        container.add_initializer(
+            chosen, onnx_proto.TensorProto.INT64, [len(features)], list(features)
+        )
+        container.add_node(
+            "Gather", [flags, chosen], [indicator], axis=1, name=name("Gather")
+        )
+        parts.append(indicator)
+    if len(parts) == 1:
+        container.add_node("Identity", parts, [output], name=name("Identity"))
+    else:
+        container.add_node("Concat", parts, [output], axis=1, name=name("Concat"))
+
+
+def _imputer_shape(operator):
+    """skl2onnx shape calculator of :func:`_convert_imputer`: the columns
+    kept, then the missing-value indicators."""
+    imputer = operator.raw_operator
+    width = len(imputer.statistics_)
+    if operator.inputs[0].type.__class__.__name__ != "StringTensorType":
+        statistics = np.asarray(imputer.statistics_, dtype=np.float64)
+        if not getattr(imputer, "keep_empty_features", False):
+            width = int((~np.isnan(statistics)).sum())
+    if imputer.add_indicator:
+        width += len(imputer.indicator_.features_)
+    output = operator.outputs[0]
+    output.type = operator.inputs[0].type.__class__(
+        [operator.inputs[0].get_first_dimension(), width]
     )
-    container.add_node("Gather", [imputed, kept], [output], axis=1, name=name("Gather"))
 
 
 def _concatenation(columns, named, n_features, opset):

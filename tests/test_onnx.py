@@ -7,8 +7,15 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, QuantileTransformer
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    QuantileTransformer,
+    StandardScaler,
+)
 
 from skhealth import MultiTaskHealthClassifier, MultiTaskHealthRegressor, save
 from skhealth.architectures import ARCHITECTURES
@@ -204,6 +211,43 @@ def test_classifier_outputs_its_classes_and_positive_probabilities(classifier, n
 def test_classifier_has_no_std_or_interval(classifier):
     with pytest.raises(ValueError, match="return_std and interval are a regressor's"):
         to_onnx(classifier[0], interval=0.9)
+
+
+def test_codes_encoded_beside_text_read_numbers_and_dropped_columns_are_no_inputs():
+    # as `skhealth fit --categorical stage` makes: a part of the preprocessing
+    # reads the text column "sex" and the number codes "stage" together
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {
+            "age": rng.uniform(20, 80, 120),
+            "sex": rng.choice(["female", "male"], 120),
+            "stage": rng.choice([1.0, 2.0, 3.0, np.nan], 120),
+            "notes": rng.choice(["seen", "called"], 120),
+        }
+    )
+    Y = np.column_stack([X["age"] / 10 + X["stage"].fillna(0), rng.normal(size=120)])
+    preprocess = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), ["age"]),
+        (
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ),
+            ["sex", "stage"],
+        ),
+    )  # "notes" is dropped
+    estimator = MultiTaskHealthRegressor(max_iter=2, n_members=1, random_state=0)
+    model = make_pipeline(preprocess, estimator).fit(X, Y)
+    onnx_model = to_onnx(model)
+    types = [(i.name, i.type.tensor_type.elem_type) for i in onnx_model.graph.input]
+    assert types == [
+        ("age", onnx.TensorProto.DOUBLE),
+        ("sex", onnx.TensorProto.STRING),
+        ("stage", onnx.TensorProto.DOUBLE),
+    ]
+    X.loc[0, "stage"] = 4.0  # a code the encoder ignores
+    (prediction,) = _run(onnx_model, X)
+    np.testing.assert_allclose(prediction, model.predict(X), rtol=RTOL)
 
 
 # ------------------------------------------------------------------ failures
