@@ -152,8 +152,9 @@ def save(obj, path, *, limits=None, profile=None):
         :func:`skhealth.monitoring.data_profile`, which keeps percentiles and
         category shares, no rows), or a :class:`~skhealth.monitoring.DataProfile`
         of them. ``None`` stores the model's ``data_profile_`` where it has
-        one (a loaded or updated model), ``False`` none. Its columns must be
-        the model's input columns.
+        one (a loaded or updated model; fitting a loaded model again does not
+        change it: pass the new training data then), ``False`` none. Its
+        columns must be the model's input columns.
 
     Raises
     ------
@@ -233,8 +234,10 @@ def _profile_to_store(obj, profile):
     if profile.names != names:
         raise ValueError(
             f"The data profile is of the columns {profile.names[:8]}, but the "
-            f"model reads {names[:8]}: profile the data the model was fitted on "
-            "(its columns, in order, before any preprocessing)."
+            f"model reads {names[:8]}: pass profile=X_train, the data the model "
+            "was fitted on (its columns, in order, before any preprocessing), or "
+            "profile=False for none. A model's data_profile_ stays as it was "
+            "when the model is fitted again."
         )
     data = profile.to_dict()
     try:  # what loading accepts, so that the file loads
