@@ -117,7 +117,16 @@ html_static_path = ["_static"]
 html_css_files = ["skhealth.css"]
 
 
-CLI_COMMANDS = ("demo", "fit", "predict", "evaluate", "explain", "info")
+CLI_COMMANDS = (
+    "demo",
+    "fit",
+    "predict",
+    "evaluate",
+    "explain",
+    "info",
+    "export",
+    "update",
+)
 
 
 def write_cli_help(app):

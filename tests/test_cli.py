@@ -35,7 +35,7 @@ from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
 TARGETS = ["systolic_bp", "hdl", "hba1c"]
-COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info"]
+COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info", "export", "update"]
 FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
 
 
@@ -1265,11 +1265,13 @@ def test_info_describes_the_model(model_path, capsys):
     assert versions["skhealth"] == skhealth.__version__
     assert versions["torch"] == torch.__version__
     imputed = "categorical, imputed with its most frequent value, one-hot encoded as"
-    assert lines[2:13] == [
+    assert lines[2:14] == [
         "epochs trained: 5",
         "targets (3): systolic_bp, hdl, hba1c",
         "prediction intervals: calibrated on the training rows, out of fold: "
         "300, 290, 300 labels",
+        "data profile: 5 columns of 300 training rows (percentiles, category "
+        "shares and missing shares; no rows)",
         "features (5): age, sex, smoker, sleep_hours, steps",
         "encoding of each feature:",
         "  age: numeric, median-imputed, standardised",
@@ -1279,8 +1281,8 @@ def test_info_describes_the_model(model_path, capsys):
         "  steps: numeric, median-imputed, standardised",
         "parameters of MultiTaskHealthRegressor:",
     ]
-    assert "  max_iter = 5" in lines[13:]
-    assert len(lines[13:]) == len(MultiTaskHealthRegressor().get_params())
+    assert "  max_iter = 5" in lines[14:]
+    assert len(lines[14:]) == len(MultiTaskHealthRegressor().get_params())
 
 
 def test_info_says_what_a_model_calibrated_per_group_was_calibrated_on(
