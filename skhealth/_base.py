@@ -488,19 +488,25 @@ class MultiTaskBase(BaseEstimator):
                 return X32
         return validate_X(self, X, reset=False, dtype=np.float32, order="C")
 
-    def save(self, path):
+    def save(self, path, *, profile=None):
         """Write the fitted estimator to a model file that is safe to share.
 
-        An alias of ``skhealth.save(self, path)``: a zip archive of data only
-        (JSON metadata and safetensors weights), which :func:`skhealth.load`
-        reads without unpickling anything. See :func:`skhealth.save` for what
-        the format can hold; it also saves a pipeline ending in this estimator.
+        An alias of ``skhealth.save(self, path, profile=profile)``: a zip
+        archive of data only (JSON metadata and safetensors weights), which
+        :func:`skhealth.load` reads without unpickling anything. See
+        :func:`skhealth.save` for what the format can hold; it also saves a
+        pipeline ending in this estimator.
 
         Parameters
         ----------
         path : str or path-like
             Where to write the file (``.skh`` by convention); an existing file
             is replaced only once the new one is complete.
+        profile : array-like, DataProfile, None or False, default=None
+            A profile of the training inputs to store for drift reports
+            (:func:`skhealth.monitoring.data_profile`: percentiles and
+            category shares, no rows); None stores the estimator's
+            ``data_profile_`` where it has one, False none.
 
         See Also
         --------
@@ -510,7 +516,7 @@ class MultiTaskBase(BaseEstimator):
         # imported here: model_files builds estimators, so imports this module
         from .model_files import save
 
-        save(self, path)
+        save(self, path, profile=profile)
 
     # The pair of hooks through which model files read and restore what fitting
     # learned: the learned attributes (the private ones fitting sets too), the

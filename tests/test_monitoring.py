@@ -353,6 +353,13 @@ def test_save_profiles_the_training_data_it_is_given(old_and_new, tmp_path):
     assert skhealth.load(tmp_path / "m.skh").data_profile_ == data_profile(X)
 
 
+def test_the_estimators_save_passes_its_profile_on(old_and_new, tmp_path):
+    X, Y = old_and_new[:2]
+    reg = _tiny(max_iter=1).fit(X.to_numpy(), Y)
+    reg.save(tmp_path / "m.skh", profile=X.to_numpy())
+    assert skhealth.load(tmp_path / "m.skh").data_profile_ == data_profile(X.to_numpy())
+
+
 def test_a_file_saved_without_a_profile_loads_without_one(old_model, tmp_path):
     skhealth.save(old_model, tmp_path / "m.skh", profile=False)
     metadata = skhealth.model_files.read_metadata(tmp_path / "m.skh")
