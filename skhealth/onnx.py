@@ -224,7 +224,7 @@ def to_onnx(
             "of its ONNX graph: rename that column and fit again."
         )
     preprocessing = _preprocessing(model)
-    head = _head_module(estimator, outputs, calibration, quantile)
+    head = _Head(estimator, outputs, calibration, quantile)
     n_features = estimator.n_features_in_
     with _quiet():
         head_model = _export_head(head, n_features, target_opset)
@@ -384,12 +384,274 @@ def _check_convertible(step, path):
     )
 
 
-# ----------------------------------------------------- the exported module
-def _torch_inverse(transform, name):
-    """A function of a tensor (one task's predictions on the transformed
-    scale) that maps it back to the units of ``y``, as ``transform``'s
-    inverse does; a ValueError naming the task where there is none."""
-    import torch
+# ----------------------------------------------------- after preprocessing
+class _Graph:
+    """A few ONNX nodes at a time: each method adds one node (or a constant)
+    and returns the name of its output."""
+
+    def __init__(self, prefix):
+        self.prefix, self.nodes, self.initializers, self.count = prefix, [], [], 0
+
+    def name(self, hint):
+        self.count += 1
+        return f"{self.prefix}{hint}_{self.count}"
+
+    def const(self, value, hint="c"):
+        from onnx import numpy_helper
+
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type, *inputs, output=None, **attributes):
+        from onnx import helper
+
+        output = output or self.name(op_type.lower())
+        self.nodes.append(
+            helper.make_node(op_type, list(inputs), [output], **attributes)
+        )
+        return output
+
+    def columns(self, x, index):
+        """The columns ``index`` (a list) of ``x``."""
+        return self.op("Gather", x, self.const(np.array(index, dtype=np.int64)), axis=1)
+
+    def where_nan(self, x, fill, other):
+        return self.op("Where", self.op("IsNaN", x), fill, other)
+
+    def fmin(self, a, b):  # NumPy's fmin: the smaller, ignoring a NaN
+        return self.where_nan(a, b, self.where_nan(b, a, self.op("Min", a, b)))
+
+    def fmax(self, a, b):
+        return self.where_nan(a, b, self.where_nan(b, a, self.op("Max", a, b)))
+
+
+class _Head:
+    """Writes, as ONNX nodes, what the estimator computes from its
+    preprocessed features (the network itself aside): the members' mean and
+    spread, the blend with the linear path, the target units, the noise model
+    and the intervals, with the estimator's operations in its order."""
+
+    def __init__(self, estimator, outputs, calibration, quantile):
+        self.estimator, self.outputs = estimator, outputs
+        self.calibration, self.quantile = calibration, quantile
+        self.classifier = hasattr(estimator, "classes_")
+        binary = np.asarray(estimator._binary_tasks, dtype=bool)
+        self.binary, self.n_tasks = binary, len(binary)
+        self.continuous = np.flatnonzero(~binary).tolist()
+        self.uncertain = "std" in outputs or "lower" in outputs
+        self.ensemble = hasattr(estimator.net_.module_, "each_member")
+        if not self.classifier:
+            transforms = estimator._target_transforms
+            self.identity = transforms.identity
+            self.inverses = [
+                _inverse(transform, name)
+                for transform, name in zip(
+                    transforms.transforms_, transforms.target_names, strict=True
+                )
+            ]
+
+    def network(self):
+        """The PyTorch module to export: each member's prediction ``(n_members,
+        n, n_tasks)`` where the spread is needed, else the prediction."""
+        import torch
+
+        module = copy.deepcopy(self.estimator.net_.module_).cpu().eval()
+        each = self.ensemble and self.uncertain
+
+        class Network(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.module = module
+
+            def forward(self, X):
+                return self.module.each_member(X) if each else self.module(X)
+
+        return Network().eval()
+
+    def write(self, g, features, network_in, network_out):
+        """Add to ``g`` the nodes from ``features`` (float64) to the outputs;
+        the network reads ``network_in`` and writes ``network_out``."""
+        from onnx import TensorProto
+
+        estimator = self.estimator
+        g.op("Cast", features, output=network_in, to=TensorProto.FLOAT)
+        # -- as MultiTaskBase._standardised_prediction
+        spread = None
+        if self.uncertain and self.ensemble:
+            n_members = len(estimator.net_.module_.members)
+            each = [
+                g.op("Gather", network_out, g.const(np.int64(m)), axis=0)
+                for m in range(n_members)
+            ]
+            mean = each[0]
+            for member in each[1:]:  # in the order of the ensemble's forward
+                mean = g.op("Add", mean, member)
+            mean = g.op("Div", mean, g.const(np.float32(n_members)))
+            deviation = g.op("Sub", network_out, mean)
+            squares = g.op("Mul", deviation, deviation)
+            total = g.op(
+                "ReduceSum", squares, g.const(np.array([0], np.int64)), keepdims=0
+            )
+            variance = g.op("Div", total, g.const(np.float32(n_members - 1)))
+            Z = g.op("Cast", mean, to=TensorProto.DOUBLE)
+            share = np.asarray(estimator.network_share_, dtype=np.float64)
+            spread = g.op(
+                "Mul", g.op("Cast", variance, to=TensorProto.DOUBLE), g.const(share**2)
+            )
+        else:
+            Z = g.op("Cast", network_out, to=TensorProto.DOUBLE)
+            if self.uncertain:
+                spread = g.op("Mul", Z, g.const(0.0))
+        share = np.asarray(estimator.network_share_, dtype=np.float64)
+        X = g.op("Cast", network_in, to=TensorProto.DOUBLE)  # float32 values
+        if (share < 1).any():
+            linear = g.op(
+                "Add",
+                g.op("MatMul", X, g.const(estimator.linear_coef_.astype(np.float64))),
+                g.const(estimator.linear_intercept_.astype(np.float64)),
+            )
+            Z = g.op(
+                "Add",
+                g.op("Mul", g.const(share), Z),
+                g.op("Mul", g.const(1 - share), linear),
+            )
+        if self.classifier:
+            zero = g.const(0.0)
+            g.op(
+                "Cast",
+                g.op("Greater", Z, zero),
+                output="label_index",
+                to=TensorProto.INT64,
+            )
+            g.op("Sigmoid", Z, output="probabilities")
+            return
+        Y = self.in_target_units(g, Z)
+        g.op("Identity", Y, output="prediction")
+        if not self.uncertain:
+            return
+        binary_mask = g.const(self.binary)
+        zeros = g.op("Mul", Z, g.const(0.0))
+        nan = g.op("Add", zeros, g.const(math.nan))
+        std = self.noise_std(g, X, Z, spread) if self.continuous else None
+        if "std" in self.outputs:
+            # a binary task's outcome, 1 with probability p, has the std
+            # sqrt(p (1 - p)); the continuous tasks' are replaced below
+            variance = g.op("Mul", Y, g.op("Sub", g.const(1.0), Y))
+            binary_std = g.op("Sqrt", g.op("Where", binary_mask, variance, zeros))
+            if std is None:
+                result = binary_std
+            elif self.identity:
+                scale = estimator._target_scaler.scale_[self.continuous]
+                scaled = g.op("Mul", std, g.const(scale.astype(np.float64)))
+                result = self.widen(g, scaled, binary_std)
+            else:
+                lower, upper = self.interval(g, Z, self.widen(g, std, zeros), Y)
+                infinity = g.const(math.inf)
+                distances = []
+                for d in (g.op("Sub", Y, lower), g.op("Sub", upper, Y)):
+                    distances.append(g.op("Where", g.op("IsInf", d), nan, d))
+                # their mean, ignoring a NaN: half the width
+                valid = [g.op("Not", g.op("IsNaN", d)) for d in distances]
+                total = g.op(
+                    "Add",
+                    g.op("Where", valid[0], distances[0], zeros),
+                    g.op("Where", valid[1], distances[1], zeros),
+                )
+                count = g.op(
+                    "Add",
+                    g.op("Cast", valid[0], to=TensorProto.DOUBLE),
+                    g.op("Cast", valid[1], to=TensorProto.DOUBLE),
+                )
+                half = g.op("Div", total, count)
+                half = g.where_nan(half, infinity, half)
+                result = self.widen(g, g.columns(half, self.continuous), binary_std)
+            g.op("Identity", result, output="std")
+        if "lower" in self.outputs:
+            if std is None:
+                lower = upper = nan
+            else:
+                half_width = g.op("Mul", std, g.const(np.ravel(self.quantile)))
+                lower, upper = self.interval(g, Z, self.widen(g, half_width, zeros), Y)
+                # a probability has no interval
+                lower = g.op("Where", binary_mask, nan, lower)
+                upper = g.op("Where", binary_mask, nan, upper)
+            g.op("Identity", lower, output="lower")
+            g.op("Identity", upper, output="upper")
+
+    def in_target_units(self, g, Z):
+        """As MultiTaskHealthRegressor._in_target_units."""
+        scaler = self.estimator._target_scaler
+        Y = g.op(
+            "Add",
+            g.op("Mul", Z, g.const(scaler.scale_.astype(np.float64))),
+            g.const(scaler.mean_.astype(np.float64)),
+        )
+        if self.binary.any():
+            Y = g.op("Where", g.const(self.binary), g.op("Sigmoid", Z), Y)
+        if self.identity:
+            return Y
+        columns = []
+        for t, inverse in enumerate(self.inverses):
+            column = g.columns(Y, [t])
+            columns.append(column if inverse is None else inverse(g, column))
+        return g.op("Concat", *columns, axis=1)
+
+    def interval(self, g, Z, half_width, Y):
+        """As MultiTaskHealthRegressor._interval_in_target_units."""
+        first = self.in_target_units(g, g.op("Sub", Z, half_width))
+        second = self.in_target_units(g, g.op("Add", Z, half_width))
+        lower, upper = g.fmin(first, second), g.fmax(first, second)
+        missing = g.op("Or", g.op("IsNaN", first), g.op("IsNaN", second))
+        lower = g.op(
+            "Where",
+            g.op("And", missing, g.op("Not", g.op("Less", lower, Y))),
+            g.const(-math.inf),
+            lower,
+        )
+        upper = g.op(
+            "Where",
+            g.op("And", missing, g.op("Not", g.op("Greater", upper, Y))),
+            g.const(math.inf),
+            upper,
+        )
+        return lower, upper
+
+    def noise_std(self, g, X, Z, spread):
+        """As Calibration.std, for the continuous tasks."""
+        calibration = self.calibration
+        Zc = g.columns(Z, self.continuous)
+        features = g.op("Concat", X, Zc, g.op("Mul", Zc, Zc), axis=1)
+        log_noise = g.op(
+            "Add",
+            g.op("MatMul", features, g.const(calibration.coef.astype(np.float64))),
+            g.const(np.asarray(calibration.intercept, dtype=np.float64)),
+        )
+        low, high = calibration.log_noise_range.astype(np.float64)
+        log_noise = g.op("Min", g.op("Max", log_noise, g.const(low)), g.const(high))
+        variance = g.op(
+            "Add", g.op("Exp", log_noise), g.columns(spread, self.continuous)
+        )
+        factor = g.const(np.asarray(calibration.factor, dtype=np.float64))
+        return g.op("Sqrt", g.op("Mul", factor, variance))
+
+    def widen(self, g, columns, fill):
+        """The continuous tasks' ``columns`` as ``(n, n_tasks)``, with the
+        binary tasks' columns of ``fill``."""
+        parts = []
+        for t in range(self.n_tasks):
+            if self.binary[t]:
+                parts.append(g.columns(fill, [t]))
+            else:
+                parts.append(g.columns(columns, [self.continuous.index(t)]))
+        return parts[0] if len(parts) == 1 else g.op("Concat", *parts, axis=1)
+
+
+def _inverse(transform, name):
+    """A function ``(graph, column)`` that adds the nodes mapping a task's
+    column from the transformed scale back to the units of ``y``, as
+    ``transform``'s inverse does; None for no transform; a ValueError naming
+    the task where the inverse has no ONNX form."""
     from sklearn.preprocessing import PowerTransformer, StandardScaler
 
     from ._targets import TRANSFORMS
@@ -397,13 +659,13 @@ def _torch_inverse(transform, name):
     if transform is None:
         return None
     if transform is TRANSFORMS["log"]:
-        return torch.exp
+        return lambda g, y: g.op("Exp", y)
     if transform is TRANSFORMS["log1p"]:
-        return torch.expm1
+        return lambda g, y: g.op("Sub", g.op("Exp", y), g.const(1.0))
     if isinstance(transform, StandardScaler):
         scale = 1.0 if transform.scale_ is None else float(transform.scale_[0])
         mean = 0.0 if transform.mean_ is None else float(transform.mean_[0])
-        return lambda y: y * scale + mean
+        return lambda g, y: g.op("Add", g.op("Mul", y, g.const(scale)), g.const(mean))
     if isinstance(transform, PowerTransformer):
         return _power_inverse(transform)
     raise ValueError(
@@ -415,231 +677,40 @@ def _torch_inverse(transform, name):
 
 
 def _power_inverse(transformer):
-    """PowerTransformer's inverse of one column as a tensor function."""
-    import torch
-
+    """PowerTransformer's inverse of one column, as ONNX nodes."""
     lmbda = float(transformer.lambdas_[0])
-    if transformer.standardize:
-        scaler = transformer._scaler
-        scale, mean = float(scaler.scale_[0]), float(scaler.mean_[0])
-    else:
-        scale, mean = 1.0, 0.0
     eps = float(np.spacing(1.0))
 
-    def box_cox(y):  # scipy's inv_boxcox
+    def box_cox(g, y):  # scipy's inv_boxcox: exp(log1p(lmbda y) / lmbda)
         if lmbda == 0:
-            return torch.exp(y)
-        return torch.exp(torch.log1p(lmbda * y) / lmbda)
+            return g.op("Exp", y)
+        log1p = g.op("Log", g.op("Add", g.op("Mul", y, g.const(lmbda)), g.const(1.0)))
+        return g.op("Exp", g.op("Div", log1p, g.const(lmbda)))
 
-    def yeo_johnson(y):
-        # as PowerTransformer._yeo_johnson_inverse_transform, side by side
+    def yeo_johnson(g, y):
+        # as PowerTransformer._yeo_johnson_inverse_transform, both sides
+        one = g.const(1.0)
         if abs(lmbda) < eps:
-            positive = torch.exp(y) - 1
+            positive = g.op("Sub", g.op("Exp", y), one)
         else:
-            positive = torch.pow(y * lmbda + 1, 1 / lmbda) - 1
+            base = g.op("Add", g.op("Mul", y, g.const(lmbda)), one)
+            positive = g.op("Sub", g.op("Pow", base, g.const(1 / lmbda)), one)
         if abs(lmbda - 2) > eps:
-            negative = 1 - torch.pow(-(2 - lmbda) * y + 1, 1 / (2 - lmbda))
+            base = g.op("Add", g.op("Mul", y, g.const(-(2 - lmbda))), one)
+            negative = g.op("Sub", one, g.op("Pow", base, g.const(1 / (2 - lmbda))))
         else:
-            negative = 1 - torch.exp(-y)
-        return torch.where(y >= 0, positive, negative)
+            negative = g.op("Sub", one, g.op("Exp", g.op("Neg", y)))
+        return g.op(
+            "Where", g.op("GreaterOrEqual", y, g.const(0.0)), positive, negative
+        )
 
     inverse = box_cox if transformer.method == "box-cox" else yeo_johnson
     if not transformer.standardize:
         return inverse
-    return lambda y: inverse(y * scale + mean)
-
-
-def _head_module(estimator, outputs, calibration, quantile):
-    """The PyTorch module mapping preprocessed float64 features ``(n,
-    n_features)`` to the outputs named in ``outputs``, computed as the
-    estimator computes them."""
-    import torch
-    from torch import nn
-
-    class Head(nn.Module):
-        def __init__(self):
-            super().__init__()
-            network = copy.deepcopy(estimator.net_.module_).cpu().eval()
-            self.network = network
-            self.ensemble = hasattr(network, "each_member")
-            self.outputs = list(outputs)
-            self.classifier = hasattr(estimator, "classes_")
-            share = np.asarray(estimator.network_share_, dtype=np.float64)
-            self.blend = bool((share < 1).any())
-            double = lambda a: torch.tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
-            self.register_buffer("share", double(share))
-            self.register_buffer("linear_coef", double(estimator.linear_coef_))
-            self.register_buffer(
-                "linear_intercept", double(estimator.linear_intercept_)
-            )
-            binary = np.asarray(estimator._binary_tasks, dtype=bool)
-            self.n_tasks = len(binary)
-            self.binary = binary.tolist()
-            self.continuous = np.flatnonzero(~binary).tolist()
-            self.register_buffer("binary_mask", torch.tensor(binary))
-            if not self.classifier:
-                scaler = estimator._target_scaler
-                self.register_buffer("scale", double(scaler.scale_))
-                self.register_buffer("mean", double(scaler.mean_))
-                transforms = estimator._target_transforms
-                self.identity = transforms.identity
-                self.inverses = [
-                    _torch_inverse(transform, name)
-                    for transform, name in zip(
-                        transforms.transforms_, transforms.target_names, strict=True
-                    )
-                ]
-            if calibration is not None:
-                self.register_buffer("noise_coef", double(calibration.coef))
-                self.register_buffer("noise_intercept", double(calibration.intercept))
-                self.register_buffer("noise_factor", double(calibration.factor))
-                self.register_buffer(
-                    "noise_low", double(calibration.log_noise_range[0])
-                )
-                self.register_buffer(
-                    "noise_high", double(calibration.log_noise_range[1])
-                )
-            if quantile is not None:
-                self.register_buffer("quantile", double(np.ravel(quantile)))
-
-        # -- as MultiTaskBase._standardised_prediction
-        def standardised(self, X, with_spread):
-            if with_spread and self.ensemble:
-                each = self.network.each_member(X)
-                mean = each[0]
-                for member in each[1:]:
-                    mean = mean + member
-                mean = mean / len(each)
-                variance = ((each - mean) ** 2).sum(dim=0) / (len(each) - 1)
-                Z = mean.double()
-                spread = variance.double() * self.share**2
-            else:
-                Z = self.network(X).double()
-                spread = torch.zeros_like(Z) if with_spread else None
-            if self.blend:
-                linear = X.double() @ self.linear_coef + self.linear_intercept
-                Z = self.share * Z + (1 - self.share) * linear
-            return Z, spread
-
-        # -- as MultiTaskHealthRegressor._in_target_units
-        def in_target_units(self, Z):
-            Y = Z * self.scale + self.mean
-            if any(self.binary):
-                Y = torch.where(self.binary_mask, torch.sigmoid(Z), Y)
-            if self.identity:
-                return Y
-            columns = [
-                Y[:, t] if inverse is None else inverse(Y[:, t])
-                for t, inverse in enumerate(self.inverses)
-            ]
-            return torch.stack(columns, dim=1)
-
-        # -- as MultiTaskHealthRegressor._interval_in_target_units
-        def interval(self, Z, half_width, Y):
-            first = self.in_target_units(Z - half_width)
-            second = self.in_target_units(Z + half_width)
-            lower, upper = _fmin(first, second), _fmax(first, second)
-            missing = torch.isnan(first) | torch.isnan(second)
-            infinity = torch.full_like(Y, math.inf)
-            lower = torch.where(missing & ~(lower < Y), -infinity, lower)
-            upper = torch.where(missing & ~(upper > Y), infinity, upper)
-            return lower, upper
-
-        # -- as Calibration.std, on the continuous tasks
-        def noise_std(self, X, Z, spread):
-            index = self.continuous
-            Zc, spread = Z[:, index], spread[:, index]
-            features = torch.cat([X.double(), Zc, Zc**2], dim=1)
-            log_noise = features @ self.noise_coef + self.noise_intercept
-            log_noise = torch.minimum(
-                torch.maximum(log_noise, self.noise_low), self.noise_high
-            )
-            return torch.sqrt(self.noise_factor * (torch.exp(log_noise) + spread))
-
-        def widen(self, columns, fill):
-            """The continuous tasks' ``columns`` as ``(n, n_tasks)``, ``fill``
-            (a tensor of that shape) in the binary tasks' columns."""
-            out = [fill[:, t] for t in range(self.n_tasks)]
-            for k, t in enumerate(self.continuous):
-                out[t] = columns[:, k]
-            return torch.stack(out, dim=1)
-
-        def forward(self, features):
-            X = features.float()  # as the estimator's validation makes it
-            if self.classifier:
-                Z, _ = self.standardised(X, with_spread=False)
-                return (Z > 0).to(torch.int64), torch.sigmoid(Z)
-            uncertain = "std" in self.outputs or "lower" in self.outputs
-            Z, spread = self.standardised(X, with_spread=uncertain)
-            Y = self.in_target_units(Z)
-            results = [Y]
-            if not uncertain:
-                return tuple(results)
-            has_continuous = bool(self.continuous)
-            std = (
-                self.noise_std(X, Z, spread)
-                if has_continuous
-                else Z[:, :0]  # no continuous task
-            )
-            if "std" in self.outputs:
-                binary_std = torch.sqrt(
-                    torch.where(self.binary_mask, Y * (1 - Y), torch.zeros_like(Y))
-                )
-                if not has_continuous:
-                    results.append(binary_std)
-                elif self.identity:
-                    results.append(
-                        self.widen(std * self.scale[self.continuous], binary_std)
-                    )
-                else:
-                    full = self.widen(std, torch.zeros_like(Z))
-                    lower, upper = self.interval(Z, full, Y)
-                    distances = [Y - lower, upper - Y]
-                    distances = [
-                        torch.where(torch.isinf(d), torch.full_like(d, math.nan), d)
-                        for d in distances
-                    ]
-                    valid = [~torch.isnan(d) for d in distances]
-                    total = sum(
-                        torch.where(v, d, torch.zeros_like(d))
-                        for v, d in zip(valid, distances, strict=True)
-                    )
-                    count = valid[0].double() + valid[1].double()
-                    half = total / count
-                    half = torch.where(
-                        torch.isnan(half), torch.full_like(half, math.inf), half
-                    )
-                    results.append(self.widen(half[:, self.continuous], binary_std))
-            if "lower" in self.outputs:
-                nan = torch.full_like(Z, math.nan)
-                if has_continuous:
-                    half_width = self.widen(self.quantile * std, torch.zeros_like(Z))
-                    lower, upper = self.interval(Z, half_width, Y)
-                    lower = torch.where(self.binary_mask, nan, lower)
-                    upper = torch.where(self.binary_mask, nan, upper)
-                else:
-                    lower = upper = nan
-                results += [lower, upper]
-            return tuple(results)
-
-    return Head().eval()
-
-
-def _fmin(a, b):
-    """NumPy's fmin: the smaller, ignoring a NaN."""
-    import torch
-
-    return torch.where(
-        torch.isnan(a), b, torch.where(torch.isnan(b), a, torch.minimum(a, b))
-    )
-
-
-def _fmax(a, b):
-    """NumPy's fmax: the larger, ignoring a NaN."""
-    import torch
-
-    return torch.where(
-        torch.isnan(a), b, torch.where(torch.isnan(b), a, torch.maximum(a, b))
+    scaler = transformer._scaler
+    scale, mean = float(scaler.scale_[0]), float(scaler.mean_[0])
+    return lambda g, y: inverse(
+        g, g.op("Add", g.op("Mul", y, g.const(scale)), g.const(mean))
     )
 
 
@@ -664,25 +735,48 @@ def _quiet():
 
 
 def _export_head(head, n_features, opset):
-    """The ONNX model of ``head``: input ``_FEATURES`` (double, dynamic batch)
-    to its outputs."""
+    """The ONNX model from ``_FEATURES`` (double, dynamic batch) to the
+    outputs: the network exported by PyTorch's dynamo exporter, in the nodes
+    that :class:`_Head` writes."""
     import torch
+    from onnx import TensorProto, compose, helper
 
-    example = torch.zeros(3, n_features, dtype=torch.float64)
-    batch = torch.export.Dim("batch")
     program = torch.onnx.export(
-        head,
-        (example,),
+        head.network(),
+        (torch.zeros(3, n_features),),
         dynamo=True,
-        dynamic_shapes=({0: batch},),
-        input_names=[_FEATURES],
-        output_names=["label_index" if o == "label" else o for o in head.outputs],
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        input_names=["network_in"],
+        output_names=["network_out"],
         opset_version=opset,
         optimize=True,
         verbose=False,
         external_data=False,
     )
-    return program.model_proto
+    model = compose.add_prefix(
+        program.model_proto, "net_", rename_inputs=False, rename_outputs=False
+    )
+    graph = model.graph
+    g = _Graph("skhealth_")
+    head.write(g, _FEATURES, "network_in", "network_out")
+    network = list(graph.node)
+    del graph.node[:]
+    # in order: the cast to the network's input, the network, the rest
+    graph.node.extend([g.nodes[0], *network, *g.nodes[1:]])
+    graph.initializer.extend(g.initializers)
+    del graph.input[:]
+    graph.input.append(
+        helper.make_tensor_value_info(_FEATURES, TensorProto.DOUBLE, [None, n_features])
+    )
+    del graph.output[:]
+    n_tasks = head.n_tasks
+    for name in head.outputs:
+        kind = TensorProto.INT64 if name == "label" else TensorProto.DOUBLE
+        name = "label_index" if name == "label" else name
+        graph.output.append(
+            helper.make_tensor_value_info(name, kind, ["batch", n_tasks])
+        )
+    return model
 
 
 def _string_or_double(column, width=1, text=False):

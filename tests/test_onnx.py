@@ -154,7 +154,7 @@ def test_to_onnx_writes_the_graph_it_returns_to_path(regressor):
 
 # --------------------------------------------- targets, tasks and classifiers
 @pytest.fixture(scope="module")
-def mixed(nhanes):  # used by a slow test only: its export takes 10 s
+def mixed(nhanes):
     """A regressor with a log target, a PowerTransformer target, a binary
     (log_loss) task and a plain one, exported with std and intervals."""
     from sklearn.preprocessing import PowerTransformer
@@ -171,7 +171,6 @@ def mixed(nhanes):  # used by a slow test only: its export takes 10 s
     return model, to_onnx(model, return_std=True, interval=0.8)
 
 
-@pytest.mark.slow
 def test_target_transforms_and_binary_tasks_match_predict(mixed, nhanes):
     model, onnx_model = mixed
     X = nhanes[2].iloc[:2000]
