@@ -7,18 +7,21 @@ table and returns the predictions in the units of ``y`` (and, where asked, their
 std and prediction intervals). onnxruntime, on a phone, a server or in a
 browser, then predicts without Python, PyTorch or scikit-learn.
 
-The graph is built in two parts joined into one:
+The graph is built in three parts joined into one:
 
 - the preprocessing (a ColumnTransformer of imputers, scalers, encoders, ...),
-  converted by skl2onnx, in float64 as scikit-learn computes it;
-- everything after it, written as one PyTorch module from the estimator's
-  fitted attributes and exported by ``torch.onnx.export`` (the dynamo
-  exporter): the network ensemble in float32, as the estimator runs it, then in
-  float64 the blend with the linear path, the target standardisation, the
-  binary tasks' probabilities, the inverse target transforms, and the noise
-  model and conformal quantiles behind the std and the intervals.
+  converted by skl2onnx, in float64 as scikit-learn computes it (its
+  SimpleImputer by a converter here: skl2onnx's runs in float32 only);
+- the network ensemble, exported by ``torch.onnx.export`` (the dynamo
+  exporter) in float32, as the estimator runs it: any architecture;
+- everything after it, written here as ONNX nodes from the estimator's fitted
+  attributes, in float64 and in the order of the estimator's own operations:
+  the members' mean and spread, the blend with the linear path, the target
+  standardisation, the binary tasks' probabilities, the inverse target
+  transforms, and the noise model and conformal quantiles behind the std and
+  the intervals.
 
-Both need the optional dependencies ``onnx``, ``onnxscript`` and ``skl2onnx``:
+They need the optional dependencies ``onnx``, ``onnxscript`` and ``skl2onnx``:
 ``pip install "skhealth[onnx]"``.
 """
 
@@ -70,8 +73,8 @@ def to_onnx(
     :meth:`~skhealth.MultiTaskHealthRegressor.predict` (with ``return_std``)
     and :meth:`~skhealth.MultiTaskHealthRegressor.predict_interval` do, or a
     classifier's ``predict_proba`` and ``predict``: onnxruntime's answers match
-    the model's to about 1e-7 relative. Every input and output has a dynamic
-    batch dimension, first.
+    the model's within 1e-5 relative, most to the last bits of float64. Every
+    input and output has a dynamic batch dimension, first.
 
     **Inputs.** A model fitted on a DataFrame has one input per column, named
     as the column, of shape ``(n_samples, 1)``: a ``string`` tensor for a
@@ -197,7 +200,8 @@ def to_onnx(
     quantile = None
     calibration = None
     continuous = ~estimator._binary_tasks
-    if (return_std or interval is not None) and continuous.any():
+    if interval is not None or (return_std and continuous.any()):
+        # as predict and predict_interval ask for it
         calibration = estimator._fitted_calibration()
     if interval is not None and continuous.any():
         quantile = _quantile(calibration, interval, group, estimator)
@@ -227,13 +231,13 @@ def to_onnx(
     head = _Head(estimator, outputs, calibration, quantile)
     n_features = estimator.n_features_in_
     with _quiet():
-        head_model = _export_head(head, n_features, target_opset)
         if preprocessing is not None:
             front = _convert_preprocessing(
                 preprocessing, columns, named, target_opset, model
             )
         else:
             front = _concatenation(columns, named, n_features, target_opset)
+        head_model = _export_head(head, n_features, target_opset)
     graph = _join(front, head_model, classifier and estimator)
     if named:  # the columns the preprocessing drops are no inputs
         read = {name for node in graph.graph.node for name in node.input}
@@ -521,7 +525,7 @@ class _Head:
             g.op(
                 "Cast",
                 g.op("Greater", Z, zero),
-                output="label_index",
+                output="skhealth_label_index",
                 to=TensorProto.INT64,
             )
             g.op("Sigmoid", Z, output="probabilities")
@@ -739,26 +743,24 @@ def _export_head(head, n_features, opset):
     outputs: the network exported by PyTorch's dynamo exporter, in the nodes
     that :class:`_Head` writes."""
     import torch
-    from onnx import TensorProto, compose, helper
+    from onnx import TensorProto, helper
 
     program = torch.onnx.export(
         head.network(),
         (torch.zeros(3, n_features),),
         dynamo=True,
         dynamic_shapes=({0: torch.export.Dim("batch")},),
-        input_names=["network_in"],
-        output_names=["network_out"],
+        input_names=["skhealth_network_in"],
+        output_names=["skhealth_network_out"],
         opset_version=opset,
         optimize=True,
         verbose=False,
         external_data=False,
     )
-    model = compose.add_prefix(
-        program.model_proto, "net_", rename_inputs=False, rename_outputs=False
-    )
+    model = program.model_proto
     graph = model.graph
     g = _Graph("skhealth_")
-    head.write(g, _FEATURES, "network_in", "network_out")
+    head.write(g, _FEATURES, "skhealth_network_in", "skhealth_network_out")
     network = list(graph.node)
     del graph.node[:]
     # in order: the cast to the network's input, the network, the rest
@@ -772,7 +774,7 @@ def _export_head(head, n_features, opset):
     n_tasks = head.n_tasks
     for name in head.outputs:
         kind = TensorProto.INT64 if name == "label" else TensorProto.DOUBLE
-        name = "label_index" if name == "label" else name
+        name = "skhealth_label_index" if name == "label" else name
         graph.output.append(
             helper.make_tensor_value_info(name, kind, ["batch", n_tasks])
         )
@@ -1077,7 +1079,9 @@ def _join(front, head, classifier):
     import onnx
     from onnx import compose, helper
 
-    head = compose.add_prefix(head, "net_", rename_inputs=False, rename_outputs=False)
+    head = compose.add_prefix(
+        head, "skhealth_net_", rename_inputs=False, rename_outputs=False
+    )
     opsets = {}
     for model in (front, head):
         for opset in model.opset_import:
@@ -1115,7 +1119,7 @@ def _join(front, head, classifier):
 
 
 def _add_labels(graph, estimator):
-    """Replace the classifier's output ``label_index`` (0 or 1 per task) by
+    """Replace the classifier's output ``skhealth_label_index`` (0 or 1 per task) by
     ``label``: the class of ``classes_`` it stands for."""
     import onnx
     from onnx import helper, numpy_helper
@@ -1150,7 +1154,7 @@ def _add_labels(graph, estimator):
     graph.node.extend(
         [
             helper.make_node(
-                "Mul", ["label_index", "skhealth_n_tasks"], ["skhealth_offset"]
+                "Mul", ["skhealth_label_index", "skhealth_n_tasks"], ["skhealth_offset"]
             ),
             helper.make_node(
                 "Add", ["skhealth_offset", "skhealth_tasks"], ["skhealth_at"]
@@ -1158,7 +1162,7 @@ def _add_labels(graph, estimator):
             helper.make_node("Gather", ["skhealth_classes", "skhealth_at"], ["label"]),
         ]
     )
-    position = [o.name for o in graph.output].index("label_index")
+    position = [o.name for o in graph.output].index("skhealth_label_index")
     label = helper.make_tensor_value_info("label", elem, [None, n_tasks])
     graph.output.remove(graph.output[position])
     graph.output.insert(position, label)
