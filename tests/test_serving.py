@@ -95,6 +95,7 @@ def service(model_file, tmp_path_factory):
     """The base URL of one service for the module's tests."""
     log = tmp_path_factory.mktemp("log") / "serve.log"
     args = [model_file, "--port", 0, "--max-rows", MAX_ROWS, "--max-bytes", MAX_BYTES]
+    args += ["--engine", "python"]  # the ONNX engine's export takes seconds
     process, url = _start(args, log)
     yield url
     _stop(process)
@@ -223,6 +224,7 @@ def test_model_describes_the_inputs_tasks_and_versions(service, nhanes):
         "encoded as 'Female', 'Male'",
     }
     assert description["limits"] == {"max_rows": MAX_ROWS, "max_bytes": MAX_BYTES}
+    assert description["engine"] == "python"
 
 
 def test_openapi_describes_a_record_by_its_columns(service, nhanes):
@@ -443,8 +445,8 @@ def client_of():
 
     from skhealth.serving import make_app
 
-    def client_of(model):
-        return TestClient(make_app(model))
+    def client_of(model, engine="python"):
+        return TestClient(make_app(model, engine=engine))
 
     return client_of
 
@@ -560,6 +562,42 @@ def test_other_preprocessing_is_the_pipelines_own(client_of, nhanes):
         model.predict(X.iloc[:5]).ravel(),
         rtol=1e-6,
     )
+
+
+def test_python_engine_answers_as_the_model(client_of, model, nhanes):
+    X, _ = nhanes
+    rows = X.iloc[:30]
+    client = client_of(model, engine="python")
+    body = {"records": _records(rows), "interval": 0.9, "return_std": True}
+    predictions = pd.DataFrame(client.post("/predict", json=body).json()["predictions"])
+    Xt = model[0].transform(rows)
+    Y, std = model[-1].predict(Xt, return_std=True)
+    bounds = model[-1].predict_interval(Xt, 0.9)
+    target = model[-1].target_names_[-1]
+    np.testing.assert_allclose(predictions[target], Y[:, -1])
+    np.testing.assert_allclose(predictions[f"{target}_std"], std[:, -1])
+    np.testing.assert_allclose(predictions[f"{target}_upper"], bounds[:, -1, 1])
+
+
+def test_onnx_engine_answers_as_the_model(client_of, model, nhanes):
+    for module in ("onnxruntime", "onnx", "skl2onnx", "onnxscript"):
+        pytest.importorskip(module)
+    X, _ = nhanes
+    rows = X.iloc[:30]
+    client = client_of(model, engine="auto")
+    assert client.get("/model").json()["engine"] == "onnx"
+    Xt = model[0].transform(rows)
+    Y, std = model[-1].predict(Xt, return_std=True)
+    bounds = model[-1].predict_interval(Xt, 0.9)
+    body = {"records": _records(rows), "return_std": True}
+    predictions = pd.DataFrame(client.post("/predict", json=body).json()["predictions"])
+    target = model[-1].target_names_[0]
+    np.testing.assert_allclose(predictions[target], Y[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(predictions[f"{target}_std"], std[:, 0], rtol=1e-6)
+    # intervals, of any level, are the Python model's
+    body = {"records": _records(rows), "interval": 0.9}
+    predictions = pd.DataFrame(client.post("/predict", json=body).json()["predictions"])
+    np.testing.assert_allclose(predictions[f"{target}_lower"], bounds[:, 0, 0])
 
 
 def test_an_internal_error_is_a_plain_500(client_of, model, nhanes, monkeypatch):

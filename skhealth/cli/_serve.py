@@ -45,17 +45,18 @@ def register(commands):
     )
     parser.add_argument(
         "--engine",
-        choices=("auto", "python"),
+        choices=("auto", "onnx", "python"),
         default="auto",
-        help="what computes the predictions: the model in Python, or auto, the "
-        "fastest available (default: auto)",
+        help="what computes the predictions: the model in Python, or exported "
+        'to ONNX in onnxruntime (pip install "skhealth[onnx]" onnxruntime); '
+        "auto: ONNX where it is installed and the model exports (default: auto)",
     )
     parser.add_argument(
         "--threads",
         type=positive_int,
         default=1,
         metavar="N",
-        help="PyTorch threads per prediction (default: 1)",
+        help="PyTorch's (and onnxruntime's) threads per prediction (default: 1)",
     )
     parser.add_argument(
         "--max-rows",

@@ -58,7 +58,7 @@ def _agrees(model, transform, columns):
     rows, dtype included."""
     import pandas as pd
 
-    values = _probe_columns(columns)
+    values = probe_columns(columns)
     table = pd.DataFrame(values, columns=[column.name for column in columns])
     try:
         expected = table
@@ -75,10 +75,10 @@ def _agrees(model, transform, columns):
     )
 
 
-def _probe_columns(columns):
+def probe_columns(columns, nullable=None):
     """Rows that exercise each step: every category of each column, values of
-    several magnitudes, a missing value in every column and an unknown
-    category."""
+    several magnitudes, a missing value in every column (of ``nullable``, where
+    given) and an unknown category where the encoder ignores it."""
     longest = max([len(c.categories or ()) for c in columns] + [4])
     n = longest + 2
     rng = np.random.default_rng(0)
@@ -101,7 +101,8 @@ def _probe_columns(columns):
             array[:] = [pool[i % len(pool)] for i in range(n)]
             if column.handle_unknown != "error":
                 array[-2] = "\x00 a category no one fitted"
-        array[-1] = np.nan
+        if nullable is None or column.name in nullable:
+            array[-1] = np.nan
         values[column.name] = array
     return values
 

@@ -113,8 +113,20 @@ class PythonEngine:
         return outputs
 
 
-def make_engine(name, model, columns):
-    """The engine ``name`` ("python", "onnx" or "auto") for ``model``."""
+def make_engine(name, python, columns, nullable, threads):
+    """The engine ``name`` for the model of the Python engine ``python``:
+    "python", "onnx", or "auto", the
+    ONNX engine where onnxruntime and skhealth's ONNX export are installed and
+    the model exports and agrees with itself, else the Python one."""
     if name not in ("auto", "python", "onnx"):
         raise ValueError(f"engine={name!r} is not one of 'auto', 'python' and 'onnx'.")
-    return PythonEngine(model, columns)
+    if name == "python":
+        return python
+    from ._compiled import probe_columns
+    from ._onnx import onnx_engine
+    from ._records import Records
+
+    values = probe_columns(columns, nullable)
+    probe = Records(values, len(next(iter(values.values()))))
+    engine = onnx_engine(python.model, columns, python, threads, probe, name == "onnx")
+    return python if engine is None else engine

@@ -8,8 +8,10 @@ thousand records costs a few list passes per column; only a column found at
 fault is walked value by value, to name the first record at fault."""
 
 import difflib
+import itertools
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -103,6 +105,20 @@ class RecordSchema:
         self.nullable = frozenset(nullable)
         self.max_rows = max_rows
         self._expected = frozenset(self.names)
+        # number columns without categories to check, read as one array
+        self._plain_numbers = [
+            column.name
+            for column in self.columns
+            if column.kind == "number" and column.name not in self._known_names()
+        ]
+        self._number_kinds = _NUMBERS
+        if all(name in self.nullable for name in self._plain_numbers):
+            self._number_kinds = _NUMBERS | {_NULL}
+        if len(self._plain_numbers) == 1:
+            (only,) = self._plain_numbers
+            self._number_getter = lambda record: (record[only],)
+        elif self._plain_numbers:
+            self._number_getter = operator.itemgetter(*self._plain_numbers)
         self._known = {}
         for column in self.columns:
             if column.categories is not None and column.handle_unknown == "error":
@@ -111,6 +127,13 @@ class RecordSchema:
                     for value in column.categories
                     if not (isinstance(value, float) and math.isnan(value))
                 )
+
+    def _known_names(self):
+        return {
+            column.name
+            for column in self.columns
+            if column.categories is not None and column.handle_unknown == "error"
+        }
 
     # ------------------------------------------------------------- the body
     def read_body(self, body):
@@ -214,15 +237,43 @@ class RecordSchema:
                 )
             if record.keys() != expected:
                 self._wrong_columns(record, i, single)
-        columns = {}
+        columns = self._number_matrix(records, single)
         for column in self.columns:
             name = column.name
+            if name in columns:
+                continue
             values = [record[name] for record in records]
             if column.kind == "number":
                 columns[name] = self._numbers(column, values, single)
             else:
                 columns[name] = self._strings(column, values, single)
+        columns = {name: columns[name] for name in self.names}
         return Records(columns, len(records), groups)
+
+    def _number_matrix(self, records, single):
+        """``{name: values}`` of the number columns whose values are all
+        numbers (or null, where every number column takes null) of float32's
+        range, checked and converted in one array; the others are left to
+        :meth:`_numbers`, which names what is wrong."""
+        names = self._plain_numbers
+        if not names:
+            return {}
+        rows = [self._number_getter(record) for record in records]
+        flat = list(itertools.chain.from_iterable(rows))
+        if not set(map(type, flat)) <= self._number_kinds:
+            return {}
+        try:
+            matrix = np.array(rows, dtype=np.float64)  # None is NaN
+        except OverflowError:
+            return {}
+        matrix = matrix.reshape(len(rows), len(names))
+        outside = ~(np.abs(matrix) <= _FLOAT32_MAX)  # NaN too
+        if outside.sum() == flat.count(None):  # each NaN a null
+            return {name: matrix[:, j] for j, name in enumerate(names)}
+        # a column with NaN sent, or a number too large, is checked value by
+        # value, which names it
+        fine = ~outside.any(axis=0)
+        return {name: matrix[:, j] for j, name in enumerate(names) if fine[j]}
 
     def _wrong_columns(self, record, i, single):
         """Raise naming a column of ``record`` that the model does not read

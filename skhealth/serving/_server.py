@@ -40,10 +40,10 @@ def serve(
         that authenticates and encrypts: it does neither).
     port : int, default=8000
         The port; 0 for any free one (the line on standard error names it).
-    engine : {"auto", "python"}, default="auto"
+    engine : {"auto", "onnx", "python"}, default="auto"
         What computes the predictions (see :func:`make_app`).
     threads : int, default=1
-        PyTorch's intra-op threads for the predictions.
+        PyTorch's (and onnxruntime's) intra-op threads for the predictions.
     max_rows, max_bytes : int
         The most records and bytes one request may hold (see
         :func:`make_app`).
@@ -82,6 +82,7 @@ def serve(
             if isinstance(model, (str, os.PathLike))
             else type(model).__name__
         )
+    torch.set_num_threads(threads)
     app = make_app(
         model,
         engine=engine,
@@ -89,7 +90,6 @@ def serve(
         max_bytes=max_bytes,
         metadata=metadata,
     )
-    torch.set_num_threads(threads)
     listening = _bind(host, port)
     bound_host, bound_port = listening.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -112,9 +112,12 @@ def serve(
 def _bind(host, port):
     """A socket listening on ``host:port``; an OSError naming them."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # answers go out at once, not held for the client's ACK (Nagle):
+        # the accepted sockets inherit this
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         listening.bind((host, port))
         listening.listen(2048)
     except OSError as exc:
