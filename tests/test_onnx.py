@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.impute import SimpleImputer
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
@@ -249,6 +250,21 @@ def test_codes_encoded_beside_text_read_numbers_and_dropped_columns_are_no_input
     np.testing.assert_allclose(prediction, model.predict(X), rtol=RTOL)
 
 
+def test_a_search_of_a_model_fitted_on_an_array_reads_one_input_x():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 4))
+    Y = X[:, :2] @ np.array([[1.0, 0.5], [-0.5, 2.0]]) + 0.1 * rng.normal(size=(100, 2))
+    estimator = MultiTaskHealthRegressor((8,), max_iter=2, n_members=1, random_state=0)
+    search = GridSearchCV(estimator, {"alpha": [1e-4, 1e-3]}, cv=2).fit(X, Y)
+    onnx_model = to_onnx(search)
+    (value,) = onnx_model.graph.input
+    assert value.name == "X"
+    assert value.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert [d.dim_value for d in value.type.tensor_type.shape.dim] == [0, 4]
+    (prediction,) = _run(onnx_model, X)
+    np.testing.assert_allclose(prediction, search.predict(X), rtol=RTOL)
+
+
 # ------------------------------------------------------------------ failures
 def test_a_step_skl2onnx_cannot_convert_is_named(nhanes):
     X, Y, _ = nhanes
@@ -295,6 +311,24 @@ def test_grouped_calibration_needs_a_group(regressor, nhanes):
         to_onnx(model, interval=0.8)
     with pytest.raises(ValueError, match="which the calibration has no scores"):
         to_onnx(model, interval=0.8, group="Other")
+
+
+@pytest.mark.slow
+def test_a_group_s_intervals_match_predict_interval_of_its_rows(regressor, nhanes):
+    import copy
+
+    model = copy.deepcopy(regressor[0])
+    X, Y, many = nhanes
+    groups = X["sex"].astype(str).to_numpy()
+    model[-1].calibrate(model[0].transform(X), Y, groups=groups)
+    onnx_model = to_onnx(model, interval=0.8, group="Female")
+    rows = many[many["sex"] == "Female"].iloc[:500]
+    _, lower, upper = _run(onnx_model, rows)
+    expected = model[-1].predict_interval(
+        model[0].transform(rows), confidence=0.8, groups=["Female"] * len(rows)
+    )
+    np.testing.assert_allclose(lower, expected[..., 0], rtol=RTOL)
+    np.testing.assert_allclose(upper, expected[..., 1], rtol=RTOL)
 
 
 def test_missing_dependency_names_the_extra(monkeypatch, regressor):
