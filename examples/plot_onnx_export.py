@@ -58,9 +58,11 @@ for t, ax in enumerate(axes.flat[: Y.shape[1]]):
     ax.scatter(expected[:, t], prediction[:, t], s=4, alpha=0.4)
     low, high = expected[:, t].min(), expected[:, t].max()
     ax.plot([low, high], [low, high], color="black", linewidth=0.8)
-    ax.set_title(f"{Y.columns[t]} (max rel. diff {relative[:, t].max():.0e})")
+    ax.set_title(f"{Y.columns[t]}\nlargest rel. diff {relative[:, t].max():.0e}")
     ax.set_xlabel("pipeline.predict")
     ax.set_ylabel("onnxruntime")
+for ax in axes.flat[Y.shape[1] :]:
+    ax.set_axis_off()
 
 # %%
 # The latency of one person's prediction, and of 1,000 people's: the
@@ -91,7 +93,7 @@ for label, rows, repeats in (
     python_ms, onnx_ms = latency[label]
     print(f"{label}: pipeline {python_ms:.2f} ms, onnxruntime {onnx_ms:.3f} ms")
 
-fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
 positions = np.arange(len(latency))
 ax.bar(positions - 0.2, [v[0] for v in latency.values()], 0.4, label="pipeline.predict")
 ax.bar(positions + 0.2, [v[1] for v in latency.values()], 0.4, label="onnxruntime")
@@ -102,5 +104,5 @@ for p, (python, onnx) in zip(positions, latency.values(), strict=True):
 ax.set_xticks(positions, list(latency))
 ax.set_yscale("log")
 ax.set_ylabel("median latency (ms, log scale)")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 plt.show()
