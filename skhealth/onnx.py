@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import os
+import re
 import tempfile
 import warnings
 
@@ -730,6 +731,7 @@ def _quiet():
         with (
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
         ):
             warnings.simplefilter("ignore")
             yield
@@ -745,18 +747,38 @@ def _export_head(head, n_features, opset):
     import torch
     from onnx import TensorProto, helper
 
-    program = torch.onnx.export(
-        head.network(),
-        (torch.zeros(3, n_features),),
-        dynamo=True,
-        dynamic_shapes=({0: torch.export.Dim("batch")},),
-        input_names=["skhealth_network_in"],
-        output_names=["skhealth_network_out"],
-        opset_version=opset,
-        optimize=True,
-        verbose=False,
-        external_data=False,
-    )
+    network = head.network()
+    try:
+        program = torch.onnx.export(
+            network,
+            (torch.zeros(3, n_features),),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            input_names=["skhealth_network_in"],
+            output_names=["skhealth_network_out"],
+            opset_version=opset,
+            optimize=True,
+            verbose=False,
+            external_data=False,
+        )
+    except Exception as error:  # the exporter raises many kinds
+        architecture = head.estimator.architecture
+        if not isinstance(architecture, str):
+            architecture = type(architecture).__name__
+        # its first line, without the terminal's colours
+        message = (
+            re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+            .strip()
+            .split("\n")[0]
+            .rstrip(" :.")
+        )
+        raise ValueError(
+            f"PyTorch's ONNX exporter (torch.onnx.export, dynamo=True) could not "
+            f"export the network (architecture={architecture!r}): "
+            f"{type(error).__name__}: {message}. "
+            "An architecture of your own must be traceable by torch.export "
+            "(no data-dependent Python control flow in forward)."
+        ) from error
     model = program.model_proto
     graph = model.graph
     g = _Graph("skhealth_")
