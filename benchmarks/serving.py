@@ -8,8 +8,9 @@ size (one record, and 1,000 records), ``--clients`` concurrent clients send
 requests one after another on keep-alive connections for ``--duration``
 seconds; the table gives the requests and rows predicted per second and the
 latency's median and 99th percentile, from the client's sending the request
-to its reading the whole answer. Every answer must be a 200; the first
-answers of each phase are checked against ``model.predict`` of their rows.
+to its reading the whole answer, and the CPU time per request of the service
+and of the clients. Every answer must be a 200; the first answers of each
+phase are checked against ``model.predict`` of their rows.
 
 The clients are a minimal HTTP/1.1 client on asyncio in this process (one
 core's worth at most), so that the figures are of the service rather than of
@@ -74,7 +75,7 @@ def start_service(model, log, extra):
         if found:
             port = int(found[1])
             try:
-                status, _ = asyncio.run(_one_request(port, "GET", "/health", b""))
+                status, _ = run(_one_request(port, "GET", "/health", b""))
             except OSError:
                 status = None
             if status == 200:
@@ -91,6 +92,16 @@ def stop_service(process):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) the process ``pid`` has used, in seconds;
+    None where /proc does not say (not Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _request(method, path, body):
@@ -164,6 +175,16 @@ async def load(port, bodies, clients, duration):
     return np.array(latencies), answers
 
 
+def run(coroutine):
+    """Run ``coroutine`` on uvloop where it is installed (as the service
+    does), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
 def records(X):
     """The rows of ``X`` as JSON records (null where missing)."""
     return json.loads(X.to_json(orient="records"))
@@ -206,7 +227,8 @@ def main(argv=None):
                 )
                 print(
                     f"{'records/request':>16} {'requests/s':>11} {'rows/s':>9} "
-                    f"{'p50 ms':>8} {'p99 ms':>8} {'max |diff|':>11}"
+                    f"{'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>10} "
+                    f"{'clients':>8} {'max |diff|':>11}"
                 )
                 for size in args.sizes:
                     starts = range(0, len(X) - size, max(size, 7))[:200]
@@ -215,9 +237,13 @@ def main(argv=None):
                         json.dumps({"records": records(chunk)}).encode()
                         for chunk in chunks
                     ]
-                    latencies, answers = asyncio.run(
+                    cpu, mine = cpu_seconds(process.pid), time.process_time()
+                    latencies, answers = run(
                         load(port, bodies, args.clients, args.duration)
                     )
+                    mine = (time.process_time() - mine) / len(latencies) * 1e3
+                    if cpu is not None:  # the service's CPU time per request
+                        cpu = (cpu_seconds(process.pid) - cpu) / len(latencies) * 1e3
                     diff = max(
                         np.abs(
                             np.array(
@@ -234,7 +260,8 @@ def main(argv=None):
                     p50, p99 = np.percentile(latencies, [50, 99]) * 1e3
                     print(
                         f"{size:>16} {rate:>11.0f} {rate * size:>9.0f} {p50:>8.2f} "
-                        f"{p99:>8.2f} {diff:>11.1e}",
+                        f"{p99:>8.2f} {cpu or float('nan'):>10.2f} {mine:>8.2f} "
+                        f"{diff:>11.1e}",
                         flush=True,
                     )
             finally:

@@ -600,6 +600,20 @@ def test_onnx_engine_answers_as_the_model(client_of, model, nhanes):
     np.testing.assert_allclose(predictions[f"{target}_lower"], bounds[:, 0, 0])
 
 
+def test_mounted_under_a_prefix_it_answers_the_same(client_of, model, nhanes):
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    X, _ = nhanes
+    service = client_of(model).app
+    client = TestClient(Starlette(routes=[Mount("/v1", app=service)]))
+    body = {"records": _records(X.iloc[:3])}
+    answer = client.post("/v1/predict", json=body)
+    assert answer.json() == client_of(model).post("/predict", json=body).json()
+    assert client.post("/v1/predict", json={"records": []}).status_code == 422
+
+
 def test_an_internal_error_is_a_plain_500(client_of, model, nhanes, monkeypatch):
     X, _ = nhanes
     client = client_of(model)

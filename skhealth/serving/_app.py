@@ -45,18 +45,21 @@ def missing_extra():
     )
 
 
+_INTERNAL = "Internal error; the service's log has the details."
+
+
+def _dumps(content):
+    return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
+
+
 def _json(content, status=200):
     from starlette.responses import Response
 
     return Response(
-        json.dumps(content, allow_nan=False, separators=(",", ":")).encode(),
+        _dumps(content),
         status_code=status,
         media_type="application/json",
     )
-
-
-def _error(exc):
-    return _json(exc.body(), exc.status)
 
 
 def make_app(
@@ -74,8 +77,8 @@ def make_app(
     ``POST /predict``
         Takes a JSON object ``{"records": [...], "interval": 0.9,
         "return_std": true}``: ``records`` is one record, an object of the
-        model's input columns by name (see :func:`skhealth._inputs` and
-        ``GET /model``), or a list of them; ``interval`` and ``return_std``
+        model's input columns by name (see ``GET /model``), or a list of
+        them; ``interval`` and ``return_std``
         are optional. Answers ``{"predictions": [...]}``, an object per
         record in order, with the values ``skhealth predict`` writes as
         columns: per target ``<target>``, then ``<target>_lower`` and
@@ -176,7 +179,7 @@ def make_app(
     try:
         from fastapi import FastAPI, Request
         from fastapi.openapi.utils import get_openapi
-        from starlette.routing import Route
+        from starlette.responses import Response
     except ImportError as exc:  # pragma: no cover - the extra is installed in CI
         raise missing_extra() from exc
     from .. import __version__
@@ -219,7 +222,7 @@ def make_app(
     answer_schema = response_model(estimator)
     model_json = json.dumps(description, allow_nan=False).encode()
 
-    app = FastAPI(
+    app = _service_class(FastAPI)(
         title="skhealth prediction service",
         version=__version__,
         description=_DESCRIPTION,
@@ -228,9 +231,7 @@ def make_app(
     @app.exception_handler(Exception)
     async def internal_error(request, exc):  # pragma: no cover - a bug's net
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return _json(
-            {"detail": "Internal error; the service's log has the details."}, 500
-        )
+        return _json({"detail": _INTERNAL}, 500)
 
     refusals = {
         status: {"model": ErrorBody, "description": said}
@@ -240,6 +241,26 @@ def make_app(
             (422, "A record or an option the model cannot take: the message names it."),
         )
     }
+
+    async def answer(receive, length):
+        """``(status, JSON bytes)`` of a request to POST /predict whose body
+        ``receive`` gives (an ASGI callable) and whose Content-Length header
+        is ``length`` (bytes, or None)."""
+        try:
+            body = await _read_json(receive, length, max_bytes)
+            records, options = schema.read_body(body)
+            if (options[0] is not None or options[1]) and refusal is not None:
+                raise RequestError(422, refusal)
+            names = output_names(estimator, *options)
+            outputs = await batcher.predict(records, options)
+            return 200, _dumps({"predictions": _rows(names, outputs)})
+        except RequestError as exc:
+            return exc.status, _dumps(exc.body())
+        except ValueError as exc:  # the model's refusal of these rows
+            return 422, _dumps({"detail": " ".join(str(exc).split())})
+        except Exception:
+            logger.exception("POST /predict failed")
+            return 500, _dumps({"detail": _INTERNAL})
 
     @app.post(
         "/predict",
@@ -254,23 +275,10 @@ def make_app(
         ``interval`` each target gets ``<target>_lower`` and
         ``<target>_upper``; with ``return_std``, ``<target>_std``.
         """
-        try:
-            body = await _read_json(request, max_bytes)
-            records, options = schema.read_body(body)
-            if (options[0] is not None or options[1]) and refusal is not None:
-                raise RequestError(422, refusal)
-            names = output_names(estimator, *options)
-            outputs = await batcher.predict(records, options)
-        except RequestError as exc:
-            return _error(exc)
-        except ValueError as exc:  # the model's refusal of these rows
-            return _json({"detail": " ".join(str(exc).split())}, 422)
-        except Exception:
-            logger.exception("POST /predict failed")
-            return _json(
-                {"detail": "Internal error; the service's log has the details."}, 500
-            )
-        return _json({"predictions": _rows(names, outputs)})
+        status, payload = await answer(
+            request.receive, request.headers.get("content-length")
+        )
+        return Response(payload, status_code=status, media_type="application/json")
 
     @app.get("/model", summary="The model and the columns a record holds")
     async def describe():
@@ -310,19 +318,16 @@ def make_app(
         return app.openapi_schema
 
     app.openapi = openapi
-    # POST /predict is answered by a plain Starlette route, before FastAPI's
-    # (which only documents it): the endpoint reads the request itself, and
-    # FastAPI's handling of a request costs as much as checking a record
-    app.router.routes.insert(0, Route("/predict", predict, methods=["POST"]))
+    app.answer = answer
     app.state.engine = predictor.name
     app.state.batcher = batcher
     return app
 
 
-async def _read_json(request, max_bytes):
-    """The request's body, parsed; a RequestError for one too large (413) or
-    not JSON (400)."""
-    length = request.headers.get("content-length")
+async def _read_json(receive, length, max_bytes):
+    """The body that the ASGI callable ``receive`` gives, parsed; a
+    RequestError for one too large (413) or not JSON (400). ``length`` is the
+    Content-Length header (bytes or str), or None."""
     if length is not None and length.isdigit() and int(length) > max_bytes:
         raise RequestError(
             413,
@@ -330,7 +335,11 @@ async def _read_json(request, max_bytes):
             "service takes: send the records in several requests.",
         )
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "The client closed the connection.")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
             raise RequestError(
@@ -339,11 +348,49 @@ async def _read_json(request, max_bytes):
                 "send the records in several requests.",
             )
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     try:
         return json.loads(b"".join(chunks))
     except (ValueError, RecursionError) as exc:
         reason = str(exc) or "nested too deep"
         raise RequestError(400, f"The body is not valid JSON: {reason}.") from None
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _service_class(base):
+    """The application's class: FastAPI, answering ``POST /predict`` before
+    FastAPI's routing and middleware, which cost as much as checking and
+    predicting one record; other requests, and a service mounted under a
+    prefix, go through FastAPI (whose route for /predict documents it and
+    answers the same)."""
+
+    class Service(base):
+        answer = None
+
+        async def __call__(self, scope, receive, send):
+            if (
+                self.answer is None
+                or scope["type"] != "http"
+                or scope["path"] != "/predict"
+                or scope["method"] != "POST"
+                or scope.get("root_path")
+            ):
+                return await super().__call__(scope, receive, send)
+            length = next(
+                (value for key, value in scope["headers"] if key == b"content-length"),
+                None,
+            )
+            status, payload = await self.answer(receive, length)
+            headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(payload))]
+            await send(
+                {"type": "http.response.start", "status": status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": payload})
+
+    return Service
 
 
 def _rows(names, outputs):
