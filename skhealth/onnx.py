@@ -143,6 +143,10 @@ def to_onnx(
         task); ``return_std`` or ``interval`` for a classifier or for a model
         without a calibration; a ``group`` the calibration does not know.
 
+    See Also
+    --------
+    onnx_inputs : The graph's inputs for the rows of a DataFrame.
+
     Examples
     --------
     >>> import numpy as np
@@ -273,6 +277,10 @@ def onnx_inputs(onnx_model, X):
         ``(n_samples, 1)``, float64 or text (``NaN`` and ``None`` as ``""``,
         a missing category), or the whole ``X`` as float64 for the input
         ``"X"``: what ``onnxruntime.InferenceSession.run(None, inputs)`` takes.
+
+    See Also
+    --------
+    to_onnx : Export a fitted model as an ONNX graph.
 
     Examples
     --------
