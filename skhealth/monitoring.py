@@ -17,6 +17,7 @@ drift reports of new data against it, and updating the model on new rows.
 """
 
 import copy
+import math
 import numbers
 import warnings
 from dataclasses import dataclass
@@ -467,9 +468,12 @@ def drift_report(reference, X_new):
           ``a`` the new data's (both floored at 1e-4). A number column's bins
           lie between its distinct training deciles (about 10 bins; a bin per
           value for a column of few values); a string column's are its
-          categories and ``other``. Missing values are a bin of their own.
-          NaN for a number column profiled without a distribution (fewer than
-          10 values);
+          categories and ``other``. Values below the lowest decile are a bin
+          of their own, of training share 0, where that decile is also the 1st
+          percentile (a constant column, one of few values): a value under the
+          training range is seen. Missing values are a bin of their own; a
+          number column profiled without a distribution (fewer than 10 values)
+          is compared by its missing share alone. NaN without new rows;
         - ``drift``: ``"stable"`` (PSI below 0.1), ``"moderate"`` (to 0.25) or
           ``"major"``, the usual reading. The PSI of two samples of the same
           data is about ``(bins - 1) * (1 / n_reference + 1 / n_new)``, so a
@@ -566,17 +570,28 @@ def _number_drift(column, values, n_rows):
     observed = np.sort(values[~np.isnan(values)])
     n = len(values)
     missing = (n - len(observed)) / n if n else np.nan
-    if column.quantiles is None or n == 0:
-        return _row(column, n_rows, len(observed), missing, np.nan)
+    if n == 0:
+        return _row(column, n_rows, 0, missing, np.nan)
     missing_before = column.n_missing / n_rows
-    edges = column.bin_edges
+    if column.quantiles is None:  # no distribution: its missing share only
+        psi = _psi([1 - missing_before, missing_before], [1 - missing, missing])
+        return _row(column, n_rows, len(observed), missing, psi)
+    edges, expected = column.bin_edges, list(column.bin_shares)
+    if column.quantiles[0] == edges[0]:
+        # The lowest decile is the 1st percentile: a value of a tenth of the
+        # rows or more, below which less than 1 % of them lay (a constant
+        # column, a column of few values). Below it is a bin of its own, of
+        # training share 0, else a value under the training range would share
+        # the lowest value's bin unseen.
+        edges = np.r_[np.nextafter(edges[0], -np.inf), edges]
+        expected = [0.0, *expected]
     if len(observed):
         counts = np.bincount(_bins(edges, observed), minlength=len(edges) + 1)
         shares = counts / len(observed)
     else:
         shares = np.zeros(len(edges) + 1)
     psi = _psi(
-        _with_missing(column.bin_shares, missing_before),
+        _with_missing(expected, missing_before),
         _with_missing(shares, missing),
     )
     values = {}
@@ -914,8 +929,11 @@ def update(
     ------
     ValueError
         When ``X_new`` lacks columns of the model or has others, ``y_new``
-        lacks tasks of the model or has others (the errors name them), or the
-        refitted preprocessing gives other columns.
+        lacks tasks of the model or has others (the errors name them), the
+        refitted preprocessing gives other columns, the holdout leaves fewer
+        than 2 rows to score on or none to train on, or the new training rows
+        are too few for the model's early stopping (which holds out some of
+        them as when it was first fitted).
 
     Examples
     --------
@@ -972,6 +990,8 @@ def update(
     names = [column.name for column in input_columns(model)]
     named = getattr(model, "feature_names_in_", None) is not None
     frame, X = _columns_like(X_new, names, "X_new", named)
+    if len(frame) == 0:
+        raise ValueError("X_new has no rows to update the model on.")
     y = _targets_like(y_new, estimator, len(frame))
     weight = None if sample_weight is None else np.asarray(sample_weight, float)
     if weight is not None and weight.shape != (len(frame),):
@@ -982,14 +1002,11 @@ def update(
 
     rows = np.arange(len(frame))
     if validation_fraction > 0:
+        validation_fraction = float(validation_fraction)
+        _check_holdout(len(frame), validation_fraction)
         train, hold = train_test_split(
             rows, test_size=validation_fraction, random_state=random_state
         )
-        if len(hold) < 2:
-            raise ValueError(
-                f"validation_fraction={validation_fraction} of {len(frame)} rows "
-                "holds out fewer than 2 rows to score on: raise it, or pass 0."
-            )
     else:
         train, hold = rows, rows[:0]
 
@@ -1055,6 +1072,8 @@ def update(
                 "ignore", message="Maximum iterations", category=ConvergenceWarning
             )
             new.fit(Xt_train, y_train, sample_weight=w_train)
+    except ValueError as error:
+        raise _early_stopping_error(new, error, len(train), n_replay) from error
     finally:
         new.set_params(warm_start=params["warm_start"], max_iter=params["max_iter"])
     n_epochs = new.n_iter_ - n_before_epochs
@@ -1088,6 +1107,57 @@ def update(
         profile=f"of the {len(frame)} new rows (replaces the old one)",
     )
     return updated, report
+
+
+def _early_stopping_error(estimator, error, n_train, n_replay):
+    """``error``, raised training ``estimator`` on, where it is early
+    stopping's: which held-out rows the new training rows are too few for,
+    without its advice to set ``early_stopping=False``, which update cannot
+    follow (a fitted model stops early as it was first fitted)."""
+    message = str(error)
+    advice = "set early_stopping=False."
+    if not (estimator.do_early_stopping_ and message.endswith(advice)):
+        return error
+    # the problem is the message's first sentence, the advice the others
+    problem = message.split(". ")[0].rstrip(".") + "."
+    held_out = (
+        f"one fold per member ({estimator.n_members} folds)"
+        if estimator.cross_fit_
+        else f"validation_fraction={estimator.validation_fraction}"
+    )
+    replayed = f" (and {n_replay} old rows)" if n_replay else ""
+    return ValueError(
+        f"The model stops early on {held_out} of its training rows, as it was "
+        f"first fitted, and the {n_train} new training rows{replayed} are too "
+        f"few for it: {problem} Update on more new rows, each task labelled in "
+        "several of them."
+    )
+
+
+def _check_holdout(n_rows, fraction, given=None, none="pass 0"):
+    """A ValueError where holding out ``fraction`` of ``n_rows`` new rows (as
+    ``train_test_split`` counts them) leaves fewer than 2 to score on or none
+    to train on. ``given`` names the fraction in the message, ``none`` says
+    how to hold out none."""
+    given = f"validation_fraction={fraction}" if given is None else given
+    if n_rows < 3:
+        raise ValueError(
+            f"{given}: {n_rows} new rows are too few to hold out 2 to score on "
+            f"and train on the others: give more rows, or {none} to hold out "
+            "none (and score nothing)."
+        )
+    n_hold = math.ceil(fraction * n_rows)  # as train_test_split's test_size
+    if n_hold < 2:
+        raise ValueError(
+            f"{given} holds out {n_hold} of the {n_rows} new rows, fewer than "
+            f"the 2 to score on: raise it, or {none} to hold out none (and score "
+            "nothing)."
+        )
+    if n_hold >= n_rows:
+        raise ValueError(
+            f"{given} holds out all {n_rows} new rows, leaving none to train on: "
+            "lower it."
+        )
 
 
 def _with_replay(replay, names, named, estimator, X, y, weight):

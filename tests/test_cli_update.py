@@ -188,3 +188,19 @@ def test_update_with_replay_trains_on_the_old_rows_too(files, tmp_path, capsys):
     assert "Trained on 120 new rows and 150 old rows (30 new rows held out" in (
         capsys.readouterr().out
     )
+
+
+def test_update_of_too_few_rows_to_hold_out_names_the_holdout_option(
+    files, tmp_path, capsys
+):
+    paths, _, new = files
+    data = tmp_path / "five.csv"
+    new[:5].to_csv(data, index=False)
+    args = ["update", paths["model"], data, "-q", "-o", tmp_path / "m.skh"]
+    status, message = _error(capsys, *args)
+    assert (status, message) == (
+        1,
+        "skhealth: error: --holdout 0.2 holds out 1 of the 5 new rows, fewer than "
+        "the 2 to score on: raise it, or --holdout 0 to hold out none (and score "
+        "nothing).",
+    )

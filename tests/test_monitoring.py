@@ -146,6 +146,25 @@ def test_drift_report_counts_missing_values_as_a_bin_of_their_own(old_and_new):
     assert report.loc["sleep", "psi"] > 0.25
 
 
+def test_drift_of_a_column_below_its_lowest_training_value_is_major():
+    # a constant column that moved down: with bins (-inf, 3], (3, inf) alone
+    # the new 2s would share the 3s' bin and read as stable
+    old = pd.DataFrame({"dose": [3.0] * 100})
+    report = drift_report(old, pd.DataFrame({"dose": [2.0] * 50}))
+    assert report.loc["dose", "drift"] == "major"
+    assert report.loc["dose", "psi"] == pytest.approx(2 * 0.9999 * np.log(1e4))
+
+
+def test_drift_of_a_column_of_too_few_values_compares_its_missing_share():
+    old = pd.DataFrame({"x": np.r_[np.arange(9.0), [np.nan] * 91]})
+    report = drift_report(old, pd.DataFrame({"x": np.arange(50.0)}))
+    assert report.loc["x", "psi"] == pytest.approx(
+        (1 - 0.09) * np.log(1 / 0.09) + (1e-4 - 0.91) * np.log(1e-4 / 0.91)
+    )
+    assert (report.loc["x", "drift"], report.index[0]) == ("major", "x")
+    assert np.isnan(report.loc["x", "ks"])
+
+
 def test_drift_report_lists_new_categories_most_frequent_first():
     old = pd.DataFrame({"site": ["a"] * 50 + ["b"] * 50})
     new = pd.DataFrame({"site": ["a"] * 50 + ["c"] * 10 + ["d"] * 30})
@@ -322,6 +341,45 @@ def test_update_of_a_model_fitted_on_arrays(old_and_new):
     assert updated.data_profile_.names == ["x0", "x1", "x2", "x3"]
     with pytest.raises(ValueError, match=r"y_new has shape \(200, 1\)"):
         update(model, X_new, Y_new[:, :1])
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "fraction", "message"),
+    [
+        (0, 0.2, r"X_new has no rows"),
+        (0, 0.0, r"X_new has no rows"),
+        (2, 0.5, r"2 new rows are too few to hold out 2 to score on and train on"),
+        (5, 0.2, r"validation_fraction=0.2 holds out 1 of the 5 new rows"),
+    ],
+)
+def test_update_on_too_few_rows_to_hold_out_is_a_value_error(
+    old_model, old_and_new, n_rows, fraction, message
+):
+    _, _, X_new, Y_new = old_and_new
+    with pytest.raises(ValueError, match=message):
+        update(old_model, X_new[:n_rows], Y_new[:n_rows], validation_fraction=fraction)
+
+
+def test_update_takes_a_numpy_float_validation_fraction(old_model, old_and_new):
+    _, _, X_new, Y_new = old_and_new
+    _, report = update(
+        old_model, X_new, Y_new, epochs=1, validation_fraction=np.float32(0.25)
+    )
+    assert (report.n_train, report.n_holdout) == (150, 50)
+
+
+def test_update_of_a_model_stopping_early_on_too_few_rows_says_so(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    model = _tiny(max_iter=2, early_stopping=True).fit(X, Y)
+    with pytest.raises(ValueError, match="The model stops early") as error:
+        update(model, X_new[:12], Y_new[:12], random_state=0)
+    assert str(error.value) == (
+        "The model stops early on validation_fraction=0.1 of its training rows, "
+        "as it was first fitted, and the 9 new training rows are too few for it: "
+        "The validation set (1 rows, validation_fraction=0.1) has fewer than 2 "
+        "observed labels for every task. Update on more new rows, each task "
+        "labelled in several of them."
+    )
 
 
 def test_update_of_a_classifier_reports_its_scores_and_no_calibration():

@@ -110,13 +110,15 @@ def run(args):
     from .._validation import final_step
     from ..callbacks import TrainingProgress
     from ..model_files import save
-    from ..monitoring import update
+    from ..monitoring import _check_holdout, update
     from ._fit import _check_output
     from ._model import load_model
 
     _check_output(args.output, args.data)
     model = load_model(args.model, args.device)
     X, Y = _rows(model, args, args.data)
+    if args.holdout > 0:  # named as the option, not as update's argument
+        _check_holdout(len(X), args.holdout, f"--holdout {args.holdout}", "--holdout 0")
     replay = None if args.replay is None else _rows(model, args, args.replay)
     estimator = final_step(model)
     if not args.quiet:  # the progress bar, which the copy trains with
