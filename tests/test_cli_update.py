@@ -204,3 +204,29 @@ def test_update_of_too_few_rows_to_hold_out_names_the_holdout_option(
         "the 2 to score on: raise it, or --holdout 0 to hold out none (and score "
         "nothing).",
     )
+
+
+def test_update_of_a_model_fitted_on_an_array_reads_the_columns_in_order(
+    tmp_path, capsys
+):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = X @ [1.0, 2.0]
+    model = skhealth.MultiTaskHealthRegressor(
+        hidden_layer_sizes=(4,), n_members=1, max_iter=2, random_state=0
+    ).fit(X, y)
+    skhealth.save(model, tmp_path / "array.skh", profile=X)
+    data = tmp_path / "new.csv"
+    pd.DataFrame({"a": X[:, 0] + 3, "b": X[:, 1], "task_0": y}).to_csv(
+        data, index=False
+    )
+    output = tmp_path / "new.skh"
+    args = ["update", tmp_path / "array.skh", data, "--epochs", "1", "-o", output]
+    assert main([str(a) for a in args]) == 0
+    assert capsys.readouterr().out.splitlines()[3].split()[:4] == [
+        "x0",
+        "number",
+        "6.897",
+        "major",
+    ]
+    assert skhealth.load(output).data_profile_.names == ["x0", "x1"]

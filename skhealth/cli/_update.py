@@ -206,11 +206,13 @@ def _rows(model, args, path):
             "--drop (or --id-column), or fit a new model to use them"
         )
     X = inputs(model, data, path, exclude=[*targets, *left_out])
-    if not named and X.shape[1] != model.n_features_in_:
-        raise ValueError(
-            f"{path} has {X.shape[1]} feature column(s) besides the targets, but "
-            f"the model reads {model.n_features_in_}"
-        )
+    if not named:  # fitted on an array: its columns in file order
+        if X.shape[1] != model.n_features_in_:
+            raise ValueError(
+                f"{path} has {X.shape[1]} feature column(s) besides the targets, "
+                f"but the model reads {model.n_features_in_}"
+            )
+        X = X.to_numpy()
     if hasattr(estimator, "classes_"):
         return X, data[targets]
     check_numbers(data, targets, path)
