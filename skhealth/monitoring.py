@@ -427,10 +427,11 @@ def _profile_of(reference):
     if isinstance(reference, DataProfile):
         return reference
     if hasattr(reference, "predict"):
-        model = reference
-        while hasattr(model, "best_estimator_"):
-            model = model.best_estimator_
+        model = reference  # a search's own profile, else its best model's
         profile = getattr(model, "data_profile_", None)
+        while profile is None and hasattr(model, "best_estimator_"):
+            model = model.best_estimator_
+            profile = getattr(model, "data_profile_", None)
         if profile is None:
             raise ValueError(
                 f"This {type(model).__name__} holds no data profile of its "

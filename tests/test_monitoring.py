@@ -11,6 +11,7 @@ from forging import rewrite
 from scipy.stats import ks_2samp
 from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -198,6 +199,13 @@ def test_drift_report_of_a_model_without_a_profile_says_how_to_get_one(
     model = _tiny(max_iter=1).fit(*old_and_new[:2])
     with pytest.raises(ValueError, match=r"holds no data profile.*profile=X_train"):
         drift_report(model, old_and_new[2])
+
+
+def test_drift_report_of_a_search_reads_the_profile_set_on_it(old_and_new):
+    X, Y, X_new, _ = old_and_new
+    search = GridSearchCV(_tiny(max_iter=1), {"alpha": [1e-4]}, cv=2).fit(X, Y)
+    search.data_profile_ = data_profile(X)
+    assert drift_report(search, X_new).index[0] == "age"
 
 
 def test_drift_report_of_text_in_a_number_column_names_it(old_and_new):
