@@ -1080,6 +1080,13 @@ def update(
     n_epochs = new.n_iter_ - n_before_epochs
 
     calibration = _recalibrate(new, updated, X_hold, y_hold, w_hold, recalibrate)
+    groups = getattr(getattr(estimator, "_calibration", None), "groups", None)
+    if groups is not None and getattr(new, "_calibration", None) is not None:
+        calibration += (
+            "; without groups: the old one was per group "
+            f"({', '.join(map(repr, groups))}): call calibrate(X, y, groups=...) "
+            "with held-out labelled new rows for one again"
+        )
     after = (
         score_tasks(updated, X_hold, y_hold, sample_weight=w_hold)
         if len(hold)

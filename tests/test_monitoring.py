@@ -1,6 +1,7 @@
 """Keeping a model current: data profiles, drift reports, updating on new
 rows, and profiles in model files."""
 
+import copy
 import json
 import warnings
 
@@ -245,6 +246,19 @@ def test_update_recalibrates_on_the_holdout_where_training_left_no_calibration(
     assert report.calibration.startswith("recalibrated on the 40 held-out new rows")
     interval = model.predict_interval(old_and_new[2][:5])
     assert (interval[..., 0] < interval[..., 1]).all()
+
+
+def test_update_of_a_model_calibrated_per_group_says_the_groups_are_gone(
+    old_model, old_and_new
+):
+    X, Y, X_new, Y_new = old_and_new
+    model = copy.deepcopy(old_model)
+    model.calibrate(X, Y, groups=np.where(X["salt"] > 0, "high", "low"))
+    _, report = update(model, X_new, Y_new, epochs=1, random_state=0)
+    assert report.calibration.endswith(
+        "; without groups: the old one was per group ('high', 'low'): call "
+        "calibrate(X, y, groups=...) with held-out labelled new rows for one again"
+    )
 
 
 def test_update_without_recalibrating_drops_the_calibration(old_model, old_and_new):
