@@ -795,7 +795,7 @@ class UpdateReport:
             lines.append(_format_drift(self.drift.head(top)))
         lines.append("")
         stop = (
-            "early stopping on held-out new rows"
+            "early stopping on rows held out of those trained on"
             if self.early_stopping
             else ("no early stopping")
         )
@@ -1079,7 +1079,9 @@ def update(
         new.set_params(warm_start=params["warm_start"], max_iter=params["max_iter"])
     n_epochs = new.n_iter_ - n_before_epochs
 
-    calibration = _recalibrate(new, updated, X_hold, y_hold, w_hold, recalibrate)
+    calibration = _recalibrate(
+        new, updated, (X_hold, y_hold, w_hold), recalibrate, len(train), n_replay
+    )
     groups = getattr(getattr(estimator, "_calibration", None), "groups", None)
     if groups is not None and getattr(new, "_calibration", None) is not None:
         calibration += (
@@ -1237,19 +1239,30 @@ def _targets_like(y, estimator, n_rows, what="y_new"):
     return y
 
 
-def _recalibrate(new, updated, X_hold, y_hold, w_hold, recalibrate):
-    """Calibrate ``new`` (the estimator of ``updated``) on the holdout where
-    training left it without a calibration; what became of it, in words."""
+def _recalibrate(new, updated, held_out, recalibrate, n_train, n_replay):
+    """Calibrate ``new`` (the estimator of ``updated``, trained on ``n_train``
+    new rows and ``n_replay`` old ones) on the holdout ``held_out``, ``(X, y,
+    weight)``, where training left it without a calibration; what became of
+    it, in words."""
     if hasattr(new, "classes_"):
         return "none (a classifier predicts probabilities)"
     calibration = getattr(new, "_calibration", None)
+    rows = f"{n_train} new training rows" + (
+        f" and {n_replay} old rows" if n_replay else ""
+    )
+    if calibration is not None and new.cross_fit_:
+        return (
+            f"refitted out of fold on the {rows} (cross-fitted early stopping; "
+            "the old one described the network before the update)"
+        )
     if calibration is not None:
         return (
-            "refitted on the new rows that early stopping held out (the old one "
-            "described the network before the update)"
+            f"refitted on the rows that early stopping held out of the {rows} "
+            "(the old one described the network before the update)"
         )
     if not (~new._binary_tasks).any():
         return "none (every task is binary)"
+    X_hold, y_hold, w_hold = held_out
     dropped = (
         "dropped: training on invalidated the old one; call calibrate(X, y) "
         "with held-out labelled new rows"

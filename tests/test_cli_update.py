@@ -119,7 +119,8 @@ def test_update_prints_what_it_kept_and_the_scores_before_and_after(files, updat
     assert "preprocessing: kept as fitted on the old data" in lines
     assert "target scaling: kept (each task's standardisation as first fitted)" in lines
     assert any(
-        line.startswith("calibration: refitted on the new rows") for line in lines
+        line.startswith("calibration: refitted out of fold on the 120 new training")
+        for line in lines
     )
     mean = lines[-3].removeprefix("mean R2: ").removesuffix(" after")
     before, after = (float(v) for v in mean.split(" before, "))

@@ -32,10 +32,8 @@ TASKS = ["sbp", "hdl"]
 
 
 def _tiny(**params):
-    params = {"max_iter": 30, **params}
-    return MultiTaskHealthRegressor(
-        hidden_layer_sizes=(16,), n_members=1, random_state=0, **params
-    )
+    params = {"max_iter": 30, "n_members": 1, **params}
+    return MultiTaskHealthRegressor(hidden_layer_sizes=(16,), random_state=0, **params)
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +257,28 @@ def test_update_of_a_model_calibrated_per_group_says_the_groups_are_gone(
         "; without groups: the old one was per group ('high', 'low'): call "
         "calibrate(X, y, groups=...) with held-out labelled new rows for one again"
     )
+
+
+def test_update_of_a_cross_fitted_model_recalibrates_out_of_fold(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    model = _tiny(max_iter=2, n_members=2, early_stopping="cross_fit").fit(X, Y)
+    _, report = update(model, X_new, Y_new, epochs=1, random_state=0)
+    assert report.calibration == (
+        "refitted out of fold on the 160 new training rows (cross-fitted early "
+        "stopping; the old one described the network before the update)"
+    )
+
+
+def test_update_with_replay_says_early_stopping_held_out_old_rows_too(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    model = _tiny(max_iter=2, early_stopping=True).fit(X, Y)
+    _, report = update(model, X_new, Y_new, epochs=1, replay=(X, Y), random_state=0)
+    assert report.calibration == (
+        "refitted on the rows that early stopping held out of the 160 new "
+        "training rows and 200 old rows (the old one described the network "
+        "before the update)"
+    )
+    assert ", early stopping on rows held out of those trained on." in str(report)
 
 
 def test_update_without_recalibrating_drops_the_calibration(old_model, old_and_new):
