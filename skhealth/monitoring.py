@@ -872,8 +872,9 @@ def update(
       ``refit_preprocessing=True`` refits it on the new training rows first:
       an imputer's medians, a scaler's means and scales then follow the new
       data, and the same raw value reaches the network as another input,
-      which training must adapt to. It must produce the same columns (an
-      encoder meeting new categories does not): else a ValueError.
+      which training must adapt to. It must produce the same columns, by
+      number and by the names its steps give them (an encoder meeting other
+      categories does not): else a ValueError.
     - **Target scaling** (each task's standardisation, and its transform) is
       always kept: the network's outputs are in the units it learnt.
     - **Early stopping** is as the model was first fitted: a model that held
@@ -1044,14 +1045,23 @@ def update(
                 "other columns: update with refit_preprocessing=False, or fit a "
                 "new model."
             )
-        if (
-            names_before is not None
-            and hasattr(Xt_train, "columns")
-            and [str(c) for c in Xt_train.columns] != list(names_before)
-        ):
+        # as many columns, but of other meanings (a category gone, another
+        # come): the names the steps give them tell
+        old_names, new_names = _names_out(model[:-1]), _names_out(preprocess)
+        if old_names is None and names_before is not None:
+            old_names = [str(c) for c in names_before]
+        if new_names is None and hasattr(Xt_train, "columns"):
+            new_names = [str(c) for c in Xt_train.columns]
+        if None not in (old_names, new_names) and old_names != new_names:
+            moved = [
+                (o, n) for o, n in zip(old_names, new_names, strict=True) if o != n
+            ]
             raise ValueError(
-                "The preprocessing refitted on the new rows names its columns "
-                "otherwise than the network was fitted on: update with "
+                "The preprocessing refitted on the new rows makes other columns "
+                f"than the network was fitted on: {moved[0][0]!r} is now "
+                f"{moved[0][1]!r} ({len(moved)} of {len(old_names)} columns): an "
+                "encoder met other categories than at first, say. The network "
+                "cannot continue on other columns: update with "
                 "refit_preprocessing=False, or fit a new model."
             )
         preprocessing = (
@@ -1117,6 +1127,15 @@ def update(
         profile=f"of the {len(frame)} new rows (replaces the old one)",
     )
     return updated, report
+
+
+def _names_out(preprocess):
+    """The names of the columns a fitted preprocessing makes, as str; None
+    where its steps do not say."""
+    try:
+        return [str(name) for name in preprocess.get_feature_names_out()]
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _early_stopping_error(estimator, error, n_train, n_replay):

@@ -320,6 +320,23 @@ def test_refitted_preprocessing_of_other_columns_is_a_value_error():
         update(pipe, X_new, y, refit_preprocessing=True, validation_fraction=0)
 
 
+def test_refitted_preprocessing_of_as_many_other_columns_is_a_value_error():
+    # "M" gone and "X" come: 3 columns still, the second now meaning "X"
+    X = pd.DataFrame({"age": np.linspace(-1, 1, 40), "sex": ["F", "M"] * 20})
+    y = np.arange(40.0)
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["sex"]), remainder="passthrough"),
+        _tiny(max_iter=2),
+    ).fit(X, y)
+    X_new = X.assign(sex=["F", "X"] * 20)
+    with pytest.raises(
+        ValueError,
+        match=r"makes other columns than the network was fitted on: "
+        r"'onehotencoder__sex_M' is now 'onehotencoder__sex_X'",
+    ):
+        update(pipe, X_new, y, refit_preprocessing=True, validation_fraction=0)
+
+
 def test_refit_preprocessing_of_a_bare_estimator_is_a_value_error(
     old_model, old_and_new
 ):
