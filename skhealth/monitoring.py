@@ -1032,38 +1032,9 @@ def update(
     new = final_step(updated)
     if refit_preprocessing:
         preprocess = updated[:-1]
-        n_before = new.n_features_in_
-        names_before = getattr(new, "feature_names_in_", None)
         preprocess.fit(X_train[: len(X_train) - n_replay])
         Xt_train = preprocess.transform(X_train)
-        n_after = np.shape(Xt_train)[1]
-        if n_after != n_before:
-            raise ValueError(
-                f"The preprocessing refitted on the new rows gives {n_after} "
-                f"columns, but the network reads {n_before}: an encoder met other "
-                "categories than at first, say. The network cannot continue on "
-                "other columns: update with refit_preprocessing=False, or fit a "
-                "new model."
-            )
-        # as many columns, but of other meanings (a category gone, another
-        # come): the names the steps give them tell
-        old_names, new_names = _names_out(model[:-1]), _names_out(preprocess)
-        if old_names is None and names_before is not None:
-            old_names = [str(c) for c in names_before]
-        if new_names is None and hasattr(Xt_train, "columns"):
-            new_names = [str(c) for c in Xt_train.columns]
-        if None not in (old_names, new_names) and old_names != new_names:
-            moved = [
-                (o, n) for o, n in zip(old_names, new_names, strict=True) if o != n
-            ]
-            raise ValueError(
-                "The preprocessing refitted on the new rows makes other columns "
-                f"than the network was fitted on: {moved[0][0]!r} is now "
-                f"{moved[0][1]!r} ({len(moved)} of {len(old_names)} columns): an "
-                "encoder met other categories than at first, say. The network "
-                "cannot continue on other columns: update with "
-                "refit_preprocessing=False, or fit a new model."
-            )
+        _check_refitted(model[:-1], preprocess, Xt_train, new)
         preprocessing = (
             f"refitted on the {len(train)} new training rows: the network's "
             "inputs now mean the new data's scaling and imputation"
@@ -1127,6 +1098,38 @@ def update(
         profile=f"of the {len(frame)} new rows (replaces the old one)",
     )
     return updated, report
+
+
+def _check_refitted(old, new, Xt, estimator):
+    """A ValueError where the refitted preprocessing ``new`` (which made
+    ``Xt``) makes other columns than ``old`` did for ``estimator``: other
+    names where its steps name them, else another number of them."""
+    fix = (
+        ": an encoder met other categories than at first, or an imputer a "
+        "column of no value, say. The network cannot continue on other "
+        "columns: update with refit_preprocessing=False, or fit a new model."
+    )
+    before, after = _names_out(old), _names_out(new)
+    if before is None and getattr(estimator, "feature_names_in_", None) is not None:
+        before = [str(c) for c in estimator.feature_names_in_]
+    if after is None and hasattr(Xt, "columns"):
+        after = [str(c) for c in Xt.columns]
+    if before is not None and after is not None and before != after:
+        gone = [name for name in before if name not in after]
+        come = [name for name in after if name not in before]
+        said = [f"{_quoted(gone)} gone"] if gone else []
+        said += [f"{_quoted(come)} come"] if come else []
+        said = " and ".join(said) or "the same in another order"
+        raise ValueError(
+            "The preprocessing refitted on the new rows makes other columns "
+            f"than the network was fitted on: {said}{fix}"
+        )
+    n_before, n_after = estimator.n_features_in_, np.shape(Xt)[1]
+    if n_after != n_before:
+        raise ValueError(
+            f"The preprocessing refitted on the new rows gives {n_after} "
+            f"columns, but the network reads {n_before}{fix}"
+        )
 
 
 def _names_out(preprocess):
