@@ -799,11 +799,12 @@ class UpdateReport:
             if self.early_stopping
             else ("no early stopping")
         )
-        replayed = f" and {self.n_replay} old rows" if self.n_replay else ""
+        replayed = f" and {_count(self.n_replay, 'old row')}" if self.n_replay else ""
         lines.append(
-            f"Trained on {self.n_train} new rows{replayed} ({self.n_holdout} new "
-            f"rows held out for scores): {self.n_epochs} epochs of at most "
-            f"{self.max_epochs}, {stop}."
+            f"Trained on {_count(self.n_train, 'new row')}{replayed} "
+            f"({_count(self.n_holdout, 'new row')} held out for scores): "
+            f"{_count(self.n_epochs, 'epoch')} of at most {self.max_epochs}, "
+            f"{stop}."
         )
         lines.append(f"preprocessing: {self.preprocessing}")
         lines.append(f"target scaling: {self.target_scaling}")
@@ -829,6 +830,10 @@ class UpdateReport:
 
     def __str__(self):
         return self.summary()
+
+
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _format_drift(drift):

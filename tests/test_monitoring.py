@@ -23,7 +23,13 @@ from skhealth import (
     MultiTaskHealthRegressor,
 )
 from skhealth.datasets import make_health_data
-from skhealth.monitoring import DataProfile, data_profile, drift_report, update
+from skhealth.monitoring import (
+    DataProfile,
+    UpdateReport,
+    data_profile,
+    drift_report,
+    update,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -279,6 +285,24 @@ def test_update_with_replay_says_early_stopping_held_out_old_rows_too(old_and_ne
         "before the update)"
     )
     assert ", early stopping on rows held out of those trained on." in str(report)
+
+
+def test_report_of_one_epoch_says_epoch():
+    report = UpdateReport(
+        *(None, None, None),
+        n_train=1,
+        n_holdout=0,
+        n_replay=0,
+        n_epochs=1,
+        max_epochs=1,
+        early_stopping=False,
+        **dict.fromkeys(["preprocessing", "target_scaling", "calibration"], "-"),
+        profile="-",
+    )
+    assert (
+        "Trained on 1 new row (0 new rows held out for scores): 1 epoch of at "
+        "most 1, no early stopping." in str(report)
+    )
 
 
 def test_update_without_recalibrating_drops_the_calibration(old_model, old_and_new):
