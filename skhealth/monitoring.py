@@ -74,8 +74,8 @@ class ColumnProfile:
         Its missing values (NaN, None, infinite numbers).
     mean, std : float or None
         A number column's mean and standard deviation (``ddof=0``) of its
-        observed values; None for a string column, or one of fewer than 10
-        observed values.
+        observed values, the 4 most extreme of each end counted as the 5th;
+        None for a string column, or one of fewer than 10 observed values.
     quantiles : tuple of float or None
         A number column's percentiles 1 to 99 (99 values) by NumPy's
         ``"inverted_cdf"`` method: each is a value of the column, clipped to
@@ -264,6 +264,9 @@ def data_profile(X, *, max_categories=50):
     - each percentile is a value of the column (NumPy's ``"inverted_cdf"``),
       clipped to lie between the 5th smallest and the 5th largest values, so
       that the minimum and maximum (an outlier's value) are never stored;
+    - the mean and std count the 4 most extreme values of each end as the
+      5th, so that an extreme value cannot be worked out from them (``n *
+      mean`` less the other values, where those are all alike);
     - a category seen in fewer than 5 rows counts only in the ``other`` share;
     - a number column of fewer than 10 observed values keeps its missing
       count only.
@@ -383,15 +386,26 @@ def _number_profile(name, values):
     quantiles = np.clip(quantiles, observed[MIN_COUNT - 1], observed[-MIN_COUNT])
     edges = np.unique(quantiles[9::10])
     counts = np.bincount(_bins(edges, observed), minlength=len(edges) + 1)
+    inner = _without_extremes(observed)
     return ColumnProfile(
         name,
         "number",
         n_missing,
-        mean=float(observed.mean()),
-        std=float(observed.std()),
+        mean=float(inner.mean()),
+        std=float(inner.std()),
         quantiles=tuple(float(q) for q in quantiles),
         bin_shares=tuple(float(c) for c in counts / len(observed)),
     )
+
+
+def _without_extremes(observed):
+    """The sorted values ``observed``, the MIN_COUNT - 1 most extreme of each
+    end set to the next (the MIN_COUNT-th smallest or largest), where there
+    are MIN_OBSERVED or more: a mean then says nothing of one extreme value
+    (else ``n * mean`` less the others would be it)."""
+    if len(observed) < MIN_OBSERVED:
+        return observed
+    return np.clip(observed, observed[MIN_COUNT - 1], observed[-MIN_COUNT])
 
 
 def _bins(edges, values):
@@ -483,7 +497,8 @@ def drift_report(reference, X_new):
           gap between the two distributions' CDFs, the training one known at
           its percentiles: within about 0.01 of the exact two-sample value;
         - ``mean_shift``: the new mean's distance from the training mean, in
-          training standard deviations;
+          training standard deviations (each mean, as the profile's, with the
+          4 most extreme values of each end counted as the 5th);
         - ``missing_before``, ``missing_after``: the share of missing values;
         - ``new_categories``: a string column's values not among the
           profile's categories (those of at least 5 training rows);
@@ -598,8 +613,9 @@ def _number_drift(column, values, n_rows):
     values = {}
     if len(observed):
         values["ks"] = _ks(np.asarray(column.quantiles), observed)
+        mean = _without_extremes(observed).mean()  # as the profile's
         values["mean_shift"] = (
-            (observed.mean() - column.mean) / column.std if column.std > 0 else np.nan
+            (mean - column.mean) / column.std if column.std > 0 else np.nan
         )
     return _row(column, n_rows, len(observed), missing, psi, **values)
 

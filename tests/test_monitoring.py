@@ -78,7 +78,16 @@ def test_profile_of_a_number_column_keeps_percentiles_but_not_its_extremes():
     assert column.quantiles[49] == 99.0
     # clipped to the 5th smallest and 5th largest values
     assert (min(column.quantiles), max(column.quantiles)) == (4.0, 195.0)
-    assert column.mean == pytest.approx(values.mean())
+    # and so are the values the mean is of
+    assert column.mean == pytest.approx(np.clip(values, 4.0, 195.0).mean())
+
+
+def test_profile_mean_and_std_do_not_give_away_an_extreme_value():
+    # one person's intake among zeros: n_rows * mean would be their value
+    x = np.zeros(1000)
+    x[123] = 187.5
+    column = data_profile(pd.DataFrame({"alcohol_g": x}))["alcohol_g"]
+    assert (column.mean, column.std) == (0.0, 0.0)
 
 
 def test_profile_counts_a_category_of_fewer_than_5_rows_as_other():
@@ -131,6 +140,12 @@ def test_drift_of_an_unshifted_copy_is_zero(old_and_new):
     assert report["psi"].tolist() == [0.0] * 4
     assert report["ks"].max() <= 0.01 + 1e-12  # the percentiles' resolution
     assert (report["drift"] == "stable").all()
+
+
+def test_mean_shift_of_a_copy_with_an_outlier_is_zero():
+    x = np.r_[np.random.default_rng(0).normal(size=999), 1e6]
+    report = drift_report(pd.DataFrame({"x": x}), pd.DataFrame({"x": x}))
+    assert report.loc["x", "mean_shift"] == 0.0
 
 
 def test_ks_is_within_a_percentile_of_the_exact_two_sample_statistic():
