@@ -355,6 +355,12 @@ def test_malformed_json_is_400(service):
     )
 
 
+def test_json_nested_too_deep_is_400(service):
+    status, body = _refused(service, "[" * 50_000)
+    assert status == 400
+    assert body["detail"].startswith("The body is not valid JSON: maximum recursion")
+
+
 def test_body_without_records_is_422(service):
     assert _refused(service, {"rows": []}) == (
         422,
