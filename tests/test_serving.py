@@ -484,6 +484,28 @@ def test_unknown_category_is_422_where_the_encoder_errs(client_of, nhanes):
     )
 
 
+def test_unknown_code_is_422_listing_the_codes_as_numbers(client_of):
+    X = pd.DataFrame({"age": np.linspace(20, 80, 40), "stage": [1, 2, 3, 4] * 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make_pipeline(
+            make_column_transformer(
+                (StandardScaler(), ["age"]),
+                (OneHotEncoder(handle_unknown="error", sparse_output=False), ["stage"]),
+            ),
+            MultiTaskHealthRegressor(max_iter=2, n_members=1, random_state=0),
+        ).fit(X, X["age"])
+    client = client_of(model)
+    refused = client.post("/predict", json={"records": {"age": 50, "stage": 5}})
+    assert (refused.status_code, refused.json()["detail"]) == (
+        422,
+        "records: column 'stage' is the number 5, which is not one of the "
+        "categories the model knows: 1, 2, 3, 4.",
+    )
+    answer = client.post("/predict", json={"records": {"age": 50, "stage": 2}})
+    assert answer.status_code == 200
+
+
 def test_null_is_422_where_the_model_does_not_impute(client_of):
     X = pd.DataFrame({"age": np.linspace(20, 80, 40), "bmi": np.linspace(18, 35, 40)})
     model = MultiTaskHealthRegressor(max_iter=2, n_members=1, random_state=0)

@@ -368,7 +368,7 @@ class RecordSchema:
                 i for i, v in enumerate(values) if type(v) is not str and v is not None
             )
             listed = (
-                f": one of {_shown(list(column.categories))}"
+                f": one of {_shown(column.to_dict()['categories'])}"
                 if column.categories is not None
                 else ""
             )
@@ -404,7 +404,7 @@ class RecordSchema:
             422,
             f"{_where(i, single)}: column {column.name!r} is {json_kind(values[i])}, "
             "which is not one of the categories the model knows: "
-            f"{_shown(list(column.categories), limit=20)}.",
+            f"{_shown(column.to_dict()['categories'], limit=20)}.",
             column=column.name,
             record=i,
         )
