@@ -522,7 +522,11 @@ def test_null_is_422_where_the_model_does_not_impute(client_of):
     )
 
 
-def test_classifier_answers_class_and_probability(client_of, nhanes):
+@pytest.mark.parametrize("engine", ["python", "onnx"])
+def test_classifier_answers_class_and_probability(client_of, nhanes, engine):
+    if engine == "onnx":
+        for module in ("onnxruntime", "onnx", "skl2onnx", "onnxscript"):
+            pytest.importorskip(module)
     X, _ = nhanes
     X = X[["age", "sex"]].dropna()
     labels = pd.DataFrame(
@@ -534,7 +538,8 @@ def test_classifier_answers_class_and_probability(client_of, nhanes):
             make_default_preprocessor(X),
             MultiTaskHealthClassifier(max_iter=3, n_members=1, random_state=0),
         ).fit(X, labels)
-    client = client_of(model)
+    client = client_of(model, engine=engine)
+    assert client.get("/model").json()["engine"] == engine
     answer = client.post("/predict", json={"records": _records(X.iloc[:6])})
     predictions = pd.DataFrame(answer.json()["predictions"])
     assert predictions.columns.tolist() == [

@@ -61,6 +61,14 @@ class OnnxEngine:
             for value in graph.graph.input
         ]
         self._names = [column.name for column in columns]
+        # a graph's labels are one tensor: the classes of every task as text
+        # where the tasks' classes are of different kinds; each back to its
+        # class, as the model predicts it
+        self._classes = []
+        if self._classifier:
+            classes = estimator.classes_
+            for per_task in [classes] if estimator._y_1d else classes:
+                self._classes.append({str(c): builtin(c) for c in per_task})
 
     def _feed(self, records):
         values = records.columns
@@ -94,8 +102,11 @@ class OnnxEngine:
         outputs = []
         if self._classifier:
             labels, proba = found["label"], found["probabilities"]
-            for t in range(labels.shape[1]):
-                outputs += [[builtin(c) for c in labels[:, t].tolist()], proba[:, t]]
+            for t, classes in enumerate(self._classes):
+                outputs += [
+                    [classes[str(c)] for c in labels[:, t].tolist()],
+                    proba[:, t],
+                ]
             return outputs
         Y = found["prediction"]
         for t in range(Y.shape[1]):
