@@ -182,9 +182,15 @@ def make_app(
         from starlette.responses import Response
     except ImportError as exc:  # pragma: no cover - the extra is installed in CI
         raise missing_extra() from exc
+    import torch
+
     from .. import __version__
     from ._schemas import ErrorBody, record_model, request_model, response_model
 
+    if engine not in ("auto", "onnx", "python"):
+        raise ValueError(
+            f"engine={engine!r} is not one of 'auto', 'onnx' and 'python'."
+        )
     path = None
     if isinstance(model, (str, os.PathLike)):
         from ..model_files import load, read_metadata
@@ -197,8 +203,6 @@ def make_app(
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     estimator = fitted_regressor(model)
     columns = input_columns(model)
-    import torch
-
     python = PythonEngine(model, columns)
     nullable = _nullable(python, columns)
     predictor = make_engine(engine, python, columns, nullable, torch.get_num_threads())
