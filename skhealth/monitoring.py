@@ -1053,8 +1053,7 @@ def update(
     new = final_step(updated)
     if refit_preprocessing:
         preprocess = updated[:-1]
-        preprocess.fit(X_train[: len(X_train) - n_replay])
-        Xt_train = preprocess.transform(X_train)
+        Xt_train = _refit(preprocess, X_train, y_train, len(X_train) - n_replay)
         _check_refitted(model[:-1], preprocess, Xt_train, new)
         preprocessing = (
             f"refitted on the {len(train)} new training rows: the network's "
@@ -1119,6 +1118,24 @@ def update(
         profile=f"of the {len(frame)} new rows (replaces the old one)",
     )
     return updated, report
+
+
+def _refit(preprocess, X, y, n_new):
+    """``X`` through ``preprocess`` refitted on its first ``n_new`` rows and
+    their targets ``y`` (as a pipeline fits it: ``fit_transform``, with the
+    targets for steps that learn from them), the other rows (replayed old
+    ones) transformed after them."""
+
+    def rows(data, start, stop):
+        return data.iloc[start:stop] if hasattr(data, "iloc") else data[start:stop]
+
+    Xt = preprocess.fit_transform(rows(X, 0, n_new), rows(y, 0, n_new))
+    if n_new == len(X):
+        return Xt
+    Xt_old = preprocess.transform(rows(X, n_new, len(X)))
+    if hasattr(Xt, "iloc"):
+        return pd.concat([Xt, Xt_old], ignore_index=True)
+    return np.concatenate([np.asarray(Xt), np.asarray(Xt_old)])
 
 
 def _check_refitted(old, new, Xt, estimator):

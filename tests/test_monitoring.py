@@ -12,6 +12,7 @@ from forging import rewrite
 from scipy.stats import ks_2samp
 from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_selection import SelectKBest, f_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -345,6 +346,22 @@ def test_update_refits_the_preprocessing_on_the_new_training_rows(old_and_new):
     np.testing.assert_allclose(model[0].mean_, X_new.mean().to_numpy())
     assert report.preprocessing.startswith("refitted on the 200 new training rows")
     assert report.scores is None
+
+
+def test_refit_preprocessing_fits_steps_that_learn_from_the_targets(old_and_new):
+    X, Y, X_new, Y_new = old_and_new
+    select = SelectKBest(f_regression, k=2)
+    pipe = make_pipeline(select, _tiny(max_iter=2)).fit(X, Y["sbp"])
+    model, _ = update(
+        pipe,
+        X_new,
+        Y_new["sbp"],
+        epochs=1,
+        refit_preprocessing=True,
+        validation_fraction=0,
+    )
+    expected = f_regression(X_new, Y_new["sbp"])[0]
+    np.testing.assert_allclose(model[0].scores_, expected)
 
 
 def test_refitted_preprocessing_of_other_columns_is_a_value_error():
