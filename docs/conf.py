@@ -126,6 +126,7 @@ CLI_COMMANDS = (
     "info",
     "export",
     "update",
+    "serve",
 )
 
 

@@ -29,8 +29,11 @@ _SUBMODULES = (
     "losses",
     "metrics",
     "model_files",
+    "monitoring",
+    "onnx",
     "plot",
     "preprocessing",
+    "serving",
     "weighting",
 )
 

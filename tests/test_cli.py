@@ -35,7 +35,7 @@ from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
 TARGETS = ["systolic_bp", "hdl", "hba1c"]
-COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info", "export", "update"]
+COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info", "export", "update", "serve"]
 FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
 
 
@@ -899,7 +899,7 @@ def test_predict_stops_quietly_when_the_reader_of_its_output_has_gone(
 def test_fit_save_error_is_one_line_naming_the_file(
     data_path, tmp_path, monkeypatch, capsys
 ):
-    def save(model, path):  # as skhealth.save reports a full disk
+    def save(model, path, **kwargs):  # as skhealth.save reports a full disk
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr("skhealth.model_files.save", save)
