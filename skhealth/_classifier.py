@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import metrics
 from ._base import MultiTaskBase
 from ._sklearn import StrOptions
-from ._validation import default_task_names
+from ._validation import target_names
 
 __all__ = ["MultiTaskHealthClassifier"]
 
@@ -250,11 +250,7 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
                 "of 1 is required."
             )
         columns = labels.reshape(len(labels), -1)
-        names = (
-            [str(c) for c in y.columns]
-            if hasattr(y, "columns")
-            else default_task_names(columns.shape[1])
-        )
+        names = target_names(y, columns.shape[1])
         if reset:
             given = getattr(self, "_classes_given", None)
             if given is None:

@@ -122,14 +122,15 @@ def too_large(values):
     return column, float(values[large[:, column], column][0])
 
 
-def too_large_advice(value):
-    """What is wrong with ``value``, a feature's value that :func:`too_large`
-    found, and what to do, to follow the value in a message."""
+def too_large_advice(value, kind="feature"):
+    """What is wrong with ``value``, a ``kind`` (feature or target) value that
+    :func:`too_large` found, and what to do, to follow the value in a message."""
     if np.isinf(value):
-        return ": every feature value must be finite."
+        missing = "" if kind == "feature" else " (leave a label empty where unknown)"
+        return f": every {kind} value must be finite{missing}."
     return (
         f", beyond the range of float32 (±{_FLOAT32_MAX:.2g}), in which the network "
-        "computes: rescale that feature, e.g. divide it by a power of 10."
+        f"computes: rescale that {kind}, e.g. divide it by a power of 10."
     )
 
 

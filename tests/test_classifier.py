@@ -122,6 +122,13 @@ def test_continuous_labels_say_to_use_the_regressor(data):
         MultiTaskHealthClassifier(**FAST).fit(X, Y)
 
 
+def test_a_bad_label_of_a_named_series_names_the_series(data):
+    X, _, Y = data
+    y = pd.Series(Y[:, 0], name="hba1c")
+    with pytest.raises(ValueError, match=r"continuous' in task 0 \('hba1c'\)"):
+        MultiTaskHealthClassifier(**FAST).fit(X, y)
+
+
 def test_a_label_outside_the_fitted_classes_is_a_value_error(fitted, data):
     X, labels, _ = data
     Y = labels.copy()

@@ -35,7 +35,17 @@ from skhealth.metrics import task_scores
 from skhealth.preprocessing import make_default_preprocessor
 
 TARGETS = ["systolic_bp", "hdl", "hba1c"]
-COMMANDS = ["demo", "fit", "predict", "evaluate", "explain", "info", "export", "update", "serve"]
+COMMANDS = [
+    "demo",
+    "fit",
+    "predict",
+    "evaluate",
+    "explain",
+    "info",
+    "export",
+    "update",
+    "serve",
+]
 FEATURES = ["age", "sex", "smoker", "sleep_hours", "steps"]
 
 
@@ -704,6 +714,31 @@ def test_infinite_or_too_large_feature_value_is_an_error_naming_it(
     bad = _with_value(data_path, tmp_path / "bad.csv", "age", value)
     status, message = error_of(capsys, command, model_path, bad)
     assert (status, message) == (1, f"{bad}: column 'age' holds {problem}")
+
+
+def test_fit_refuses_an_infinite_target_value_naming_it(
+    data_path, tmp_path, no_fit, capsys
+):
+    bad = _with_value(data_path, tmp_path / "bad.csv", "hdl", "inf")
+    status, message = error_of(capsys, *fit_args(bad, tmp_path / "m.skh"))
+    assert (status, message) == (
+        1,
+        f"{bad}: column 'hdl' holds inf: every target value must be finite "
+        "(leave a label empty where unknown).",
+    )
+
+
+def test_evaluate_refuses_a_target_beyond_float32_naming_it(
+    data_path, model_path, tmp_path, capsys
+):
+    bad = _with_value(data_path, tmp_path / "bad.csv", "hdl", 1e39)
+    status, message = error_of(capsys, "evaluate", model_path, bad)
+    assert (status, message) == (
+        1,
+        f"{bad}: column 'hdl' holds 1e+39, beyond the range of float32 (±3.4e+38), "
+        "in which the network computes: rescale that target, e.g. divide it by a "
+        "power of 10.",
+    )
 
 
 @pytest.mark.parametrize("command", ["fit", "predict", "evaluate"])

@@ -550,6 +550,19 @@ def test_save_refuses_a_profile_of_other_columns(old_model, old_and_new, tmp_pat
         skhealth.save(old_model, tmp_path / "m.skh", profile=other)
 
 
+def test_save_stores_a_profile_of_reordered_columns_in_the_models_order(
+    old_model, old_and_new, tmp_path
+):
+    X = old_and_new[0]
+    skhealth.save(old_model, tmp_path / "m.skh", profile=X[X.columns[::-1]])
+    assert skhealth.load(tmp_path / "m.skh").data_profile_ == data_profile(X)
+
+
+def test_save_profile_true_says_to_pass_the_training_data(old_model, tmp_path):
+    with pytest.raises(ValueError, match=r"profile=True: pass the data to profile"):
+        skhealth.save(old_model, tmp_path / "m.skh", profile=True)
+
+
 def _column(metadata, i=0):
     return metadata["data_profile"]["columns"][i]
 

@@ -67,7 +67,7 @@ def run(args):
     print(f"Held-out scores ({len(X_test)} rows):")
     print_scores(task_scores(Y_test, model.predict(X_test)))
     model_path = output_dir / "nhanes.skh"
-    save(model, model_path)
+    save(model, model_path, profile=X_train)  # for skhealth update's drift report
     print(f"\nSaved the model to {model_path} (see: skhealth info {model_path})")
     if not args.no_plot:
         _plot_learning_curves(estimator, output_dir / "nhanes-learning-curves.png")

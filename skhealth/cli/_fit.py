@@ -312,6 +312,8 @@ def _features_and_targets(data, args):
     _warn_of_identifiers(X, args.data)
     numeric = X.drop(columns=categorical).select_dtypes("number")
     check_magnitudes(X, list(numeric.columns), args.data)
+    numbers = [target for target in targets if target not in binary]
+    check_magnitudes(data, numbers, args.data, kind="target")
     return X, data[targets], categorical, binary, detected
 
 

@@ -258,10 +258,11 @@ def check_numbers(data, columns, path):
             )
 
 
-def check_magnitudes(data, columns, path):
-    """Raise, naming the column and value, where ``columns`` of numbers hold
-    infinity or a number beyond float32's range: standardised, they would be
-    NaN or infinite (the squares of 1e200 overflow)."""
+def check_magnitudes(data, columns, path, kind="feature"):
+    """Raise, naming the column and value, where ``columns`` of numbers (of
+    ``kind`` feature or target) hold infinity or a number beyond float32's
+    range: standardised, they would be NaN or infinite (the squares of 1e200
+    overflow)."""
     if not columns:
         return
     numbers = data[columns].apply(pd.to_numeric)
@@ -270,7 +271,7 @@ def check_magnitudes(data, columns, path):
         column, value = found
         raise ValueError(
             f"{path}: column {columns[column]!r} holds {value:g}"
-            f"{too_large_advice(value)}"
+            f"{too_large_advice(value, kind)}"
         )
 
 
@@ -330,4 +331,5 @@ def labelled(model, path):
     if hasattr(estimator, "classes_"):
         return X, data[targets]
     check_numbers(data, targets, path)
+    check_magnitudes(data, targets, path, kind="target")
     return X, data[targets].apply(pd.to_numeric)

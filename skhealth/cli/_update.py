@@ -155,7 +155,7 @@ def _rows(model, args, path):
 
     from .._inputs import input_columns
     from .._validation import final_step
-    from ._model import check_numbers, inputs, text_columns
+    from ._model import check_magnitudes, check_numbers, inputs, text_columns
     from ._tables import named_columns, read_table
 
     estimator = final_step(model)
@@ -216,4 +216,5 @@ def _rows(model, args, path):
     if hasattr(estimator, "classes_"):
         return X, data[targets]
     check_numbers(data, targets, path)
+    check_magnitudes(data, targets, path, kind="target")
     return X, data[targets].apply(pd.to_numeric)

@@ -228,9 +228,18 @@ def _profile_to_store(obj, profile):
             return None
     elif profile is False:
         return None
+    elif profile is True:
+        raise ValueError(
+            "profile=True: pass the data to profile, profile=X_train (the data "
+            "the model was fitted on, before any preprocessing), or a DataProfile; "
+            "None stores the model's own data_profile_ where it has one, False none"
+        )
     elif not isinstance(profile, DataProfile):
         profile = data_profile(profile)
     names = [column.name for column in input_columns(obj)]
+    if sorted(profile.names) == sorted(names) and profile.names != names:
+        # the same columns in another order: the model's order is the file's
+        profile = DataProfile(profile.n_rows, tuple(profile[name] for name in names))
     if profile.names != names:
         raise ValueError(
             f"The data profile is of the columns {profile.names[:8]}, but the "
