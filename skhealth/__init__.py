@@ -33,6 +33,7 @@ _SUBMODULES = (
     "onnx",
     "plot",
     "preprocessing",
+    "privacy",
     "serving",
     "weighting",
 )

@@ -44,6 +44,13 @@ from ._validation import (
 )
 from .architectures import ARCHITECTURES, Architecture
 from .losses import BINARY_LOSSES
+from .privacy import (
+    CLIP,
+    DP,
+    PrivateTraining,
+    check_private_settings,
+    private_target_scaler,
+)
 from .weighting import WEIGHTINGS, TaskWeighting
 
 # With early_stopping="auto", hold out data when there are at least this many
@@ -98,6 +105,7 @@ class MultiTaskBase(BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
         "callbacks": [list, None],
+        "dp": [DP, None],
     }
 
     # ------------------------------------------------------------------ fitting
@@ -144,7 +152,9 @@ class MultiTaskBase(BaseEstimator):
         self._validate_params()
         reset = not (self.warm_start and hasattr(self, "net_"))
         n_epochs = self._train(X, y, sample_weight, epochs=self.max_iter, reset=reset)
-        if n_epochs == self.max_iter and not self.net_.plateaued():
+        # a private fit runs max_iter epochs by design: its budget is spread
+        # over them
+        if self.dp is None and n_epochs == self.max_iter and not self.net_.plateaued():
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
@@ -240,9 +250,19 @@ class MultiTaskBase(BaseEstimator):
             self.n_tasks_ = Y.shape[1]
             self.target_names_ = names
             self._binary_tasks = binary
-            self._target_transforms = self._make_target_transforms().fit(Y)
+            self._target_transforms = self._make_target_transforms()
+            if self.dp is not None:
+                check_private_settings(self)
+            self._target_transforms.fit(Y)
             Y = self._target_transforms.transform(Y, rows)
-            self._target_scaler = StandardScaler().fit(Y, sample_weight=sample_weight)
+            if self.dp is not None:
+                self._target_scaler = private_target_scaler(
+                    self.dp, names, binary, self._target_transforms
+                )
+            else:
+                self._target_scaler = StandardScaler().fit(
+                    Y, sample_weight=sample_weight
+                )
             # binary labels are learnt as they are, 0 and 1
             self._target_scaler.mean_[binary] = 0.0
             self._target_scaler.var_[binary] = self._target_scaler.scale_[binary] = 1.0
@@ -267,6 +287,8 @@ class MultiTaskBase(BaseEstimator):
             check_target_columns(y, self.target_names_)
             Y = self._target_transforms.transform(Y, rows)
         Y = self._target_scaler.transform(Y).astype(np.float32)
+        if self.dp is not None:  # labels outside dp.target_bounds, to them
+            Y[:, ~self._binary_tasks] = np.clip(Y[:, ~self._binary_tasks], -CLIP, CLIP)
         # each label's weight: its row's, times its class's where classes weigh
         sample_weight = self._label_weights(Y, sample_weight, reset)
 
@@ -296,6 +318,18 @@ class MultiTaskBase(BaseEstimator):
                 if reset
                 else self._network
             )
+            privacy = None
+            if self.dp is not None:
+                privacy = (
+                    PrivateTraining.plan(
+                        self.dp,
+                        len(dataset),
+                        settings.batch_size_for(len(dataset)),
+                        self.max_iter,
+                    )
+                    if reset
+                    else self.net_.privacy
+                )
             self.net_, n_epochs = fit_net(
                 config,
                 settings,
@@ -304,6 +338,7 @@ class MultiTaskBase(BaseEstimator):
                 epochs=epochs,
                 seed=self._seed,
                 net=None if reset else self.net_,
+                privacy=privacy,
             )
             self._network = config
         except Exception as error:
@@ -398,7 +433,9 @@ class MultiTaskBase(BaseEstimator):
     def _early_stopping_for(self, Y, holdout):
         """``(do_early_stopping_, cross_fit_)`` for a first fit on the targets
         ``Y``; ``holdout=False`` (partial_fit) holds nothing out."""
-        if holdout is False or self.early_stopping is False:
+        # a private fit holds nothing out (check_private_settings refuses
+        # the settings that would)
+        if holdout is False or self.early_stopping is False or self.dp is not None:
             return False, False
         if self.early_stopping == "cross_fit":
             if self.n_members < 2:
@@ -423,9 +460,26 @@ class MultiTaskBase(BaseEstimator):
 
     def _record_history(self, n_before):
         history = self.net_.history
+        if self.net_.private:
+            privacy = self.net_.privacy
+            self.epsilon_ = privacy.epsilon()
+            self.delta_ = privacy.dp.target_delta
+            self.noise_multiplier_ = privacy.noise_multiplier
+            self._privacy_history = [list(step) for step in privacy.history]
+            if self.epsilon_ > privacy.dp.target_epsilon:
+                warnings.warn(
+                    f"Training has spent epsilon={self.epsilon_:.3g}, more than "
+                    f"dp.target_epsilon={privacy.dp.target_epsilon:g}: the noise "
+                    f"was set for max_iter={self.max_iter} epochs, and continuing "
+                    "to train (warm_start, partial_fit) spends more.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         self.n_iter_ = len(history)
         self.task_weights_ = np.asarray(history[-1, "task_weights"])
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        # a private model's file leaves its training losses out (see
+        # skhealth.privacy): its loaded epochs have none
+        self.loss_curve_ = [float(e.get("train_loss", np.nan)) for e in history]
         if self.do_early_stopping_:
             self.validation_scores_ = [
                 e["valid_r2"] for e in history if "valid_r2" in e
@@ -443,7 +497,8 @@ class MultiTaskBase(BaseEstimator):
             self.best_loss_ = None
         else:
             self.validation_scores_ = self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_)
+            known = [loss for loss in self.loss_curve_ if not np.isnan(loss)]
+            self.best_loss_ = min(known, default=None)
 
     @property
     def history_(self):
@@ -539,6 +594,10 @@ class MultiTaskBase(BaseEstimator):
         "linear_coef_",
         "linear_intercept_",
         "network_share_",
+        "epsilon_",
+        "delta_",
+        "noise_multiplier_",
+        "_privacy_history",
     )
 
     def _get_fitted_state(self):

@@ -181,6 +181,15 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         ``BatchScoring`` are a ``ValueError``: the net trains on standardised
         targets with missing labels masked, which they cannot score.
 
+    dp : skhealth.privacy.DP, default=None
+        Train with differential privacy (DP-SGD, with Opacus; the ``privacy``
+        extra): exactly ``max_iter`` epochs of Poisson-sampled batches, each
+        row's gradient clipped and the sum noised to spend at most
+        ``dp.target_epsilon``. The targets are standardised by
+        ``dp.target_bounds`` instead of the labels, nothing is held out
+        (``early_stopping`` must be ``False`` or ``"auto"``) and the tasks
+        weigh by constants. See :class:`skhealth.privacy.DP`.
+
     Attributes
     ----------
     net_ : skhealth._net.MultiTaskNet
@@ -221,6 +230,15 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         Intercepts of the linear path, on standardised targets.
     n_iter_ : int
         Number of epochs trained so far.
+    epsilon_ : float
+        With ``dp``: the privacy spent so far, the epsilon of Opacus'
+        accountant at ``delta_``; at most ``dp.target_epsilon`` after a fit
+        (continuing to train spends more).
+    delta_ : float
+        With ``dp``: the delta of ``epsilon_``, ``dp.target_delta``.
+    noise_multiplier_ : float
+        With ``dp``: the Gaussian noise's standard deviation over
+        ``dp.max_grad_norm``, set at the first fit for ``max_iter`` epochs.
     loss_curve_ : list of float
         Training objective per epoch: the task losses (on standardised
         targets) combined by ``task_weighting`` (their mean with equal weights).
@@ -298,6 +316,7 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         n_iter_no_change=10,
         device="cpu",
         callbacks=None,
+        dp=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.head_layer_sizes = head_layer_sizes
@@ -322,6 +341,7 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         self.n_iter_no_change = n_iter_no_change
         self.device = device
         self.callbacks = callbacks
+        self.dp = dp
 
     # --------------------------------------------------------------- predicting
     def _task_losses(self, n_tasks):

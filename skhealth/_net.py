@@ -192,6 +192,9 @@ class MultiTaskNet(NeuralNet):
     :func:`training_threads`, torch's setting restored afterwards.
     """
 
+    #: Whether the net trains with differential privacy (see skhealth.privacy)
+    private = False
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # skorch's fit trains through here too
         if not self.initialized_:
@@ -330,14 +333,16 @@ class MultiTaskNet(NeuralNet):
         # skorch puts the parameters no pattern of optimizer__param_groups
         # matched (the decayed weights) in the last group
         self.optimizer_.param_groups[-1]["weight_decay"] = settings.alpha
-        stopper = dict(self.callbacks_)["plateau_stopping"]
-        stopper.patience, stopper.threshold = settings.n_iter_no_change, settings.tol
+        stopper = dict(self.callbacks_).get("plateau_stopping")
+        if stopper is not None:  # a private net has none
+            stopper.patience = settings.n_iter_no_change
+            stopper.threshold = settings.tol
 
     def plateaued(self):
         """Whether training stopped because its monitored score stopped
         improving (rather than at ``max_epochs``)."""
-        stopper = dict(self.callbacks_)["plateau_stopping"]
-        return stopper.misses_ >= stopper.patience
+        stopper = dict(self.callbacks_).get("plateau_stopping")
+        return stopper is not None and stopper.misses_ >= stopper.patience
 
     def check_shared_parameters(self, task_weighting):
         """Raise if the task weighting acts on the gradients of shared weights

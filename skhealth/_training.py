@@ -34,7 +34,7 @@ from .losses import MaskedMultiTaskLoss, label_weights
 from .weighting import get_weighting
 
 # Parameters the network (module, criterion, the targets it learns, stopping
-# rule, device) is built from: training continues on, and a model file
+# rule, device, privacy) is built from: training continues on, and a model file
 # describes, the network as built.
 NETWORK_PARAMS = (
     "hidden_layer_sizes",
@@ -48,6 +48,7 @@ NETWORK_PARAMS = (
     "target_transform",
     "early_stopping",
     "device",
+    "dp",
 )
 
 
@@ -226,15 +227,15 @@ def _user_callbacks(callbacks):
     return copy.deepcopy(callbacks or [])
 
 
-def make_net(config, settings, n_samples, device):
+def make_net(config, settings, n_samples, device, privacy=None):
     """The skorch net (uninitialised) for the network ``config`` describes,
-    trained with ``settings`` on ``n_samples`` rows on ``device``."""
+    trained with ``settings`` on ``n_samples`` rows on ``device``; privately
+    with ``privacy`` (a :class:`~skhealth.privacy.PrivateTraining`)."""
     if config.holds_out:
         monitor = dict(monitor="valid_r2", lower_is_better=False, load_best=True)
     else:
         monitor = dict(monitor="train_loss", lower_is_better=True, load_best=False)
-    callbacks = [
-        ("task_metrics", TaskMetrics(config.task_names)),
+    stopping = [
         (
             "plateau_stopping",
             PlateauStopping(
@@ -243,7 +244,12 @@ def make_net(config, settings, n_samples, device):
                 threshold_mode="abs",
                 **monitor,
             ),
-        ),
+        )
+    ]
+    callbacks = [
+        ("task_metrics", TaskMetrics(config.task_names)),
+        # stopping on the private rows' loss would read them unaccounted
+        *(stopping if privacy is None else []),
         *_user_callbacks(settings.callbacks),
     ]
     # verbose=1 leaves out the columns that would double the table's width
@@ -251,7 +257,14 @@ def make_net(config, settings, n_samples, device):
     untabulated = ["task_weights"] + [
         f"{key}_{name}" for key in per_task for name in config.task_names
     ]
-    return MultiTaskNet(
+    net_class, private = MultiTaskNet, {}
+    if privacy is not None:
+        # imported here: privacy imports the net, and Opacus only when used
+        from .privacy import PrivateMultiTaskNet
+
+        net_class, private = PrivateMultiTaskNet, {"privacy": privacy}
+    return net_class(
+        **private,
         # the builder rather than a module: skorch would pickle a module
         # given as a parameter as it is, beside module_, which it maps to
         # the CPU on a machine without CUDA
@@ -439,13 +452,14 @@ def _recording_interrupts(interrupts):
         signal.signal(signal.SIGINT, previous)
 
 
-def fit_net(config, settings, dataset, device, *, epochs, seed, net=None):
+def fit_net(config, settings, dataset, device, *, epochs, seed, net=None, privacy=None):
     """Train a new net for the network ``config`` describes, or continue
     training ``net``, ``epochs`` epochs on ``dataset`` with ``settings``;
     check what it left.
 
     Its random numbers (the initial weights, shuffling, dropout) come from
-    ``seed`` plus the epochs ``net`` trained before.
+    ``seed`` plus the epochs ``net`` trained before. A new net trains
+    privately with ``privacy`` (a :class:`~skhealth.privacy.PrivateTraining`).
 
     Returns
     -------
@@ -472,7 +486,9 @@ def fit_net(config, settings, dataset, device, *, epochs, seed, net=None):
     try:
         with torch_seed(seed + n_before, device):
             if net is None:
-                net = make_net(config, settings, len(dataset), device).initialize()
+                net = make_net(
+                    config, settings, len(dataset), device, privacy
+                ).initialize()
                 net.check_shared_parameters(config.params["task_weighting"])
             else:
                 net.apply_training_settings(settings, len(dataset))
@@ -480,7 +496,11 @@ def fit_net(config, settings, dataset, device, *, epochs, seed, net=None):
             # the training rows of one evaluation pass, which the divergence
             # check predicts before and after training
             rows = dataset.batch(slice(net.eval_rows()))
-            start = _error_ratio(net, net.evaluation_step((rows[0], None)), rows)
+            start = (
+                None
+                if net.private
+                else _error_ratio(net, net.evaluation_step((rows[0], None)), rows)
+            )
             with _recording_interrupts(interrupts):
                 net.partial_fit(dataset)
         # skorch returns from a KeyboardInterrupt as from a request to stop,
@@ -516,10 +536,20 @@ def _check_divergence(net, n_before, rows, start, holds_out):
     Weights of 1e20 are finite, their products may not be: the predictions
     are checked. A network still learning from unscaled inputs improves on the
     one it started from, however poor.
+
+    A private net is checked by its weights alone: whether a model is kept
+    must not depend on the private rows outside the privacy accounting.
     """
     losses = net.history[n_before:, "train_loss"]
     bad = [(n_before + e, v) for e, v in enumerate(losses, 1) if not np.isfinite(v)]
     where = f" in epoch {bad[0][0]} (training loss {bad[0][1]})" if bad else ""
+    if net.private:
+        if not net.is_finite():
+            raise TrainingDiverged(
+                "Training diverged: the network's weights are not finite. "
+                "Lower learning_rate_init or dp.max_grad_norm, or scale the inputs."
+            )
+        return
     predicted = net.evaluation_step((rows[0], None))
     if not (net.is_finite() and predicted.isfinite().all()):
         raise TrainingDiverged(

@@ -177,13 +177,7 @@ class MaskedMultiTaskLoss(nn.Module):
             Each task's mean of the element-wise loss over the batch, weighted
             by ``weight``; 0 for a task whose labels in the batch all weigh 0.
         """
-        y_true = y_true.expand_as(y_pred)  # a view, for an ensemble's members
-        if len(self._groups) == 1:
-            elementwise = self._groups[0][0](y_pred, y_true)
-        else:
-            elementwise = torch.empty_like(y_pred)
-            for fn, cols in self._groups:
-                elementwise[..., cols] = fn(y_pred[..., cols], y_true[..., cols])
+        elementwise = self._elementwise(y_pred, y_true)
         if weight is None:
             losses = elementwise.mean(dim=-2)
         else:
@@ -197,3 +191,42 @@ class MaskedMultiTaskLoss(nn.Module):
             )
         # the members of an ensemble, along a leading axis, weigh equally
         return losses if losses.dim() == 1 else losses.mean(dim=0)
+
+    def row_losses(self, y_pred, y_true, weight=None):
+        """Each row's weighted element-wise losses, ``(n_samples, n_tasks)``.
+
+        Private training (:class:`skhealth.privacy.DP`) needs a loss that is a
+        sum over rows, each row's term depending on that row alone: here a
+        label's loss times its weight, not divided by the batch's count of
+        labels as :meth:`forward` does.
+
+        Parameters
+        ----------
+        y_pred : tensor of shape (n_samples, n_tasks)
+            Or ``(n_members, n_samples, n_tasks)`` for an ensemble in training:
+            the result is then the mean of the members' losses.
+        y_true : tensor of shape (n_samples, n_tasks)
+            Finite targets (see :func:`label_weights`).
+        weight : tensor of shape (n_samples, n_tasks), default=None
+            Per-label weights, 0 for a missing label; ``None`` weighs every
+            label 1.
+
+        Returns
+        -------
+        losses : tensor of shape (n_samples, n_tasks)
+            Each label's element-wise loss times its weight (0 for a missing
+            label), averaged over the members of an ensemble.
+        """
+        losses = self._elementwise(y_pred, y_true)
+        if weight is not None:
+            losses = losses * weight
+        return losses if losses.dim() == 2 else losses.mean(dim=0)
+
+    def _elementwise(self, y_pred, y_true):
+        y_true = y_true.expand_as(y_pred)  # a view, for an ensemble's members
+        if len(self._groups) == 1:
+            return self._groups[0][0](y_pred, y_true)
+        elementwise = torch.empty_like(y_pred)
+        for fn, cols in self._groups:
+            elementwise[..., cols] = fn(y_pred[..., cols], y_true[..., cols])
+        return elementwise

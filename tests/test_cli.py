@@ -1300,11 +1300,12 @@ def test_info_describes_the_model(model_path, capsys):
     assert versions["skhealth"] == skhealth.__version__
     assert versions["torch"] == torch.__version__
     imputed = "categorical, imputed with its most frequent value, one-hot encoded as"
-    assert lines[2:14] == [
+    assert lines[2:15] == [
         "epochs trained: 5",
         "targets (3): systolic_bp, hdl, hba1c",
         "prediction intervals: calibrated on the training rows, out of fold: "
         "300, 290, 300 labels",
+        "privacy: none (trained without differential privacy)",
         "data profile: 5 columns of 300 training rows (percentiles, category "
         "shares and missing shares; no rows)",
         "features (5): age, sex, smoker, sleep_hours, steps",
@@ -1316,8 +1317,8 @@ def test_info_describes_the_model(model_path, capsys):
         "  steps: numeric, median-imputed, standardised",
         "parameters of MultiTaskHealthRegressor:",
     ]
-    assert "  max_iter = 5" in lines[14:]
-    assert len(lines[14:]) == len(MultiTaskHealthRegressor().get_params())
+    assert "  max_iter = 5" in lines[15:]
+    assert len(lines[15:]) == len(MultiTaskHealthRegressor().get_params())
 
 
 def test_info_says_what_a_model_calibrated_per_group_was_calibrated_on(

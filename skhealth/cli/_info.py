@@ -50,6 +50,7 @@ def run(args):
     ]
     lines.append(f"targets ({len(targets)}): {', '.join(named)}")
     lines.append(f"prediction intervals: {_calibration(estimator)}")
+    lines.append(f"privacy: {_privacy(estimator)}")
     lines.append(f"data profile: {_profile(model)}")
     features = getattr(model, "feature_names_in_", None)
     if features is None:
@@ -95,6 +96,18 @@ def task_kinds(estimator):
             estimator._task_losses(n_tasks), transforms, strict=True
         )
     ]
+
+
+def _privacy(estimator):
+    if estimator.dp is None:
+        return "none (trained without differential privacy)"
+    return (
+        f"differentially private, epsilon = {estimator.epsilon_:.3g} spent at "
+        f"delta = {estimator.delta_:g} (target epsilon "
+        f"{estimator.dp.target_epsilon:g}; DP-SGD, noise multiplier "
+        f"{estimator.noise_multiplier_:.3g}, gradients clipped to "
+        f"{estimator.dp.max_grad_norm:g}, {estimator.dp.accountant} accountant)"
+    )
 
 
 def _profile(model):

@@ -49,6 +49,19 @@ TARGET_NAMES = [
     "bmi",
 ]
 
+# Each target's range in adults, in its unit, wide enough for the extremes
+# that clinical references and NHANES' own edit limits allow; not computed
+# from these data, so that a private fit may standardise by it.
+TARGET_RANGES = {
+    "systolic_bp": (60.0, 260.0),  # mmHg
+    "diastolic_bp": (20.0, 150.0),  # mmHg
+    "total_cholesterol": (70.0, 500.0),  # mg/dL
+    "hdl_cholesterol": (10.0, 200.0),  # mg/dL
+    "hba1c": (3.5, 17.0),  # %
+    "waist_circumference": (50.0, 190.0),  # cm
+    "bmi": (12.0, 90.0),  # kg/m²
+}
+
 # Category order is part of the API: ``as_frame=False`` returns these positions.
 CATEGORIES = {
     "sex": ["Male", "Female"],
@@ -179,6 +192,11 @@ def load_nhanes(*, return_X_y=False, as_frame=True):
             The names of the feature columns.
         target_names : list of str
             The names of the target columns.
+        target_ranges : dict
+            Each target's plausible range ``(low, high)`` in adults, in its
+            unit, set from clinical knowledge rather than these data: what a
+            private fit standardises by (:class:`skhealth.privacy.DP`'s
+            ``target_bounds``).
         categories : dict or None
             Maps each categorical feature to its list of labels, the label coded
             as ``i`` being at position ``i``; None if ``as_frame=True``.
@@ -211,6 +229,7 @@ def load_nhanes(*, return_X_y=False, as_frame=True):
         return_X_y=return_X_y,
         feature_names=list(FEATURE_NAMES),
         target_names=list(TARGET_NAMES),
+        target_ranges=dict(TARGET_RANGES),
         DESCR=_read_descr("nhanes.rst"),
     )
 

@@ -220,6 +220,7 @@ def _profile_to_store(obj, profile):
     """The data profile ``save`` stores for ``obj`` (see its ``profile``), as
     checked JSON data; None for none."""
     from .._inputs import input_columns
+    from .._validation import final_step
     from ..monitoring import DataProfile, data_profile
 
     if profile is None:
@@ -234,7 +235,14 @@ def _profile_to_store(obj, profile):
             "the model was fitted on, before any preprocessing), or a DataProfile; "
             "None stores the model's own data_profile_ where it has one, False none"
         )
-    elif not isinstance(profile, DataProfile):
+    if getattr(final_step(obj), "dp", None) is not None:
+        raise ValueError(
+            "This model was trained with dp, and a data profile holds percentiles "
+            "and category shares of its training rows, read outside the privacy "
+            "accounting: a private model's file stores none. Save with "
+            "profile=False, and give drift_report the reference data instead."
+        )
+    if not isinstance(profile, DataProfile):
         profile = data_profile(profile)
     names = [column.name for column in input_columns(obj)]
     if sorted(profile.names) == sorted(names) and profile.names != names:

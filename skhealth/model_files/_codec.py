@@ -12,14 +12,17 @@ import pandas as pd
 from .._sklearn import validate_parameter_constraints
 from .._training import NETWORK_PARAMS
 from ..architectures import ARCHITECTURES
+from ..privacy import DP
 from ..weighting import WEIGHTINGS, Fixed
 from ._container import ModelFileError
 
 # The parameters that may hold an instance of one of skhealth's own classes,
-# stored by name. Fixed is what task_weighting=[...] builds, so it is saved too.
+# stored by name. Fixed is what task_weighting=[...] builds, so it is saved too;
+# a private model's DP settings too.
 REGISTRIES = {
     "architecture": ARCHITECTURES,
     "task_weighting": {**WEIGHTINGS, "fixed": Fixed},
+    "dp": {"dp": DP},
 }
 
 

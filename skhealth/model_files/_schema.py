@@ -128,6 +128,26 @@ class Numbers:
         return "a list of numbers or None" if self.none else "a list of numbers"
 
 
+class PrivacySteps:
+    """Opacus' accountant history: ``[noise_multiplier, sample_rate, steps]``
+    per run of steps, a noise >= 0, a rate in (0, 1] and a positive int."""
+
+    def is_satisfied_by(self, value, attributes):
+        return isinstance(value, list) and all(
+            isinstance(step, list)
+            and len(step) == 3
+            and is_real(step[0])
+            and 0 <= step[0] < float("inf")
+            and is_real(step[1])
+            and 0 < step[1] <= 1
+            and is_int(step[2])
+            for step in value
+        )
+
+    def __str__(self):
+        return "a list of [noise_multiplier, sample_rate, steps]"
+
+
 class Flag:
     """A bool; ``True`` only where ``true_if(attributes)`` holds."""
 
@@ -184,7 +204,8 @@ ATTRIBUTES = {
     "do_early_stopping_": Flag(),
     "cross_fit_": Flag(),
     "n_iter_": Int(),
-    "loss_curve_": Numbers(),
+    # None in a private model's file, which leaves the training losses out
+    "loss_curve_": Numbers(none=True),
     "best_loss_": Number(none=True),
     "validation_scores_": Numbers(none=True),
     "best_validation_score_": Number(none=True),
@@ -194,10 +215,18 @@ ATTRIBUTES = {
     ),
     "linear_intercept_": Array("f", "n_tasks_", "one float per task"),
     "network_share_": Array("f", "n_tasks_", "one float per task"),
+    # a private model's (see PRIVATE_ATTRIBUTES)
+    "epsilon_": Number(),
+    "delta_": Number(),
+    "noise_multiplier_": Number(),
+    "_privacy_history": PrivacySteps(),
 }
 # feature_names_in_ is set only for named columns; files written before the
 # linear path lack the rest (the estimator then predicts with its network)
+# What a model trained with dp learns, and no other does.
+PRIVATE_ATTRIBUTES = ("epsilon_", "delta_", "noise_multiplier_", "_privacy_history")
 OPTIONAL_ATTRIBUTES = (
+    *PRIVATE_ATTRIBUTES,
     "feature_names_in_",
     "cross_fit_",
     "linear_coef_",
@@ -369,7 +398,7 @@ def check_target_statistics(scaler, n_tasks, name, binary=None):
         )
 
 
-def is_epoch(record, number, n_tasks):
+def is_epoch(record, number, n_tasks, private=False):
     """Whether ``record`` is the history of epoch ``number`` as fitting records
     it: its number, training loss, task weights and batches, and otherwise
     numbers, flags and lists of numbers under str keys."""
@@ -377,7 +406,8 @@ def is_epoch(record, number, n_tasks):
         isinstance(record, dict)
         and type(record.get("epoch")) is int
         and record["epoch"] == number
-        and is_real(record.get("train_loss"))
+        # a private model's file leaves the training loss out
+        and (private or is_real(record.get("train_loss")))
         and is_reals(record.get("task_weights"))
         and len(record["task_weights"]) == n_tasks
         and isinstance(record.get("batches"), list)
@@ -409,7 +439,7 @@ def check_net_record(saved, batch_size, attributes, name):
         isinstance(history, list)
         and len(history) == attributes["n_iter_"]
         and all(
-            is_epoch(record, number, attributes["n_tasks_"])
+            is_epoch(record, number, attributes["n_tasks_"], "epsilon_" in attributes)
             for number, record in enumerate(history, 1)
         ),
         history,

@@ -23,10 +23,12 @@ from .._torch_utils import DeviceError, resolve_device, torch_seed
 from .._training import NetworkConfig, TrainingSettings, make_net
 from .._validation import final_step
 from ..losses import BINARY_LOSSES
+from ..privacy import PrivateTraining
 from ._codec import decode, decode_param, encode, encode_params, plain
 from ._container import METADATA, WEIGHTS, ModelFileError
 from ._schema import (
     CLASS_ATTRIBUTES,
+    PRIVATE_ATTRIBUTES,
     SCALER_ATTRIBUTES,
     check_attributes,
     check_calibration,
@@ -49,8 +51,8 @@ ESTIMATORS = {
 # that means what older files did: saving leaves them out at that value,
 # loading fills it in.
 _ADDED_PARAMS = {
-    "MultiTaskHealthRegressor": {"target_transform": None},
-    "MultiTaskHealthClassifier": {},
+    "MultiTaskHealthRegressor": {"target_transform": None, "dp": None},
+    "MultiTaskHealthClassifier": {"dp": None},
 }
 
 # How safetensors names the dtypes a network's state holds
@@ -110,6 +112,16 @@ def dump(estimator, limits):
     }
     if "classes_" in attributes:
         attributes["classes_"] = _typed_classes(attributes["classes_"])
+    history = _plain_history(state["net"].history)
+    if "epsilon_" in attributes:
+        # what training measured on the private rows is outside the privacy
+        # accounting: a private model's file leaves it out
+        attributes |= {"loss_curve_": None, "best_loss_": None}
+        history = [
+            {key: epoch[key] for key in _PRIVATE_EPOCH_KEYS if key in epoch}
+            | {"batches": [{} for _ in epoch["batches"]]}
+            for epoch in history
+        ]
     config = NetworkConfig.from_params(
         estimator.get_params(),
         attributes,
@@ -153,7 +165,7 @@ def dump(estimator, limits):
         },
         "net": {
             "batch_size": encode(net.batch_size, "batch_size"),
-            "history": _plain_history(net.history),
+            "history": history,
             "optimizer": {
                 "param_groups": encode(optimizer["param_groups"], "optimizer"),
                 # Adam's state is all tensors (fused, its step is one too)
@@ -199,6 +211,11 @@ def _params_to_store(estimator):
             name in added and type(value) is type(added[name]) and value == added[name]
         )
     }
+
+
+# What a private model's file keeps of each epoch: none of it is computed
+# from the training rows (its batches keep no loss and no size).
+_PRIVATE_EPOCH_KEYS = ("epoch", "dur", "task_weights")
 
 
 def _plain_history(history):
@@ -267,6 +284,14 @@ def describe(metadata, name, limits):
         with malformed(name, f"its {attribute}"):
             attributes[attribute] = decode(value)
     check_attributes(attributes, name, cls_name)
+    private = estimator.dp is not None
+    wrong = [a for a in PRIVATE_ATTRIBUTES if (a in attributes) != private]
+    if wrong:
+        raise ModelFileError(
+            f"{name} is damaged: its dp parameter is {estimator.dp!r} but it "
+            f"{'lacks' if private else 'holds'} {some(wrong)}, which a model "
+            f"trained {'with' if private else 'without'} dp has."
+        )
     with malformed(name, "a parameter"):
         losses = estimator._task_losses(attributes["n_tasks_"])
     binary = np.isin(losses, list(BINARY_LOSSES))
@@ -397,8 +422,18 @@ def restore(described, metadata, weights, device, name):
         )
     saved = metadata["net"]
     config, settings = described.config, described.settings
-    with torch_seed(described.attributes["_seed"], device):
-        net = make_net(config, settings, settings.batch_size, device).initialize()
+    attributes = described.attributes
+    privacy = None
+    if config.params.get("dp") is not None:
+        privacy = PrivateTraining(
+            config.params["dp"],
+            attributes["noise_multiplier_"],
+            [tuple(step) for step in attributes["_privacy_history"]],
+        )
+    with torch_seed(attributes["_seed"], device):
+        net = make_net(
+            config, settings, settings.batch_size, device, privacy
+        ).initialize()
     for prefix, part in (("module", net.module_), ("criterion", net.criterion_)):
         part.load_state_dict(
             {
