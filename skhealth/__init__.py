@@ -25,6 +25,7 @@ _SUBMODULES = (
     "callbacks",
     "cli",
     "datasets",
+    "federated",
     "inspection",
     "losses",
     "metrics",

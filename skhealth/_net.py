@@ -362,6 +362,39 @@ class MultiTaskNet(NeuralNet):
                 "network shared hidden layers or use another task_weighting."
             )
 
+    @contextlib.contextmanager
+    def extra_callback(self, name, callback):
+        """Train with the skorch ``callback`` (initialised) beside the net's
+        own, for the block."""
+        entry = (name, callback.initialize())
+        self.callbacks_.append(entry)
+        try:
+            yield
+        finally:
+            self.callbacks_.remove(entry)
+
+    def record_epochs(self, train_losses):
+        """Add to the history one epoch per training loss, trained elsewhere
+        (a federated round: skhealth.federated), with the task weights."""
+        for loss in train_losses:
+            self.history.new_epoch()
+            self.history.record("epoch", len(self.history))
+            self.history.record("train_loss", float(loss))
+            self.history.record(
+                "task_weights", self.criterion_.weighting.weights().tolist()
+            )
+        # this net's optimizer took none of those steps: its state is Adam's
+        # before any, as a model file holds it
+        optimizer = self.optimizer_
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if not optimizer.state.get(p):
+                    optimizer.state[p] = {
+                        "step": torch.tensor(0.0, device=p.device),
+                        "exp_avg": torch.zeros_like(p),
+                        "exp_avg_sq": torch.zeros_like(p),
+                    }
+
     def is_finite(self):
         """Whether the network's weights are all finite."""
         return all(torch.isfinite(p).all() for p in self.module_.parameters())

@@ -38,6 +38,7 @@ FENCE = re.compile(r"\s*```\s*(\w*)")
 SLOW = {
     "README.md",
     "docs/getting_started.rst",
+    "docs/user_guide/federated.rst",
     "docs/user_guide/inspecting.rst",
     "docs/user_guide/model_files.rst",
 }
