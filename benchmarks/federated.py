@@ -17,7 +17,9 @@ common test set; each site's test rows are those of its group.
   stopping on a tenth of the rows;
 - ``site only``: each site's own model on its rows alone, the same way.
 
-Every model is one network (``n_members=1``) from ``random_state=0``. Prints
+Every model is one network (``n_members=1``) from ``random_state=0``; with
+``--epsilon E``, every model trains with ``dp=DP(target_epsilon=E)``
+(NHANES' ``target_ranges``) for rounds x local epochs epochs. Prints
 the mean R² over the seven tasks on the common test set, each site's test rows
 scored by its own model, the federated and the pooled one (on the tasks the
 site measures), the bytes sent per round and the wall time. Torch uses one
@@ -25,7 +27,7 @@ thread per process.
 
 Run from the repository root::
 
-    python benchmarks/federated.py [--split ethnicity|age] [--rounds 80]
+    python benchmarks/federated.py [--split ethnicity|age] [--rounds 80] [--epsilon E]
 """
 
 import os
@@ -49,6 +51,7 @@ from skhealth.datasets import load_nhanes
 from skhealth.federated.flower import run_simulation
 from skhealth.metrics import score_tasks
 from skhealth.preprocessing import make_default_preprocessor
+from skhealth.privacy import DP
 
 LAB_TASKS = ["hba1c", "total_cholesterol"]
 GROUPS = {
@@ -76,6 +79,13 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=80)
     parser.add_argument("--local-epochs", type=int, default=1)
     parser.add_argument("--strategy", choices=["fedavg", "fedprox"], default="fedavg")
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=None,
+        help="train each site with dp=DP(target_epsilon=EPSILON) (NHANES' "
+        "target_ranges; the same for the pooled and site-only models)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -92,6 +102,10 @@ def main(argv=None):
             Y_site[LAB_TASKS] = np.nan
         sites[name] = (X_train[site == name], Y_site)
     estimator = MultiTaskHealthRegressor(n_members=1, random_state=0)
+    if args.epsilon is not None:
+        dp = DP(target_epsilon=args.epsilon, target_bounds=load_nhanes().target_ranges)
+        # a private fit runs max_iter epochs: as many as the federated rounds
+        estimator.set_params(dp=dp, max_iter=args.rounds * args.local_epochs)
 
     start = time.perf_counter()
     federated, rounds = run_simulation(
@@ -117,9 +131,17 @@ def main(argv=None):
     print(
         f"common test set ({len(X_test)} people), mean R² over 7 tasks:\n"
         f"  federated {mean_r2(federated, X_test, Y_test):.3f} "
-        f"({args.rounds} rounds, {federated_seconds:.0f} s with the engine's start)\n"
+        f"({args.rounds} rounds, {federated_seconds:.0f} s with the engine's start"
+        + (
+            f"; epsilon {federated[-1].epsilon_:.2f} at most, per site"
+            if args.epsilon is not None
+            else ""
+        )
+        + ")\n"
         f"  pooled    {mean_r2(pooled, X_test, Y_test):.3f} "
-        f"({pooled[-1].n_iter_} epochs, early stopping; {pooled_seconds:.0f} s)"
+        f"({pooled[-1].n_iter_} epochs"
+        + ("" if args.epsilon is not None else ", early stopping")
+        + f"; {pooled_seconds:.0f} s)"
     )
     rows = []
     for name, (X_site, Y_site) in sites.items():

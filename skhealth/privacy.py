@@ -68,8 +68,10 @@ class DP(BaseEstimator):
         person can move a step.
     target_bounds : dict or sequence of (float, float), default=None
         Each continuous task's range ``(low, high)``, in the target's units:
-        a dict keyed by target name (or column index), or one pair per task in
-        column order (``None`` for a binary task). Take them from clinical
+        a dict keyed by target name (or column index; names of tasks ``y``
+        does not have are ignored, so that one table of ranges serves any
+        subset of tasks), or one pair per task in column order (``None`` for a
+        binary task). Take them from clinical
         knowledge, not from the training data. Required when a task is
         continuous; binary tasks need none.
     accountant : {"prv", "rdp"}, default="prv"
@@ -212,15 +214,17 @@ def _bounds_per_task(bounds, names, binary):
         pairs = [None] * n_tasks
         for key, pair in bounds.items():
             if key in names:
-                t = list(names).index(key)
-            elif isinstance(key, int | np.integer) and 0 <= key < n_tasks:
-                t = int(key)
-            else:
-                raise ValueError(
-                    f"dp.target_bounds names the task {key!r}, which y does not "
-                    f"have; its tasks are {list(names)}."
-                )
-            pairs[t] = pair
+                pairs[list(names).index(key)] = pair
+            elif isinstance(key, int | np.integer):
+                if not 0 <= key < n_tasks:
+                    raise ValueError(
+                        f"dp.target_bounds has the task index {key}, but y has "
+                        f"{n_tasks} tasks (0 to {n_tasks - 1})."
+                    )
+                pairs[int(key)] = pair
+            # a name y lacks is a range of a task not fitted here (a table of
+            # ranges, such as load_nhanes().target_ranges): a task y has
+            # without a range is still an error below
     else:
         pairs = list(bounds)
         if len(pairs) != n_tasks:

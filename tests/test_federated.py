@@ -251,8 +251,46 @@ def test_weights_of_another_network_are_refused(pooled):
         set_weights(model, get_weights(other))
 
 
-def test_an_estimator_with_dp_is_refused(pooled):
+def test_sites_train_privately_and_the_model_keeps_the_largest_epsilon(
+    sites, pooled, tmp_path
+):
+    from skhealth.federated import site_privacy
     from skhealth.privacy import DP
 
-    with pytest.raises(ValueError, match="does not train with dp yet"):
-        initial_model(estimator(dp=DP(target_epsilon=3)), pooled)
+    dp = DP(target_epsilon=2, target_bounds=[(-10, 10)] * 3)
+    model = initial_model(estimator(dp=dp), pooled)
+    np.testing.assert_array_equal(model[-1]._target_scaler.scale_, [5.0, 5.0, 5.0])
+    ownership, weights = task_ownership(model), get_weights(model)
+    rounds = 3
+    privacy = {
+        name: site_privacy(model, len(X), rounds) for name, (X, _) in sites.items()
+    }
+    spent = {}
+    for r in range(rounds):
+        updates = []
+        for i, (name, (X, Y)) in enumerate(sites.items()):
+            site = initial_model(estimator(dp=dp), pooled)
+            set_weights(site, weights)
+            update = local_update(site, X, Y, seed=10 * r + i, privacy=privacy[name])
+            assert site[-1].net_.private
+            spent[name] = update[1]["epsilon"]
+            updates.append(update)
+        weights = aggregate(updates, ownership, weights)
+    set_weights(model, weights)
+    # each site spends its budget on its own rows over all the rounds
+    assert all(1.8 <= epsilon <= 2 for epsilon in spent.values())
+    most = max(privacy.values(), key=lambda p: p.epsilon())
+    record_rounds(model, [1.0] * rounds, most)
+    assert model[-1].epsilon_ == max(spent.values())
+    save(model, tmp_path / "private.skh")
+    assert load(tmp_path / "private.skh")[-1].epsilon_ == model[-1].epsilon_
+
+
+def test_a_private_site_without_its_privacy_state_is_refused(sites, pooled):
+    from skhealth.privacy import DP
+
+    dp = DP(target_epsilon=2, target_bounds=[(-10, 10)] * 3)
+    model = initial_model(estimator(dp=dp), pooled)
+    X, Y = sites["north"]
+    with pytest.raises(ValueError, match=r"pass the site's privacy state"):
+        local_update(model, X, Y)

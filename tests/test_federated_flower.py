@@ -202,3 +202,22 @@ def test_the_deployment_engine_trains_across_supernodes(tmp_path):
         for process in reversed(processes):
             _stop(process)
         log.close()
+
+
+@pytest.mark.slow
+def test_the_simulation_engine_trains_private_sites():
+    pytest.importorskip("ray")
+    pytest.importorskip("opacus")
+    from skhealth.privacy import DP
+
+    sites, X, _ = make_sites()
+    dp = DP(target_epsilon=3, target_bounds={"sbp": (-10, 10), "hdl": (-10, 10)})
+    model, rounds = run_simulation(
+        MultiTaskHealthRegressor(**PARAMS, dp=dp), sites, rounds=2
+    )
+    # the most any site spent, growing round by round up to the target
+    assert rounds["epsilon"].is_monotonic_increasing
+    assert 2.7 <= rounds["epsilon"].iloc[-1] <= 3
+    assert model[-1].epsilon_ == rounds["epsilon"].iloc[-1]
+    assert model[-1].net_.private
+    assert np.isfinite(model.predict(X)).all()

@@ -243,7 +243,8 @@ def test_a_private_classifier_trains_and_accounts(data):
             r"no range for task 0 \('task_0'\).*\{'task_0': \(low",
         ),
         ({"target_bounds": [(0, 1)]}, r"has 1 entries but y has 3 tasks"),
-        ({"target_bounds": {"sbp": (0, 1)}}, r"names the task 'sbp'.*\['task_0'"),
+        ({"target_bounds": {"sbp": (0, 1)}}, r"no range for task 0 \('task_0'\)"),
+        ({"target_bounds": {5: (0, 1)}}, r"task index 5, but y has 3 tasks"),
         (
             {"target_bounds": [(1, 0), (0, 1), (0, 1)]},
             r"task 0 \('task_0'\) must be two finite numbers .*low < high; "
@@ -354,3 +355,12 @@ def test_a_private_models_file_refuses_a_data_profile(data, tmp_path):
     with pytest.raises(ValueError, match=r"trained with dp.*Save with\s+profile=False"):
         save(reg, tmp_path / "private.skh", profile=X)
     assert not (tmp_path / "private.skh").exists()
+
+
+def test_bounds_of_tasks_y_lacks_are_ignored(data):
+    X, Y = data
+    ranges = {f"task_{t}": bound for t, bound in enumerate(bounds(Y))}
+    reg = private(Y, dp={"target_bounds": {**ranges, "hba1c": (3.5, 17)}}).fit(X, Y)
+    np.testing.assert_array_equal(
+        reg._target_scaler.mean_, [(low + high) / 2 for low, high in bounds(Y)]
+    )

@@ -19,6 +19,7 @@ from ._core import (
     local_update,
     pool_statistics,
     set_weights,
+    site_privacy,
     site_statistics,
     task_ownership,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "local_update",
     "pool_statistics",
     "set_weights",
+    "site_privacy",
     "site_statistics",
     "task_ownership",
 ]

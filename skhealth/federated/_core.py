@@ -27,6 +27,7 @@ from .._estimator import MultiTaskHealthRegressor
 from .._torch_utils import resolve_device, torch_seed
 from .._training import NetworkConfig, TrainingSettings, make_net
 from ..losses import BINARY_LOSSES
+from ..privacy import PrivateTraining, check_private_settings, private_target_scaler
 
 
 # ------------------------------------------------------------- statistics
@@ -222,12 +223,6 @@ def initial_model(estimator, pooled):
             "Federated training trains a MultiTaskHealthRegressor (binary tasks "
             f"with loss='log_loss'); got {type(estimator).__name__}."
         )
-    if estimator.dp is not None:
-        raise ValueError(
-            "Federated training does not train with dp yet: the pooled target "
-            "statistics and each round's weights would be released outside the "
-            "privacy accounting. Set dp=None."
-        )
     preprocessor = _preprocessor(pooled)
     reg = clone(estimator)
     reg._validate_params()
@@ -299,13 +294,19 @@ def _start(reg, n_features, pooled):
     losses = reg._task_losses(reg.n_tasks_)
     reg._binary_tasks = np.isin(losses, list(BINARY_LOSSES))
     reg._target_transforms = reg._make_target_transforms()
-    scaler = StandardScaler()
-    scaler.mean_ = np.asarray(pooled["target_mean"], dtype=float)
-    scaler.var_ = np.asarray(pooled["target_var"], dtype=float)
-    scaler.scale_ = np.where(scaler.var_ > 0, np.sqrt(scaler.var_), 1.0)
-    scaler.n_samples_seen_ = np.asarray(pooled["target_count"])
-    scaler.n_features_in_ = reg.n_tasks_
     binary = reg._binary_tasks
+    if reg.dp is not None:
+        # each site trains privately: the targets are standardised by the
+        # ranges given, not by the labels' pooled moments
+        check_private_settings(reg)
+        scaler = private_target_scaler(reg.dp, names, binary, reg._target_transforms)
+    else:
+        scaler = StandardScaler()
+        scaler.mean_ = np.asarray(pooled["target_mean"], dtype=float)
+        scaler.var_ = np.asarray(pooled["target_var"], dtype=float)
+        scaler.scale_ = np.where(scaler.var_ > 0, np.sqrt(scaler.var_), 1.0)
+        scaler.n_samples_seen_ = np.asarray(pooled["target_count"])
+        scaler.n_features_in_ = reg.n_tasks_
     scaler.mean_[binary], scaler.var_[binary], scaler.scale_[binary] = 0.0, 1.0, 1.0
     reg._target_scaler = scaler
     device = resolve_device(reg.device)
@@ -463,10 +464,21 @@ def aggregate(updates, ownership, current):
     return result
 
 
-def record_rounds(model, train_losses):
+def record_rounds(model, train_losses, privacy=None):
     """Record the federated rounds in the model's history: one epoch per
-    round, with the sites' mean training loss (weighted by rows)."""
+    round, with the sites' mean training loss (weighted by rows). With
+    ``dp``, ``privacy`` is the privacy state of the site that spent the most
+    (the guarantee of every person is at least as strong): the model's
+    ``epsilon_`` is its, and training on goes on counting from it."""
     reg = _estimator(model)
+    if privacy is not None:
+        weights = get_weights(model)
+        settings = TrainingSettings.from_params(reg.get_params())
+        device = resolve_device(reg.device)
+        reg.net_ = make_net(
+            reg._network, settings, reg.net_.batch_size, device, privacy
+        ).initialize()
+        set_weights(model, weights)
     reg.net_.record_epochs(train_losses)
     reg._record_history(0)
 
@@ -492,7 +504,32 @@ class _Proximal(Callback):
                     p.grad.add_(p - anchor, alpha=self.mu)
 
 
-def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None):
+def site_privacy(model, n_rows, epochs):
+    """The privacy state a site trains with, for an estimator with ``dp``:
+    noise for ``epochs`` epochs (rounds times local epochs) over its
+    ``n_rows`` rows, to spend ``dp.target_epsilon`` on them.
+
+    Parameters
+    ----------
+    model : Pipeline or MultiTaskHealthRegressor
+        A model from :func:`initial_model` whose estimator has ``dp``.
+    n_rows : int
+        The site's rows.
+    epochs : int
+        The epochs the site will train in all: rounds times local epochs.
+
+    Returns
+    -------
+    privacy : skhealth.privacy.PrivateTraining
+        Pass it to every :func:`local_update` of the site: its accountant
+        history grows by each round's steps.
+    """
+    reg = _estimator(model)
+    settings = TrainingSettings.from_params(reg.get_params())
+    return PrivateTraining.plan(reg.dp, n_rows, settings.batch_size_for(n_rows), epochs)
+
+
+def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None, privacy=None):
     """Train the site's ``model`` (with the global weights set) on its rows.
 
     Parameters
@@ -510,6 +547,10 @@ def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None):
     seed : int, default=None
         The seed of the round's shuffling and dropout; None keeps the
         model's.
+    privacy : skhealth.privacy.PrivateTraining, default=None
+        With an estimator that has ``dp``, the site's :func:`site_privacy`,
+        the same at every round: the site trains by DP-SGD, and its epsilon
+        spent so far is ``counts["epsilon"]``.
 
     Returns
     -------
@@ -518,7 +559,7 @@ def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None):
     counts : dict
         ``{"rows": int, "labels": [int per task], "loss": float}``: the
         weights :func:`aggregate` gives this site, and its last epoch's
-        training loss.
+        training loss; with ``dp``, ``"epsilon"`` too.
     """
     if not (isinstance(proximal_mu, Real) and proximal_mu >= 0):
         raise ValueError(f"proximal_mu must be a number >= 0; got {proximal_mu!r}.")
@@ -527,6 +568,22 @@ def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None):
     Y = pd.DataFrame(Y)
     if seed is not None:
         reg._seed = int(seed)
+    if reg.dp is not None:
+        if privacy is None:
+            raise ValueError(
+                "The estimator has dp: pass the site's privacy state, "
+                "privacy=site_privacy(model, n_rows, rounds * local_epochs), the "
+                "same at every round, so that its steps are all accounted."
+            )
+        # the site's own private net, from the round's weights
+        weights = get_weights(model)
+        settings = TrainingSettings.from_params(reg.get_params())
+        device = resolve_device(reg.device)
+        with torch_seed(reg._seed, device):
+            reg.net_ = make_net(
+                reg._network, settings, len(X), device, privacy
+            ).initialize()
+        set_weights(model, weights)
     proximal = _Proximal(proximal_mu, reg.net_.module_)
     with reg.net_.extra_callback("proximal", proximal):
         reg._train(Xt, Y, None, epochs=epochs, reset=False, holdout=False)
@@ -535,4 +592,6 @@ def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None):
         "labels": [int(c) for c in Y.notna().sum(axis=0)],
         "loss": float(reg.loss_curve_[-1]),
     }
+    if reg.dp is not None:
+        counts["epsilon"] = reg.epsilon_
     return get_weights(model), counts

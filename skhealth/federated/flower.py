@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .._estimator import MultiTaskHealthRegressor
+from ..privacy import DP, PrivateTraining
 from ._core import (
     aggregate,
     get_weights,
@@ -44,6 +45,7 @@ from ._core import (
     pool_statistics,
     record_rounds,
     set_weights,
+    site_privacy,
     site_statistics,
     task_ownership,
 )
@@ -102,6 +104,8 @@ def _settings(defaults, context):
 def _estimator(settings):
     params = json.loads(settings["estimator"]) if settings["estimator"] else {}
     params.setdefault("random_state", int(settings["random-state"]))
+    if isinstance(params.get("dp"), dict):  # DP's parameters, as JSON holds them
+        params["dp"] = DP(**params["dp"])
     # the sites hold no rows out: nothing to stop early on
     return MultiTaskHealthRegressor(**{**params, "early_stopping": False})
 
@@ -120,7 +124,8 @@ class _PerTask:
             **kwargs,
         )
         self.ownership, self.n_sites = ownership, n_sites
-        self.rounds = []  # per round: loss, bytes, seconds
+        self.rounds = []  # per round: loss, bytes, seconds (and epsilon)
+        self.privacy = {}  # with dp: each node's last privacy record
 
     def configure_train(self, server_round, arrays, config, grid):
         self._current = arrays.to_numpy_ndarrays()
@@ -157,6 +162,13 @@ class _PerTask:
                 "seconds": time.perf_counter() - self._started,
             }
         )
+        for message in replies:
+            if "privacy" in message.content:
+                record = message.content["privacy"]
+                self.privacy[message.metadata.src_node_id] = record
+        if self.privacy:
+            spent = max(float(r["epsilon"]) for r in self.privacy.values())
+            self.rounds[-1]["epsilon"] = spent
         return ArrayRecord(weights), MetricRecord(
             {"train-loss": self.rounds[-1]["train_loss"]}
         )
@@ -251,6 +263,7 @@ def make_server_app(defaults=None, result=None):
                 {
                     "pooled": json.dumps(pooled),
                     "local-epochs": int(settings["local-epochs"]),
+                    "rounds": int(settings["rounds"]),
                     "estimator": settings["estimator"],
                     "random-state": int(settings["random-state"]),
                 }
@@ -258,7 +271,11 @@ def make_server_app(defaults=None, result=None):
         )
         set_weights(model, outcome.arrays.to_numpy_ndarrays())
         rounds = pd.DataFrame(strategy.rounds)
-        record_rounds(model, rounds["train_loss"].tolist())
+        privacy = None
+        if strategy.privacy:  # the site that spent the most
+            record = max(strategy.privacy.values(), key=lambda r: float(r["epsilon"]))
+            privacy = _privacy_from(record, model[-1].dp)
+        record_rounds(model, rounds["train_loss"].tolist(), privacy)
         if settings["output"]:
             from ..model_files import save
 
@@ -267,6 +284,12 @@ def make_server_app(defaults=None, result=None):
             result.update(model=model, pooled=pooled, rounds=rounds)
 
     return app
+
+
+def _privacy_from(record, dp):
+    """A site's privacy state from its record (noise and accountant history)."""
+    history = [tuple(step) for step in json.loads(record["history"])]
+    return PrivateTraining(dp, float(record["noise"]), history)
 
 
 # ------------------------------------------------------------------ client
@@ -324,6 +347,15 @@ def make_client_app(defaults=None, site_data=None):
             int(config["random-state"]) * 100_003 + int(config["server-round"]) * 1009
         )
         seed += int(context.node_config.get("partition-id", 0))
+        privacy = None
+        if model[-1].dp is not None:
+            # the site's accountant counts every round's steps: kept in the
+            # node's state between rounds
+            if "privacy" in context.state:
+                privacy = _privacy_from(context.state["privacy"], model[-1].dp)
+            else:
+                epochs = int(config["rounds"]) * int(config["local-epochs"])
+                privacy = site_privacy(model, len(X), epochs)
         weights, counts = local_update(
             model,
             X,
@@ -331,6 +363,7 @@ def make_client_app(defaults=None, site_data=None):
             epochs=int(config["local-epochs"]),
             proximal_mu=float(config.get("proximal-mu", 0.0)),
             seed=seed % (2**31 - 1),
+            privacy=privacy,
         )
         metrics = MetricRecord(
             {
@@ -340,6 +373,16 @@ def make_client_app(defaults=None, site_data=None):
             }
         )
         content = RecordDict({"arrays": ArrayRecord(weights), "metrics": metrics})
+        if privacy is not None:
+            record = ConfigRecord(
+                {
+                    "noise": privacy.noise_multiplier,
+                    "history": json.dumps(privacy.history),
+                    "epsilon": counts["epsilon"],
+                }
+            )
+            context.state["privacy"] = record
+            content["privacy"] = record
         return Message(content, reply_to=message)
 
     return app
@@ -424,13 +467,23 @@ def run_simulation(
         for key, value in estimator.get_params(deep=False).items()
         if key != "random_state"
     }
+    if params.get("dp") is not None:
+        params["dp"] = params["dp"].get_params()
+    try:
+        encoded = json.dumps(params)
+    except TypeError as error:
+        raise ValueError(
+            "run_simulation sends the estimator's parameters to the sites as "
+            f"JSON, which cannot hold one of them ({error}): give strategies by "
+            "name (architecture='mmoe') and plain values."
+        ) from error
     defaults = {
         "targets": ",".join(targets),
         "rounds": rounds,
         "local-epochs": local_epochs,
         "strategy": strategy,
         "proximal-mu": proximal_mu,
-        "estimator": json.dumps(params),
+        "estimator": encoded,
         "min-sites": len(sites),
         "random-state": estimator.random_state or 0,
     }
