@@ -464,6 +464,21 @@ def aggregate(updates, ownership, current):
     return result
 
 
+def _use_private_net(model, n_rows, privacy):
+    """Give the model a private net (a PrivateMultiTaskNet training with
+    ``privacy`` on ``n_rows`` rows) with the weights it has."""
+    reg = _estimator(model)
+    weights = get_weights(model)
+    settings = TrainingSettings.from_params(reg.get_params())
+    device = resolve_device(reg.device)
+    # its initial weights are replaced: drawn from the model's seed, so that
+    # the caller's random state is left alone
+    with torch_seed(reg._seed, device):
+        reg.net_ = make_net(reg._network, settings, n_rows, device, privacy)
+        reg.net_.initialize()
+    set_weights(model, weights)
+
+
 def record_rounds(model, train_losses, privacy=None):
     """Record the federated rounds in the model's history: one epoch per
     round, with the sites' mean training loss (weighted by rows). With
@@ -472,13 +487,7 @@ def record_rounds(model, train_losses, privacy=None):
     ``epsilon_`` is its, and training on goes on counting from it."""
     reg = _estimator(model)
     if privacy is not None:
-        weights = get_weights(model)
-        settings = TrainingSettings.from_params(reg.get_params())
-        device = resolve_device(reg.device)
-        reg.net_ = make_net(
-            reg._network, settings, reg.net_.batch_size, device, privacy
-        ).initialize()
-        set_weights(model, weights)
+        _use_private_net(model, reg.net_.batch_size, privacy)
     reg.net_.record_epochs(train_losses)
     reg._record_history(0)
 
@@ -576,14 +585,7 @@ def local_update(model, X, Y, *, epochs=1, proximal_mu=0.0, seed=None, privacy=N
                 "same at every round, so that its steps are all accounted."
             )
         # the site's own private net, from the round's weights
-        weights = get_weights(model)
-        settings = TrainingSettings.from_params(reg.get_params())
-        device = resolve_device(reg.device)
-        with torch_seed(reg._seed, device):
-            reg.net_ = make_net(
-                reg._network, settings, len(X), device, privacy
-            ).initialize()
-        set_weights(model, weights)
+        _use_private_net(model, len(X), privacy)
     proximal = _Proximal(proximal_mu, reg.net_.module_)
     with reg.net_.extra_callback("proximal", proximal):
         reg._train(Xt, Y, None, epochs=epochs, reset=False, holdout=False)
