@@ -145,39 +145,72 @@ def training_threads(n_parameters, batch_size):
     return torch.get_num_threads()
 
 
-_threads_lock = threading.Lock()
-_threads_users = 0  # blocks of at_most_threads running, in all threads
-_threads_restore = None  # torch's setting when the first of them began
+_share_lock = threading.Lock()
+_running = 0  # blocks of cpu_share running in this process, in all threads
+_local = threading.local()  # the block running in this thread, if any
 
 
-@contextlib.contextmanager
-def at_most_threads(n_threads):
-    """Run the block on at most ``n_threads`` intra-op threads.
+class cpu_share:
+    """Run the block on at most ``n_threads`` intra-op threads, and on no
+    more than its share of this thread's torch setting: the setting divided
+    by the blocks (fits, predictions) running at once in the process.
 
-    Torch's setting (:func:`torch.set_num_threads`) is process-wide: blocks
-    running at the same time in threads of one process share it, and the last
-    one to end restores the setting from before the first began, also when the
-    block raises (``KeyboardInterrupt`` too).
+    Torch's setting (:func:`torch.set_num_threads`) holds for the thread that
+    sets it (and becomes the default of threads that have not used torch yet).
+    Fits in the threads of one process, as in a Dask ``LocalCluster(
+    processes=False, threads_per_worker=2)`` or joblib's threading backend,
+    would each use every core: here they share them. The share is taken
+    again at every epoch (:func:`refresh_cpu_share`), as fits start and end.
+    The thread's setting is restored at the end, also when the block raises
+    (``KeyboardInterrupt`` too). A block inside another in the same thread
+    keeps the outer one's threads.
 
     Parameters
     ----------
-    n_threads : int
-        At least 1; above torch's setting, the setting is kept.
+    n_threads : int, default=None
+        At most this many threads; ``None`` for the share alone.
     """
-    global _threads_users, _threads_restore
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_restore = torch.get_num_threads()
-        _threads_users += 1
-        if n_threads < torch.get_num_threads():
-            torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0 and torch.get_num_threads() != _threads_restore:
-                torch.set_num_threads(_threads_restore)
+
+    def __init__(self, n_threads=None):
+        self.n_threads = n_threads
+
+    def __enter__(self):
+        global _running
+        self.outer = getattr(_local, "share", None)
+        if self.outer is not None:
+            return self
+        self.restore = torch.get_num_threads()
+        with _share_lock:
+            _running += 1
+        _local.share = self
+        self.refresh()
+        return self
+
+    def refresh(self):
+        """Take this block's share of the threads as the process runs now."""
+        threads = max(1, self.restore // _running)
+        if self.n_threads is not None:
+            threads = min(threads, self.n_threads)
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
+
+    def __exit__(self, *exc_info):
+        global _running
+        if self.outer is not None:
+            return
+        _local.share = None
+        with _share_lock:
+            _running -= 1
+        if torch.get_num_threads() != self.restore:
+            torch.set_num_threads(self.restore)
+
+
+def refresh_cpu_share():
+    """Take again the share of the :class:`cpu_share` block running in this
+    thread (none: nothing to do)."""
+    share = getattr(_local, "share", None)
+    if share is not None:
+        share.refresh()
 
 
 class MultiTaskNet(NeuralNet):
@@ -189,7 +222,8 @@ class MultiTaskNet(NeuralNet):
     module's shared parameters there). The weights in force during each epoch
     are recorded in the history as ``task_weights``. Prediction runs under
     :func:`torch.inference_mode`. Training on the CPU runs on the threads of
-    :func:`training_threads`, torch's setting restored afterwards.
+    :func:`training_threads`; training and prediction take no more than their
+    share of the process's threads (:class:`cpu_share`).
     """
 
     #: Whether the net trains with differential privacy (see skhealth.privacy)
@@ -199,12 +233,17 @@ class MultiTaskNet(NeuralNet):
         # skorch's fit trains through here too
         if not self.initialized_:
             self.initialize()
-        n_threads = torch.get_num_threads()
+        n_threads = None
         if torch.device(self.device).type == "cpu":
             n_parameters = sum(p.numel() for p in self.module_.parameters())
             n_threads = training_threads(n_parameters, self.batch_size)
-        with at_most_threads(n_threads):
+        with cpu_share(n_threads):
             return super().partial_fit(X, y, classes, **fit_params)
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        # fits running beside this one may have started or ended
+        refresh_cpu_share()
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -265,7 +304,7 @@ class MultiTaskNet(NeuralNet):
         variance of one network is 0.
         """
         parts = []
-        with torch.inference_mode():
+        with cpu_share(), torch.inference_mode():
             self._set_training(False)
             for start in range(0, len(X), self.eval_rows()):
                 rows = X[start : start + self.eval_rows()].to(self.device)
@@ -291,11 +330,12 @@ class MultiTaskNet(NeuralNet):
         return self.criterion_.weighting.objective(self.criterion_(y_pred, y, weight))
 
     def forward(self, X, training=False, device="cpu"):
-        if training or not isinstance(X, TaskDataset) or len(X) > self.eval_rows():
-            return super().forward(X, training=training, device=device)
-        # Data that fit in one pass (one person being served, say) go straight
-        # to the evaluation step, without the batch loop and concatenation.
-        return self.evaluation_step((X.X, None)).to(device)
+        with cpu_share():
+            if training or not isinstance(X, TaskDataset) or len(X) > self.eval_rows():
+                return super().forward(X, training=training, device=device)
+            # Data that fit in one pass (one person being served, say) go
+            # straight to the evaluation step, without the batch loop.
+            return self.evaluation_step((X.X, None)).to(device)
 
     def get_iterator(self, dataset, training=False):
         if training:

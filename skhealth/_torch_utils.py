@@ -1,5 +1,6 @@
 """Small torch helpers: devices, seeding, tensors."""
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -73,17 +74,25 @@ def resolve_device(device):
     return resolved
 
 
+# torch's generators are one per process: blocks seeding them in threads of
+# one process take turns, so that each draws only its own numbers
+_seed_lock = threading.RLock()
+
+
 @contextmanager
 def torch_seed(seed, device):
     """Seed the generators training draws from, the CPU's and that of the GPU it
     runs on, for the block; restore the caller's states after it.
 
     Not ``torch.manual_seed``: it would also reseed every other GPU's generator.
+    Blocks in threads of one process run one at a time: another thread's
+    draws (a fit's dropout, say) would change this block's numbers, and a
+    fit's result would depend on what else ran.
     """
     gpus = []
     if device.type == "cuda":
         gpus = [torch.cuda.current_device() if device.index is None else device.index]
-    with torch.random.fork_rng(devices=gpus):
+    with _seed_lock, torch.random.fork_rng(devices=gpus):
         torch.default_generator.manual_seed(seed)
         for index in gpus:
             with torch.cuda.device(index):

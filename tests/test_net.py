@@ -1,6 +1,8 @@
 """The net's intra-op threads: one for a small network on the CPU, torch's
 setting for a large one, and torch's setting restored afterwards."""
 
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -11,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from skhealth import MultiTaskHealthRegressor, _net
-from skhealth._net import at_most_threads, training_threads
+from skhealth._net import cpu_share, refresh_cpu_share, training_threads
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def test_a_failing_fit_restores_torchs_threads(data, two_threads):
 
 
 def _interrupted_on_one_thread():
-    with at_most_threads(1):
+    with cpu_share(1):
         assert torch.get_num_threads() == 1
         raise KeyboardInterrupt
 
@@ -124,21 +126,121 @@ def test_an_interrupted_block_restores_torchs_threads(two_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_overlapping_blocks_restore_the_setting_from_before_the_first(two_threads):
-    # as two fits in two threads that start and end in this order
-    first, second = at_most_threads(1), at_most_threads(1)
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert torch.get_num_threads() == 1  # the second is still running
-    second.__exit__(None, None, None)
-    assert torch.get_num_threads() == 2
-
-
 def test_a_block_asking_for_more_threads_changes_nothing(two_threads):
-    with at_most_threads(4):
+    with cpu_share(4):
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == 2
+
+
+def test_a_block_inside_another_keeps_the_outer_ones_threads(two_threads):
+    with cpu_share(1):
+        with cpu_share():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def _in_threads(n, work):
+    """Run ``work(barrier)`` in ``n`` threads at once; their results."""
+    barrier = threading.Barrier(n, timeout=30)
+    results = [None] * n
+
+    def run(i):
+        results[i] = work(barrier)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_blocks_running_at_once_in_threads_share_the_threads():
+    def work(barrier):
+        torch.set_num_threads(4)
+        with cpu_share():
+            barrier.wait()  # both blocks running
+            refresh_cpu_share()
+            during = torch.get_num_threads()
+            barrier.wait()  # neither has ended before the other looked
+        return during, torch.get_num_threads()
+
+    assert _in_threads(2, work) == [(2, 4), (2, 4)]
+
+
+def test_a_block_takes_the_whole_setting_again_once_the_others_end():
+    def work(barrier):
+        torch.set_num_threads(4)
+        first = barrier.wait() == 0
+        with cpu_share():
+            barrier.wait()
+            if first:  # the other thread ends its block
+                barrier.wait()
+                refresh_cpu_share()
+                return torch.get_num_threads()
+        barrier.wait()
+        return None
+
+    assert sorted(_in_threads(2, work), key=str) == [4, None]
+
+
+class _RecordSpan(Callback):
+    """Record each epoch's start and end times and torch's threads."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.history.record("began", time.perf_counter())
+        net.history.record("torch_threads", torch.get_num_threads())
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("ended", time.perf_counter())
+
+
+def test_fits_in_threads_of_one_process_take_turns_on_torchs_threads(data, monkeypatch):
+    # a wide network's training takes all of torch's threads
+    monkeypatch.setattr(_net, "MIN_PARALLEL_WORK", 0)
+    alone = fit(data, **_SMALL).predict(data[0])  # no thread beside it
+
+    def work(barrier):
+        torch.set_num_threads(4)
+        barrier.wait()
+        return fit(data, callbacks=[_RecordSpan()], **_SMALL)
+
+    first, second = sorted(
+        _in_threads(2, work), key=lambda reg: reg.history_[0, "began"]
+    )
+    # one trains after the other: neither's random draws (dropout) are the
+    # other's, and the one training has all the threads
+    assert first.history_[-1, "ended"] <= second.history_[0, "began"]
+    for reg in (first, second):
+        assert reg.history_[:, "torch_threads"] == [4, 4]
+        assert_array_equal(reg.predict(data[0]), alone)
+
+
+def test_a_prediction_beside_a_running_block_takes_its_share(data):
+    reg = fit(data, **_SMALL)
+    seen = []
+    reg.net_.module_.register_forward_pre_hook(
+        lambda module, args: seen.append(torch.get_num_threads())
+    )
+    entered, done = threading.Event(), threading.Event()
+
+    def other_block():
+        with cpu_share():
+            entered.set()
+            done.wait(30)
+
+    other = threading.Thread(target=other_block)
+    other.start()
+    entered.wait(30)
+    torch.set_num_threads(4)
+    try:
+        reg.predict(data[0])
+        assert seen == [2]  # 4 threads, 2 blocks running
+        assert torch.get_num_threads() == 4
+    finally:
+        done.set()
+        other.join()
 
 
 def test_one_thread_fits_the_same_network_as_torchs_threads(
