@@ -19,11 +19,23 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+)
 
 from ._blend import fit_linear_path
 from ._net import TaskDataset
 from ._sklearn import Interval, StrOptions
+from ._streaming import (
+    Partitions,
+    StreamDataset,
+    first_pass,
+    is_dask_collection,
+    standardised_target_sums,
+    target_scaler,
+)
 from ._targets import TargetTransforms
 from ._torch_utils import as_tensor, resolve_device
 from ._training import (
@@ -37,10 +49,12 @@ from ._training import (
 from ._validation import (
     check_binary_labels,
     check_target_columns,
+    check_target_names,
     labels_and_weights,
     target_names,
     validate_training_data,
     validate_X,
+    warn_far_from_standardised,
 )
 from .architectures import ARCHITECTURES, Architecture
 from .losses import BINARY_LOSSES
@@ -222,6 +236,8 @@ class MultiTaskBase(BaseEstimator):
 
     def _train(self, X, y, sample_weight, *, epochs, reset, holdout=None):
         """Validate data, (re)build the net when ``reset`` and train ``epochs``."""
+        if any(is_dask_collection(v) for v in (X, y, sample_weight)):
+            return self._train_stream(X, y, sample_weight, epochs=epochs, reset=reset)
         if reset and hasattr(self, "net_"):
             # Unfitted until the new net is built: a fit failing half-way must
             # not leave the old net beside new target statistics.
@@ -246,45 +262,16 @@ class MultiTaskBase(BaseEstimator):
             self.do_early_stopping_, self.cross_fit_ = self._early_stopping_for(
                 Y, holdout
             )
-            self._y_1d = y_1d
-            self.n_tasks_ = Y.shape[1]
-            self.target_names_ = names
-            self._binary_tasks = binary
-            self._target_transforms = self._make_target_transforms()
-            if self.dp is not None:
-                check_private_settings(self)
+            self._start_targets(names, binary, y_1d)
             self._target_transforms.fit(Y)
             Y = self._target_transforms.transform(Y, rows)
-            if self.dp is not None:
-                self._target_scaler = private_target_scaler(
-                    self.dp, names, binary, self._target_transforms
-                )
-            else:
-                self._target_scaler = StandardScaler().fit(
-                    Y, sample_weight=sample_weight
-                )
-            # binary labels are learnt as they are, 0 and 1
-            self._target_scaler.mean_[binary] = 0.0
-            self._target_scaler.var_[binary] = self._target_scaler.scale_[binary] = 1.0
-            overflow = np.flatnonzero(~np.isfinite(self._target_scaler.scale_))
-            if overflow.size:
-                t = int(overflow[0])
-                raise ValueError(
-                    f"y's task {t} ({self.target_names_[t]!r}) has values too large "
-                    "to standardise in float64 (its variance overflows): express it "
-                    "in larger units, e.g. divide it by a power of 10."
-                )
-        else:
-            self._network.check_unchanged(
-                self.get_params(deep=False),
-                "continuing to train (warm_start, partial_fit)",
+            self._set_target_scaler(
+                private_target_scaler(self.dp, names, binary, self._target_transforms)
+                if self.dp is not None
+                else StandardScaler().fit(Y, sample_weight=sample_weight)
             )
-            if Y.shape[1] != self.n_tasks_:
-                raise ValueError(
-                    f"y has {Y.shape[1]} tasks but the estimator was fitted with "
-                    f"{self.n_tasks_}; continuing training needs the same tasks."
-                )
-            check_target_columns(y, self.target_names_)
+        else:
+            self._check_continuing(Y.shape[1], y)
             Y = self._target_transforms.transform(Y, rows)
         Y = self._target_scaler.transform(Y).astype(np.float32)
         if self.dp is not None:  # labels outside dp.target_bounds, to them
@@ -293,11 +280,10 @@ class MultiTaskBase(BaseEstimator):
         sample_weight = self._label_weights(Y, sample_weight, reset)
 
         device = resolve_device(self.device)
-        n_before = 0 if reset else len(self.net_.history)
-        settings = TrainingSettings.from_params(self.get_params(deep=False))
         holds_out = self.do_early_stopping_ if holdout is None else holdout
-        try:
-            dataset = make_dataset(
+
+        def dataset():
+            return make_dataset(
                 X,
                 Y,
                 sample_weight,
@@ -311,6 +297,31 @@ class MultiTaskBase(BaseEstimator):
                 seed=self._seed,
                 task_names=self.target_names_,
             )
+
+        dataset, n_epochs = self._fit_net(
+            dataset,
+            device,
+            epochs=epochs,
+            reset=reset,
+            memory_hint=f"{X.shape[0]} rows of {X.shape[1]} features, which stay "
+            "on the device while training",
+        )
+        if reset or holds_out:
+            self._fit_held_out(dataset, X, Y, sample_weight, holds_out)
+        else:
+            # trained on without held-out rows: what was learnt of held-out
+            # rows no longer describes the network
+            self._calibrate_held_out(None)
+        return n_epochs
+
+    def _fit_net(self, make_dataset, device, *, epochs, reset, memory_hint):
+        """Train on the dataset ``make_dataset()`` builds (a new net when
+        ``reset``); record the history. Returns the dataset and the epochs
+        trained. On failure, only a continued net still fit to use is kept."""
+        n_before = 0 if reset else len(self.net_.history)
+        settings = TrainingSettings.from_params(self.get_params(deep=False))
+        try:
+            dataset = make_dataset()
             config = (
                 NetworkConfig.from_params(
                     self.get_params(), vars(self), self._task_losses(self.n_tasks_)
@@ -355,18 +366,171 @@ class MultiTaskBase(BaseEstimator):
                 raise
             raise MemoryError(
                 f"device={self.device!r} ran out of memory training on "
-                f"{X.shape[0]} rows of {X.shape[1]} features, which stay on the "
-                f"device while training ({str(error).splitlines()[0]}). Use "
+                f"{memory_hint} ({str(error).splitlines()[0]}). Use "
                 "device='cpu', fewer rows, a smaller batch_size or smaller layers."
             ) from error
         self._record_history(n_before)
-        if reset or holds_out:
-            self._fit_held_out(dataset, X, Y, sample_weight, holds_out)
+        return dataset, n_epochs
+
+    def _check_streaming(self):
+        """Raise where a fit on Dask collections cannot do what is asked."""
+        if self.early_stopping is True or self.early_stopping == "cross_fit":
+            raise ValueError(
+                f"early_stopping={self.early_stopping!r} holds rows out in memory, "
+                "which a fit on Dask collections does not: set "
+                "early_stopping=False (or 'auto'), or hold out a validation set "
+                "yourself and score it after fitting."
+            )
+        if self.dp is not None:
+            raise ValueError(
+                "dp: differentially private training samples rows from the whole "
+                "data at every step, which a fit on Dask collections (streamed "
+                "partition by partition) does not: fit in memory for dp."
+            )
+
+    def _train_stream(self, X, y, sample_weight, *, epochs, reset):
+        """:meth:`_train` on Dask collections, streamed partition by partition
+        (see ``skhealth._streaming``): a first pass for the checks and the
+        target standardisation, then ``epochs`` passes of training."""
+        if not is_dask_collection(X):
+            raise ValueError(
+                f"y or sample_weight is a Dask collection but X is a "
+                f"{type(X).__name__}: give all of them as Dask collections taken "
+                "from the same frame, or compute them all."
+            )
+        self._check_streaming()
+        check_target_names(y)
+        parts = Partitions(X, y, sample_weight)
+        n_tasks = parts.n_tasks
+        binary = np.isin(self._task_losses(n_tasks), list(BINARY_LOSSES))
+        if reset:
+            self.__dict__.pop("net_", None)
+            self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+            self.do_early_stopping_ = self.cross_fit_ = False
+            self._start_targets(target_names(y, n_tasks), binary, parts.y_1d)
+            learnt = [
+                name
+                for name, spec in zip(
+                    self.target_names_, self._target_transforms.specs, strict=True
+                )
+                if not (spec is None or isinstance(spec, str))
+            ]
+            if learnt:
+                raise ValueError(
+                    f"target_transform learns from the labels of {learnt}, which a "
+                    "fit on Dask collections does not hold in memory: use a named "
+                    "transform ('log', 'log1p') or None for those tasks."
+                )
+            self._target_transforms.fit(np.empty((0, n_tasks)))
         else:
-            # trained on without held-out rows: what was learnt of held-out
-            # rows no longer describes the network
+            self._check_continuing(n_tasks, y)
+        _check_n_features(self, parts.meta, reset=reset)
+        _check_feature_names(self, parts.meta, reset=reset)
+        stats = first_pass(parts, binary, self._target_transforms)
+        self._check_stream_labels(stats, reset)
+        if reset:
+            self._set_target_scaler(target_scaler(stats))
+            total, mean, m2 = stats["features"]
+            warn_far_from_standardised(
+                np.arange(len(mean)),
+                mean,
+                np.sqrt(m2 / np.maximum(total, 1)),
+                getattr(self, "feature_names_in_", None),
+                stacklevel=5,
+            )
+
+        def prepare(X, Y, w):
+            keep = w > 0
+            if not keep.all():
+                X, Y, w = X[keep], Y[keep], w[keep]
+            Y = self._target_transforms.transform(Y)
+            Y = self._target_scaler.transform(Y).astype(np.float32)
+            return X, Y, self._label_weights(Y, w, reset)
+
+        low, high = stats["weights"]
+        device = resolve_device(self.device)
+        dataset, n_epochs = self._fit_net(
+            lambda: StreamDataset(
+                parts,
+                prepare,
+                stats["rows"],
+                uniform_weights=low == high,
+                weighted=low != high or stats["labels"].sum() < stats["rows"] * n_tasks,
+                target_sums=standardised_target_sums(stats, self._target_scaler),
+                device=device,
+            ),
+            device,
+            epochs=epochs,
+            reset=reset,
+            memory_hint=f"{len(parts)} partitions of {stats['rows']} rows",
+        )
+        if reset:
+            self._fit_held_out(dataset, None, None, None, holds_out=False)
+        else:
             self._calibrate_held_out(None)
         return n_epochs
+
+    def _check_stream_labels(self, stats, reset):
+        """Raise, as an in-memory fit, for tasks without labels (any task at a
+        first fit, all of them continuing) or a binary task of one class."""
+        labels = stats["labels"]
+        unlabelled = np.flatnonzero(labels == 0)
+        if unlabelled.size and (reset or unlabelled.size == labels.size):
+            t = int(unlabelled[0])
+            raise ValueError(
+                f"Input y contains NaN only for task {t} "
+                f"({self.target_names_[t]!r}): every label is missing or has zero "
+                "weight in every partition. Drop that column or provide labels."
+            )
+        if reset:
+            mean = stats["targets"][1]
+            for t in np.flatnonzero(self._binary_tasks):
+                if not 0 < mean[t] < 1:
+                    raise ValueError(
+                        f"The binary task {t} ({self.target_names_[t]!r}) has labels "
+                        f"of one class only ({round(mean[t])}): it needs both "
+                        "0 and 1."
+                    )
+
+    def _start_targets(self, names, binary, y_1d):
+        """Set what a first fit knows of its targets before seeing labels:
+        their names, shape, binary tasks and (unfitted) transforms."""
+        self._y_1d = y_1d
+        self.n_tasks_ = len(names)
+        self.target_names_ = names
+        self._binary_tasks = binary
+        self._target_transforms = self._make_target_transforms()
+        if self.dp is not None:
+            check_private_settings(self)
+
+    def _set_target_scaler(self, scaler):
+        """Standardise the (transformed) labels with ``scaler``, fitted; the
+        binary tasks' labels are learnt as they are, 0 and 1."""
+        binary = self._binary_tasks
+        scaler.mean_[binary] = 0.0
+        scaler.var_[binary] = scaler.scale_[binary] = 1.0
+        overflow = np.flatnonzero(~np.isfinite(scaler.scale_))
+        if overflow.size:
+            t = int(overflow[0])
+            raise ValueError(
+                f"y's task {t} ({self.target_names_[t]!r}) has values too large "
+                "to standardise in float64 (its variance overflows): express it "
+                "in larger units, e.g. divide it by a power of 10."
+            )
+        self._target_scaler = scaler
+
+    def _check_continuing(self, n_tasks, y):
+        """Raise unless training can continue on ``y``'s ``n_tasks`` tasks."""
+        self._network.check_unchanged(
+            self.get_params(deep=False),
+            "continuing to train (warm_start, partial_fit)",
+        )
+        if n_tasks != self.n_tasks_:
+            raise ValueError(
+                f"y has {n_tasks} tasks but the estimator was fitted with "
+                f"{self.n_tasks_}; continuing training needs the same tasks."
+            )
+        check_target_columns(y, self.target_names_)
 
     def _fit_held_out(self, dataset, X, Y, sample_weight, holds_out):
         """Set what is learnt on held-out rows: the linear path and each

@@ -247,6 +247,13 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         self.dp = dp
 
     # ----------------------------------------------------------------- targets
+    def _check_streaming(self):
+        raise ValueError(
+            "MultiTaskHealthClassifier does not train on Dask collections: it "
+            "learns its classes from all labels at once. For 0/1 outcomes, use "
+            "MultiTaskHealthRegressor(loss='log_loss'), which does."
+        )
+
     def _task_losses(self, n_tasks):
         return ["log_loss"] * n_tasks
 

@@ -17,6 +17,7 @@ from . import metrics
 from ._base import MultiTaskBase
 from ._calibration import calibrate, check_confidence, check_groups
 from ._sklearn import HasMethods, StrOptions
+from ._streaming import is_dask_collection, predict_lazily
 from ._targets import TRANSFORMS, TargetTransforms, task_transforms
 from ._validation import (
     check_target_columns,
@@ -378,7 +379,9 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs with the features the estimator was fitted on.
+            Inputs with the features the estimator was fitted on. A Dask
+            DataFrame or Array gives a Dask array, predicted partition by
+            partition when computed.
         return_std : bool, default=False
             Also return each prediction's predictive standard deviation (as
             :class:`~sklearn.gaussian_process.GaussianProcessRegressor` does):
@@ -404,6 +407,13 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
             With ``return_std=True``, for a model without a calibration.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            if return_std:
+                raise ValueError(
+                    "return_std=True is not offered for Dask inputs: call predict "
+                    "with it on each partition (X.map_partitions)."
+                )
+            return predict_lazily(self, X)
         continuous = ~self._binary_tasks
         calibration = (
             self._fitted_calibration() if return_std and continuous.any() else None

@@ -79,7 +79,9 @@ def use_holdout(dataset, y=None, **fit_params):
 
 
 class BatchIterator:
-    """Minibatches of a :class:`TaskDataset` by slicing whole tensors.
+    """Minibatches of a :class:`TaskDataset` by slicing whole tensors, or
+    those of any dataset with a ``batches(batch_size, shuffle)`` method (a
+    stream of partitions: :class:`skhealth._streaming.StreamDataset`).
 
     Parameters
     ----------
@@ -96,6 +98,9 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
+        if hasattr(self.dataset, "batches"):
+            yield from self.dataset.batches(self.batch_size, self.shuffle)
+            return
         n = len(self.dataset)
         order = (
             torch.randperm(n, device=self.dataset.X.device) if self.shuffle else None

@@ -269,8 +269,18 @@ def warn_if_unscaled(X, feature_names, rows):
     bound = np.maximum(X.max(axis=0), -X.min(axis=0))
     columns = np.flatnonzero(bound > _FAR_FROM_STANDARDISED)
     values = X[:, columns] if rows.all() else X[rows][:, columns]
-    mean = values.mean(axis=0, dtype=np.float64)
-    std = values.std(axis=0, dtype=np.float64)
+    warn_far_from_standardised(
+        columns,
+        values.mean(axis=0, dtype=np.float64),
+        values.std(axis=0, dtype=np.float64),
+        feature_names,
+        stacklevel=6,
+    )
+
+
+def warn_far_from_standardised(columns, mean, std, feature_names, stacklevel):
+    """Warn, naming them, of the ``columns`` whose ``mean`` or ``std`` is
+    beyond the threshold (see :func:`warn_if_unscaled`)."""
     far = np.maximum(np.abs(mean), std) > _FAR_FROM_STANDARDISED
     if not far.any():
         return
@@ -287,7 +297,7 @@ def warn_if_unscaled(X, feature_names, rows):
         "skhealth.preprocessing.make_default_preprocessor(X), which also "
         "encodes categorical features.",
         UserWarning,
-        stacklevel=5,  # the estimator's fit or partial_fit
+        stacklevel=stacklevel,  # the estimator's fit or partial_fit
     )
 
 

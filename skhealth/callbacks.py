@@ -21,7 +21,10 @@ _TASK_KEYS = ("train_loss", "train_r2", "valid_loss", "valid_r2")
 
 def _target_sums(dataset):
     """Per task, in float64: the labels' total weight, weighted sum, weighted sum
-    of squares and count (what R² needs of the targets, the same every epoch)."""
+    of squares and count (what R² needs of the targets, the same every epoch).
+    A dataset streamed from partitions has them from its first pass."""
+    if hasattr(dataset, "target_sums"):
+        return dataset.target_sums()
     y, weight = dataset.y, dataset.weight
     if weight is None:
         n = torch.full(

@@ -51,7 +51,7 @@ LOSSES = {
 BINARY_LOSSES = frozenset({"log_loss"})
 
 
-def label_weights(y, sample_weight=None):
+def label_weights(y, sample_weight=None, uniform=None):
     """Split ``NaN``-coded targets into finite targets and per-label weights.
 
     Parameters
@@ -63,6 +63,9 @@ def label_weights(y, sample_weight=None):
         Weight of each row's labels, or of each label; ``None`` weighs them
         all 1. Weights that are all equal are replaced by 1, which leaves every
         weighted mean as it is.
+    uniform : bool, default=None
+        Whether the sample weights are all equal, as decided for the whole
+        data when ``y`` is a part of it; ``None``: from ``sample_weight``.
 
     Returns
     -------
@@ -85,9 +88,10 @@ def label_weights(y, sample_weight=None):
             [1., 1.]])
     """
     observed = ~torch.isnan(y)
-    uniform = sample_weight is None or bool(
-        (sample_weight == sample_weight.flatten()[0]).all()
-    )
+    if uniform is None:
+        uniform = sample_weight is None or bool(
+            (sample_weight == sample_weight.flatten()[0]).all()
+        )
     if uniform and observed.all():
         return y, None
     weight = observed.to(y.dtype)

@@ -1,0 +1,226 @@
+"""Grid search on a cluster: a 2-worker search against a serial one on NHANES.
+
+Goal (issue "search on a cluster"): on 2 cores, a search on 2 workers takes
+at most 1.25 × (serial time / 2).
+
+The search is a ``GridSearchCV`` of the default pipeline
+(:func:`~skhealth.preprocessing.make_default_preprocessor` and a
+``MultiTaskHealthRegressor``) on all of NHANES: 4 candidates (``alpha`` 1e-4
+or 1e-2 × ``learning_rate_init`` 1e-3 or 3e-3), ``cv=3``, ``refit=False``,
+so 12 fits, each of ``--max-iter`` epochs without early stopping from
+``random_state=0``: every fit does the same work. It runs, in one process
+and in this order, on:
+
+- ``serial``: ``n_jobs=1``, the fits one after another in this process;
+- ``loky``: ``n_jobs=2``, joblib's default backend (2 worker processes);
+- ``dask``: ``n_jobs=2`` under ``on_cluster("dask", address)``, a
+  ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``;
+- ``ray``: ``n_jobs=2`` under ``on_cluster("ray")`` after
+  ``ray.init(num_cpus=2)``; Ray's joblib backend starts a pool of fresh
+  actor processes for every search, so its time includes their start;
+- ``dask-threads``: ``n_jobs=2`` on a ``LocalCluster(n_workers=1,
+  threads_per_worker=2, processes=False)``. Fits in the threads of one process
+  take turns in skhealth (torch's random generators are one per process), so
+  this one is expected to take about the serial time: it is reported, not
+  held to the goal.
+
+Each engine is started (the cluster, ``ray.init``) before anything is timed,
+and first runs a warm-up search of one epoch a fit, so its workers have
+imported torch and skhealth; then the search runs ``--repeats`` times and the
+best time counts. Only ``search.fit`` is timed.
+
+Prints one row per engine: the seconds to start it and of the warm-up, the
+search's seconds, their ratio to the serial time halved (the goal is
+``ratio <= 1.25``), whether the goal is met, whether ``best_params_`` equals
+the serial search's and the largest difference of ``mean_test_score`` from
+it, and the worker processes and torch threads that a probe run through the
+engine found. The load average before and after is printed too: time it on
+an otherwise idle machine. Torch uses one thread per process.
+
+Run from the repository root::
+
+    python benchmarks/search.py [--max-iter 30] [--repeats 1]
+        [--engines loky dask ray dask-threads]
+"""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import contextlib
+import time
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from skhealth import MultiTaskHealthRegressor
+from skhealth.datasets import load_nhanes
+from skhealth.parallel import on_cluster
+from skhealth.preprocessing import make_default_preprocessor
+
+ENGINES = ["loky", "dask", "ray", "dask-threads"]
+GOAL = 1.25
+GRID = {
+    "multitaskhealthregressor__alpha": [1e-4, 1e-2],
+    "multitaskhealthregressor__learning_rate_init": [1e-3, 3e-3],
+}
+
+
+def make_search(X, *, max_iter, members, n_jobs):
+    """The benchmark's search: 4 candidates x 3 folds, no refit."""
+    regressor = MultiTaskHealthRegressor(
+        max_iter=max_iter,
+        n_members=members,
+        early_stopping=False,
+        random_state=0,
+    )
+    pipeline = make_pipeline(make_default_preprocessor(X), regressor)
+    return GridSearchCV(pipeline, GRID, cv=3, refit=False, n_jobs=n_jobs)
+
+
+def _worker():
+    """This process's id and torch's threads (run through the engine)."""
+    return os.getpid(), torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def started(name):
+    """Start engine ``name`` (the time it takes is not the search's).
+
+    Yields the seconds it took to start and a function returning the context
+    that runs a block's joblib work on it.
+    """
+    start = time.perf_counter()
+    if name in ("serial", "loky"):
+        yield 0.0, contextlib.nullcontext
+    elif name in ("dask", "dask-threads"):
+        from distributed import LocalCluster
+
+        processes = name == "dask"
+        with LocalCluster(
+            n_workers=2 if processes else 1,
+            threads_per_worker=1 if processes else 2,
+            processes=processes,
+            dashboard_address=None,
+        ) as cluster:
+            seconds = time.perf_counter() - start
+            yield seconds, lambda: on_cluster("dask", cluster.scheduler_address)
+    elif name == "ray":
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False)
+        seconds = time.perf_counter() - start
+        try:
+            yield seconds, lambda: on_cluster("ray")
+        finally:
+            ray.shutdown()
+    else:
+        raise ValueError(f"unknown engine {name!r}")
+
+
+def run_engine(name, X, Y, args):
+    """Start engine ``name``, warm it up, time the search on it; its row."""
+    n_jobs = 1 if name == "serial" else 2
+    with started(name) as (start_seconds, on_engine):
+        with on_engine():
+            start = time.perf_counter()
+            make_search(X, max_iter=1, members=args.members, n_jobs=n_jobs).fit(X, Y)
+            warm_up = time.perf_counter() - start
+            probe = joblib.Parallel(n_jobs=n_jobs)(
+                joblib.delayed(_worker)() for _ in range(4 * n_jobs)
+            )
+            times = []
+            for _ in range(args.repeats):
+                search = make_search(
+                    X, max_iter=args.max_iter, members=args.members, n_jobs=n_jobs
+                )
+                start = time.perf_counter()
+                search.fit(X, Y)
+                times.append(time.perf_counter() - start)
+    return {
+        "start s": start_seconds,
+        "warm-up s": warm_up,
+        "seconds": min(times),
+        "processes": len({pid for pid, _ in probe}),
+        "torch threads": ",".join(str(t) for t in sorted({t for _, t in probe})),
+    }, search
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-iter", type=int, default=30)
+    parser.add_argument("--members", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        choices=ENGINES,
+        default=ENGINES,
+        help="the engines to time against the serial search (always run)",
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    X, Y = load_nhanes(return_X_y=True)
+    load_before = os.getloadavg()
+    wall = time.perf_counter()
+    rows, searches = {}, {}
+    for name in ["serial", *args.engines]:
+        rows[name], searches[name] = run_engine(name, X, Y, args)
+        print(f"{name}: {rows[name]['seconds']:.1f} s", flush=True)
+    wall = time.perf_counter() - wall
+    load_after = os.getloadavg()
+
+    serial = searches["serial"]
+    half = rows["serial"]["seconds"] / 2
+    for name, row in rows.items():
+        search = searches[name]
+        row["ratio"] = row["seconds"] / half
+        row["goal met"] = "-" if name == "serial" else row["ratio"] <= GOAL
+        row["same best_params_"] = search.best_params_ == serial.best_params_
+        row["max |Δ score|"] = np.max(
+            np.abs(
+                search.cv_results_["mean_test_score"]
+                - serial.cv_results_["mean_test_score"]
+            )
+        )
+    columns = [
+        "start s",
+        "warm-up s",
+        "seconds",
+        "ratio",
+        "goal met",
+        "same best_params_",
+        "max |Δ score|",
+        "processes",
+        "torch threads",
+    ]
+    table = pd.DataFrame(rows).T[columns]
+    table.index.name = "engine"
+    fits = len(serial.cv_results_["params"]) * serial.n_splits_
+    print(
+        f"\n{len(X)} rows; {fits} fits of {args.max_iter} epochs, "
+        f"{args.members} member(s); best of {args.repeats}; "
+        f"{os.cpu_count()} cores; goal: ratio = seconds / (serial / 2) <= {GOAL}"
+    )
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", None, "display.precision", 3
+    ):
+        print(table)
+    params = {k.split("__")[-1]: v for k, v in serial.best_params_.items()}
+    print(f"serial best_params_: {params}")
+    print(
+        f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
+        f"wall time {wall:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
