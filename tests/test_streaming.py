@@ -288,7 +288,7 @@ def test_partitions_of_other_rows_are_an_error_naming_the_partition(frame):
     X = dd.from_pandas(frame[FEATURES], npartitions=3).clear_divisions()
     y = dd.from_pandas(frame[TARGETS].iloc[:-10], npartitions=3).clear_divisions()
     with pytest.raises(
-        ValueError, match=r"Partition 2 of X, y and sample_weight has \[100, 90\] rows"
+        ValueError, match=r"Partition 0 of X, y and sample_weight has \[100, 97\] rows"
     ):
         MultiTaskHealthRegressor(**_FIT).fit(X, y)
 
