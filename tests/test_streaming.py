@@ -285,10 +285,12 @@ def test_partitions_that_cannot_be_matched_are_an_error(frame):
 
 
 def test_partitions_of_other_rows_are_an_error_naming_the_partition(frame):
+    # 100 rows in each partition of X, 97 or 96 in those of y
     X = dd.from_pandas(frame[FEATURES], npartitions=3).clear_divisions()
     y = dd.from_pandas(frame[TARGETS].iloc[:-10], npartitions=3).clear_divisions()
     with pytest.raises(
-        ValueError, match=r"Partition 0 of X, y and sample_weight has \[100, 97\] rows"
+        ValueError,
+        match=r"Partition [0-2] of X, y and sample_weight has \[100, 9[67]\] rows",
     ):
         MultiTaskHealthRegressor(**_FIT).fit(X, y)
 
