@@ -32,6 +32,7 @@ _SUBMODULES = (
     "model_files",
     "monitoring",
     "onnx",
+    "parallel",
     "plot",
     "preprocessing",
     "privacy",

@@ -118,6 +118,7 @@ class MultiTaskBase(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "callbacks": [list, None],
         "dp": [DP, None],
     }

@@ -102,6 +102,12 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         Patience, in epochs, of the stopping rule.
     device : {"cpu", "cuda", "auto"} or str, default="cpu"
         Where to train and predict.
+    precision : {"float32", "bfloat16"}, default="float32"
+        The arithmetic of the network's forward passes. ``"bfloat16"`` runs
+        them under :func:`torch.autocast` in bfloat16 (the weights, the
+        optimiser, the losses and the predictions returned stay float32): it
+        can speed up wide networks on GPUs with bfloat16 units, at the cost
+        of some accuracy; on most CPUs it is slower. Not with ``dp``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks for the training net.
 
@@ -219,6 +225,7 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="cpu",
+        precision="float32",
         callbacks=None,
         dp=None,
     ):
@@ -243,6 +250,7 @@ class MultiTaskHealthClassifier(ClassifierMixin, MultiTaskBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.dp = dp
 

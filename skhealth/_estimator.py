@@ -176,6 +176,12 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         ``"cuda:1"`` and the like select a device. A model trained on a GPU and
         unpickled where CUDA is missing moves to the CPU (with skorch's
         ``DeviceWarning``), and its ``device`` becomes ``"cpu"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        The arithmetic of the network's forward passes. ``"bfloat16"`` runs
+        them under :func:`torch.autocast` in bfloat16 (the weights, the
+        optimiser, the losses and the predictions returned stay float32): it
+        can speed up wide networks on GPUs with bfloat16 units, at the cost
+        of some accuracy; on most CPUs it is slower. Not with ``dp``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks for the training net (copied at each fit, so the
         objects given here are never modified). skorch's ``EpochScoring`` and
@@ -316,6 +322,7 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         validation_fraction=0.1,
         n_iter_no_change=10,
         device="cpu",
+        precision="float32",
         callbacks=None,
         dp=None,
     ):
@@ -341,6 +348,7 @@ class MultiTaskHealthRegressor(RegressorMixin, MultiTaskBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.precision = precision
         self.callbacks = callbacks
         self.dp = dp
 

@@ -117,6 +117,9 @@ class BatchIterator:
 # every pass has a fixed cost: on a GPU, launching its kernels costs more than
 # running them on a training batch.
 _EVAL_ROWS = 8192
+# On a GPU, the fixed cost of a pass (launches, copies both ways) outweighs
+# its rows' work further: a pass takes up to this many rows.
+_GPU_EVAL_ROWS = 65536
 
 
 # Multiply-adds of the forward pass over one training batch (the batch size
@@ -234,6 +237,23 @@ class MultiTaskNet(NeuralNet):
     #: Whether the net trains with differential privacy (see skhealth.privacy)
     private = False
 
+    def __init__(self, *args, precision="float32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+
+    def _autocast(self):
+        """The forward passes' arithmetic: bfloat16 autocast where asked."""
+        return torch.autocast(
+            torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=self.precision == "bfloat16",
+        )
+
+    def infer(self, x, **fit_params):
+        with self._autocast():
+            # the losses and whatever reads the predictions, in float32
+            return super().infer(x, **fit_params).float()
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         # skorch's fit trains through here too
         if not self.initialized_:
@@ -266,7 +286,7 @@ class MultiTaskNet(NeuralNet):
             if weight is not None and weight.dim() == 3:
                 # cross-fitted: each row is predicted by the member that
                 # validates on it, which never trained on it
-                each = self.module_.each_member(X)
+                each = self._each_member(X)
                 y_pred = (each * (weight > 0)).sum(dim=0)
                 weight = label_weight(weight)
             else:
@@ -280,9 +300,9 @@ class MultiTaskNet(NeuralNet):
             return super().evaluation_step(batch, training=True)
         # The estimator checked that it is fitted, and X is one tensor: the
         # module is called directly, skipping infer's checks for other inputs.
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             self._set_training(False)
-            return self.module_(batch[0].to(self.device))
+            return self.module_(batch[0].to(self.device)).float()
 
     def cross_fitted_predictions(self, dataset):
         """Each row of a cross-fitted ``dataset`` (see
@@ -296,7 +316,7 @@ class MultiTaskNet(NeuralNet):
             self._set_training(False)
             for start in range(0, len(validation), self.eval_rows()):
                 rows = slice(start, start + self.eval_rows())
-                each = self.module_.each_member(validation.X[rows])
+                each = self._each_member(validation.X[rows])
                 picks = validation.members[:, rows, None]
                 parts.append(torch.stack([(each * picks).sum(0), each.var(dim=0)]))
         return tuple(torch.cat(parts, dim=1).double().cpu().numpy())
@@ -314,7 +334,7 @@ class MultiTaskNet(NeuralNet):
             for start in range(0, len(X), self.eval_rows()):
                 rows = X[start : start + self.eval_rows()].to(self.device)
                 if hasattr(self.module_, "each_member"):
-                    each = self.module_.each_member(rows)
+                    each = self._each_member(rows)
                     # summed in the order of the ensemble's forward: the same
                     # mean, bit for bit, as predict's
                     mean = each[0]
@@ -326,9 +346,15 @@ class MultiTaskNet(NeuralNet):
                     variance = ((each - mean) ** 2).sum(dim=0) / (len(each) - 1)
                     parts.append(torch.stack([mean, variance]))
                 else:
-                    mean = self.module_(rows)
+                    with self._autocast():
+                        mean = self.module_(rows).float()
                     parts.append(torch.stack([mean, torch.zeros_like(mean)]))
         return tuple(torch.cat(parts, dim=1).double().cpu().numpy())
+
+    def _each_member(self, X):
+        """Every member's prediction of ``X``, in float32."""
+        with self._autocast():
+            return self.module_.each_member(X).float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
@@ -352,7 +378,8 @@ class MultiTaskNet(NeuralNet):
 
     def eval_rows(self):
         """Rows per forward pass when predicting or validating."""
-        return max(self.batch_size, _EVAL_ROWS)
+        on_cpu = torch.device(self.device).type == "cpu"
+        return max(self.batch_size, _EVAL_ROWS if on_cpu else _GPU_EVAL_ROWS)
 
     def _set_training(self, training=True):
         # skorch sets the mode of every submodule at every batch; once the
@@ -375,6 +402,7 @@ class MultiTaskNet(NeuralNet):
         # set directly: skorch's set_params would look for a component to re-make
         self.batch_size = settings.batch_size_for(n_samples)
         self.iterator_train__shuffle = settings.shuffle
+        self.precision = settings.precision
         # skorch puts the parameters no pattern of optimizer__param_groups
         # matched (the decayed weights) in the last group
         self.optimizer_.param_groups[-1]["weight_decay"] = settings.alpha
@@ -451,7 +479,13 @@ class MultiTaskNet(NeuralNet):
     # The components whose tensors training changes, and the settings that
     # continuing to train sets (apply_training_settings, max_epochs).
     _TRAINED_COMPONENTS = ("module_", "criterion_", "optimizer_")
-    _TRAINING_SETTINGS = ("lr", "batch_size", "iterator_train__shuffle", "max_epochs")
+    _TRAINING_SETTINGS = (
+        "lr",
+        "batch_size",
+        "iterator_train__shuffle",
+        "max_epochs",
+        "precision",
+    )
 
     def training_state(self):
         """A copy of what training changes (see :meth:`restore_training_state`):

@@ -253,8 +253,7 @@ def _frame_parts(frames):
     )
     names = [None if f.ndim == 1 else list(f.columns) for f in frames]
     return [
-        tuple(dask.delayed(_split, nout=3)(part, names))
-        for part in joined.to_delayed()
+        tuple(dask.delayed(_split, nout=3)(part, names)) for part in joined.to_delayed()
     ]
 
 

@@ -189,6 +189,7 @@ class TrainingSettings:
     tol: float
     verbose: int
     callbacks: object  # a list of skorch callbacks, or None
+    precision: str  # "float32" or "bfloat16"
 
     @classmethod
     def from_params(cls, params):
@@ -289,6 +290,7 @@ def make_net(config, settings, n_samples, device, privacy=None):
         batch_size=settings.batch_size_for(n_samples),
         iterator_train=BatchIterator,
         iterator_train__shuffle=settings.shuffle,
+        precision=settings.precision,
         train_split=use_holdout,
         callbacks=callbacks,
         # skorch tabulates every epoch even when silent: drop the table then;

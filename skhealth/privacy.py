@@ -141,6 +141,12 @@ def check_private_settings(estimator):
     """Raise a ValueError for an estimator setting that would read the private
     rows outside the accounting; ``estimator.dp`` is set."""
     estimator.dp._validate_params()
+    if estimator.precision != "float32":
+        raise ValueError(
+            f"precision={estimator.precision!r} cannot be used with dp: the "
+            "per-row gradients, clipped and noised, are computed in float32. Set "
+            "precision='float32'."
+        )
     if estimator.early_stopping is True or estimator.early_stopping == "cross_fit":
         raise ValueError(
             f"early_stopping={estimator.early_stopping!r} cannot be used with dp: "

@@ -51,8 +51,12 @@ ESTIMATORS = {
 # that means what older files did: saving leaves them out at that value,
 # loading fills it in.
 _ADDED_PARAMS = {
-    "MultiTaskHealthRegressor": {"target_transform": None, "dp": None},
-    "MultiTaskHealthClassifier": {"dp": None},
+    "MultiTaskHealthRegressor": {
+        "target_transform": None,
+        "dp": None,
+        "precision": "float32",
+    },
+    "MultiTaskHealthClassifier": {"dp": None, "precision": "float32"},
 }
 
 # How safetensors names the dtypes a network's state holds
