@@ -81,8 +81,10 @@ if __name__ == "__main__":
 # %%
 # Every candidate's mean cross-validated score, and every fit's score on its
 # fold, serial and on the cluster: they coincide, so the best parameters are
-# the same. (Two workers on two cores take more than half the serial time:
-# each fit here is short, and the workers import torch before their first.)
+# the same. (The times printed above depend on the machine and on what else
+# runs on it: with fits this short, starting the workers and sending them the
+# work weigh as much as the fits. ``benchmarks/search.py`` times longer
+# searches.)
 if __name__ == "__main__":
     results = {"serial": serial.cv_results_, "cluster": clustered.cv_results_}
     mean = {name: r["mean_test_score"] for name, r in results.items()}

@@ -35,8 +35,8 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # A streamed fit reads numbers only, roughly standardised, as they lie in the
 # files: the preprocessing (imputing, scaling, one-hot encoding) happens
 # before. Here it is fitted in memory on the training rows; for a table
-# larger than memory, fit it on a sample, or on sums (means and spreads) over
-# the partitions, and apply it partition by partition (``map_partitions``).
+# larger than memory, fit it on a sample and apply it partition by partition
+# (``X.map_partitions(preprocessor.transform)``).
 X, Y = load_nhanes(return_X_y=True)
 X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.2, random_state=0)
 preprocessor = make_default_preprocessor(X_train).set_output(transform="pandas")
@@ -44,7 +44,8 @@ X_train = preprocessor.fit_transform(X_train)
 X_test = preprocessor.transform(X_test)
 features, targets = list(X_train.columns), list(Y_train.columns)
 
-folder = Path(tempfile.mkdtemp()) / "nhanes"
+workdir = tempfile.TemporaryDirectory()
+folder = Path(workdir.name) / "nhanes"
 table = X_train.join(Y_train).reset_index(drop=True)
 dd.from_pandas(table, npartitions=8).to_parquet(folder)
 print(f"{len(table)} rows in {len(list(folder.glob('*.parquet')))} Parquet files")
@@ -55,7 +56,10 @@ print(f"{len(table)} rows in {len(list(folder.glob('*.parquet')))} Parquet files
 # one frame so that their partitions hold the same rows. Early stopping would
 # hold rows out in memory, so a streamed fit trains ``max_iter`` epochs;
 # ``shuffle=False`` streams the partitions in order, as the in-memory fit
-# batches the rows.
+# batches the rows. Each epoch reads every partition from disk again (the
+# next while the network trains on one): with partitions of a few hundred
+# rows, as here, that takes longer than the training itself.
+# ``benchmarks/out_of_core.py`` measures it on ten million rows.
 X_lazy, Y_lazy = read_parquet(folder, target=targets, features=features)
 settings = dict(
     n_members=1,
@@ -112,14 +116,16 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# ``predict`` on a Dask frame is lazy: a Dask array, predicted partition by
-# partition when computed (or written out, e.g. with ``to_parquet``), never
-# more than a partition in memory. Its columns are checked against the
-# model's before anything is read.
+# ``predict`` on a Dask frame is lazy: a Dask frame with X's index and one
+# column per target, predicted partition by partition when it is computed
+# (here, into one frame in memory) or written out (``lazy.to_parquet(...)``,
+# a partition at a time). Its columns are checked against the model's when
+# ``predict`` is called, before any row is read.
 lazy = streamed.predict(X_lazy)
 print(repr(lazy))
 Y_hat = lazy.compute()
 print(
     f"computed: {Y_hat.shape}; equal to predict in memory: "
-    f"{np.allclose(Y_hat, streamed.predict(X_train), rtol=1e-6)}"
+    f"{np.allclose(Y_hat.to_numpy(), streamed.predict(X_train), rtol=1e-6)}"
 )
+workdir.cleanup()

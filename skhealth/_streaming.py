@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import _check_feature_names
+from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from ._torch_utils import as_tensor
 from .losses import label_weights
@@ -119,8 +119,8 @@ class Partitions:
             raise ValueError(
                 "X, y and sample_weight must be all Dask frames (DataFrame, "
                 f"Series) or all Dask arrays, got {kinds}: rows of one kind "
-                "cannot be aligned with the other's without computing them "
-                "(e.g. frame.to_dask_array(lengths=True))."
+                "cannot be matched with the other's without computing them: take "
+                "them all from one Dask frame, or make them all arrays."
             )
         values = {"X": X, "y": y, "sample_weight": sample_weight}
         values = {name: v for name, v in values.items() if v is not None}
@@ -287,6 +287,21 @@ def _weighted_moments(values, weights):
     return np.stack([total, mean, m2])
 
 
+def _feature_moments(X, rows=65536):
+    """:func:`_weighted_moments` of the finite float32 ``X``, every row
+    weighing 1, in float64 a block of ``rows`` rows at a time (a float64
+    copy of a whole partition would double its memory)."""
+    moments = np.zeros((3, X.shape[1]))
+    for start in range(0, len(X), rows):
+        block = X[start : start + rows]
+        mean = block.mean(axis=0, dtype=np.float64)
+        m2 = np.square(block - mean).sum(axis=0)
+        moments = merge_moments(
+            moments, np.stack([np.full_like(mean, len(block)), mean, m2])
+        )
+    return moments
+
+
 def merge_moments(a, b):
     """Moments of two parts' rows from each part's (Chan et al.'s update)."""
     (wa, ma, m2a), (wb, mb, m2b) = a, b
@@ -317,10 +332,9 @@ def partition_statistics(x, y, w, index, binary, transforms):
         Y = transforms.transform(Y)
     except ValueError as error:
         raise ValueError(f"Partition {index} of the training data: {error}.") from error
-    ones = np.ones(len(X))
     return {
         "rows": len(X),
-        "features": _weighted_moments(X.astype(np.float64), ones),
+        "features": _feature_moments(X),
         "targets": _weighted_moments(Y, w.astype(np.float64)),
         "labels": (~np.isnan(Y)).sum(0),
         "weights": (w.min(), w.max()) if len(w) else (np.inf, -np.inf),
@@ -507,35 +521,45 @@ def standardised_target_sums(stats, scaler):
 
 def predict_lazily(estimator, X):
     """``estimator.predict`` of each partition of the Dask collection ``X``,
-    as a Dask array (computed when asked), as dask-ml's ParallelPostFit."""
+    computed when asked, as dask-ml's ParallelPostFit: a Dask DataFrame (a
+    Series for a 1-D ``y``) with X's index and the targets' names for a
+    frame, a Dask array for an array. Columns are checked now."""
     dask = _dask()
     kind = _kind(X, "X")
+    one_task = estimator._y_1d
+    n_tasks = estimator.n_tasks_
     if kind == "frame":
         if isinstance(X, dask.dataframe.Series):
             raise ValueError("X must be a Dask DataFrame or a 2-D Dask Array.")
         _check_numeric(X, "X")
+        _check_n_features(estimator, X._meta, reset=False)
         _check_feature_names(estimator, X._meta, reset=False)
-        X = X.to_dask_array()  # rows per partition unknown: nothing computed
+        names = [str(name) for name in estimator.target_names_]
+
+        def predict_frame(part):
+            values = _predict_block(estimator, part, one_task, n_tasks)
+            if one_task:
+                return pd.Series(values, index=part.index, name=names[0])
+            return pd.DataFrame(values, index=part.index, columns=names)
+
+        return X.map_partitions(
+            predict_frame,
+            meta=predict_frame(X._meta.astype(np.float32)),
+        )
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (rows, features), got {X.ndim}-D.")
-    if X.shape[1] != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-            f"expecting {estimator.n_features_in_} features as input."
-        )
-    X = X.rechunk({1: -1})
-    columns = getattr(estimator, "feature_names_in_", None)
-    one_task = estimator._y_1d
-
-    def predict(block):
-        if columns is not None:
-            block = pd.DataFrame(block, columns=columns)
-        return estimator.predict(block)
-
-    return X.map_blocks(
-        predict,
+    _check_n_features(estimator, np.empty((0, X.shape[1])), reset=False)
+    return X.rechunk({1: -1}).map_blocks(
+        lambda block: _predict_block(estimator, block, one_task, n_tasks),
         dtype=np.float64,
-        chunks=(X.chunks[0],) if one_task else (X.chunks[0], (estimator.n_tasks_,)),
+        chunks=(X.chunks[0],) if one_task else (X.chunks[0], (n_tasks,)),
         drop_axis=[1] if one_task else [],
         meta=np.empty((0,) if one_task else (0, 0), dtype=np.float64),
     )
+
+
+def _predict_block(estimator, block, one_task, n_tasks):
+    """The predictions of one partition (an empty one predicts nothing)."""
+    if len(block) == 0:
+        return np.empty((0,) if one_task else (0, n_tasks))
+    return estimator.predict(block)

@@ -41,6 +41,7 @@ SLOW = {
     "docs/user_guide/federated.rst",
     "docs/user_guide/inspecting.rst",
     "docs/user_guide/model_files.rst",
+    "docs/user_guide/scaling.rst",
 }
 
 

@@ -203,17 +203,33 @@ def test_shuffled_streaming_is_reproducible():
     )
 
 
-def test_prediction_on_dask_is_lazy_and_equals_predict(frame):
+def test_prediction_of_a_dask_frame_is_a_lazy_frame_with_its_index(frame):
     ddf = dd.from_pandas(frame, npartitions=4)
     reg = _fit(ddf[FEATURES], ddf[TARGETS])
     lazy = reg.predict(ddf[FEATURES])
+    assert isinstance(lazy, dd.DataFrame)
+    assert list(lazy.columns) == TARGETS
+    assert lazy.divisions == ddf.divisions
+    computed = lazy.compute()
+    assert_array_equal(computed.index, frame.index)
+    assert_allclose(computed.to_numpy(), reg.predict(frame[FEATURES]), rtol=1e-6)
+
+
+def test_prediction_of_a_dask_array_is_a_lazy_array_of_its_chunks(frame):
+    ddf = dd.from_pandas(frame, npartitions=4)
+    reg = _fit(ddf[FEATURES], ddf[TARGETS])
+    blocks = da.from_array(frame[FEATURES].to_numpy(), chunks=(100, 2))
+    lazy = reg.predict(blocks)
     assert isinstance(lazy, da.Array)
-    assert lazy.shape[1] == 3
+    assert lazy.chunks == ((100, 100, 100), (3,))
     assert_allclose(lazy.compute(), reg.predict(frame[FEATURES]), rtol=1e-6)
-    blocks = da.from_array(frame[FEATURES].to_numpy(), chunks=(100, 4))
-    assert_allclose(
-        reg.predict(blocks).compute(), reg.predict(frame[FEATURES]), rtol=1e-6
-    )
+
+
+def test_empty_partitions_predict_nothing(frame):
+    ddf = dd.from_pandas(frame, npartitions=4)
+    reg = _fit(ddf[FEATURES], ddf[TARGETS])
+    some = ddf[ddf["x0"] > 10]  # no row
+    assert reg.predict(some[FEATURES]).compute().shape == (0, 3)
 
 
 def test_prediction_on_dask_checks_the_columns_before_computing(frame):
@@ -223,6 +239,8 @@ def test_prediction_on_dask_checks_the_columns_before_computing(frame):
         reg.predict(ddf[FEATURES[::-1]])
     with pytest.raises(ValueError, match="X has 3 features, but"):
         reg.predict(da.zeros((10, 3), chunks=5))
+    with pytest.raises(ValueError, match="X has 3 features, but"):
+        reg.predict(ddf[FEATURES[:3]])
     with pytest.raises(ValueError, match="return_std=True is not offered"):
         reg.predict(ddf[FEATURES], return_std=True)
 
