@@ -44,6 +44,7 @@ Run from the repository root::
     python benchmarks/speed.py --repeats 5
     python benchmarks/speed.py --memory --repeats 1
     python benchmarks/speed.py --device cuda --repeats 3
+    python benchmarks/speed.py --device cuda --bfloat16 --repeats 3
     python benchmarks/speed.py --threads --repeats 5
     python benchmarks/speed.py --quick            # smoke run, a few seconds
 """
@@ -186,7 +187,7 @@ class Estimator:
         return lambda: self.estimator_.predict(x)
 
 
-def make_skhealth(epochs, device):
+def make_skhealth(epochs, device, precision="float32"):
     # the hand loop's work: one network, no dropout, no validation split
     return MultiTaskHealthRegressor(
         hidden_layer_sizes=HIDDEN,
@@ -201,6 +202,7 @@ def make_skhealth(epochs, device):
         alpha=0.0,
         random_state=SEED,
         device=device,
+        precision=precision,
     )
 
 
@@ -447,11 +449,20 @@ def parse_args():
         "thread and its own choice, on several shapes",
     )
     parser.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help="also time skhealth with precision='bfloat16' (autocast)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="tiny settings for a smoke run"
     )
     args = parser.parse_args()
     if args.device == "cuda" and args.memory:
         parser.error("--memory measures the CPU's memory: use it with --device cpu")
+    if args.bfloat16 and (args.memory or args.threads):
+        parser.error(
+            "--bfloat16 adds a row to the timings: not with --memory/--threads"
+        )
     if args.threads and (args.device == "cuda" or args.memory):
         parser.error("--threads times the CPU: use it without --device or --memory")
     return args
@@ -490,6 +501,10 @@ def main():
     if args.quick:
         args.repeats, args.epochs, args.n_samples = 1, 2, 2_000
         n_calls, memory_samples = 20, 20_000
+    if args.bfloat16:
+        METHODS["skhealth, bfloat16"] = lambda *a: Estimator(
+            lambda: make_skhealth(*a, precision="bfloat16")
+        )
     X, Y = make_data(args.n_samples)
     n_parameters = sum(p.numel() for p in make_module().parameters())
     where = (

@@ -54,7 +54,7 @@ def _where(path):
     return [line.split() for line in path.read_text().splitlines()]
 
 
-def _search(data, n_jobs, callbacks=None):
+def _search(data, n_jobs, callbacks=None, device="cpu"):
     search = GridSearchCV(
         MultiTaskHealthRegressor(
             hidden_layer_sizes=(8,),
@@ -62,6 +62,7 @@ def _search(data, n_jobs, callbacks=None):
             max_iter=4,
             random_state=0,
             callbacks=callbacks,
+            device=device,
         ),
         _GRID,
         cv=2,
@@ -235,3 +236,42 @@ def test_a_search_on_ray_picks_the_parameters_of_a_serial_search(
     pids = [int(where[0]) for where in _where(path)]
     assert len(pids) == 8
     assert os.getpid() not in pids
+
+
+class _RecordGPU(Callback):
+    """Append each fit's visible GPUs and the device its module is on."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_train_begin(self, net, **kwargs):
+        device = next(net.module_.parameters()).device
+        with open(self.path, "a") as f:
+            f.write(f"{os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {device}\n")
+
+
+@pytest.mark.gpu
+def test_a_search_on_ray_trains_each_fit_on_the_gpu_it_was_given(
+    data, cuda_device, tmp_path
+):
+    ray = pytest.importorskip("ray")
+    path = tmp_path / "gpus"
+    ray.init(
+        num_cpus=2,
+        num_gpus=1,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        runtime_env={"env_vars": {"PYTHONPATH": os.path.dirname(__file__)}},
+    )
+    try:
+        with on_cluster("ray", gpus_per_fit=1):
+            search = _search(
+                data, n_jobs=2, callbacks=[_RecordGPU(str(path))], device=cuda_device
+            )
+    finally:
+        ray.shutdown()
+    serial = _search(data, n_jobs=1, device=cuda_device)
+    assert search.best_params_ == serial.best_params_
+    # every fit saw one GPU (Ray's), and trained on it
+    assert [where[1] for where in _where(path)] == ["cuda:0"] * 8
+    assert all(where[0] != "-" for where in _where(path))
