@@ -11,7 +11,7 @@ cluster of the current ``distributed`` client, if any):
   find them), the features' moments (the warning about unscaled columns),
   and every check an in-memory fit makes, named by partition;
 * one pass per epoch, partition by partition in order, or, when shuffling, in
-  a new order every epoch with the rows of ``window`` partitions mixed; the
+  a new order every epoch with the rows of :data:`WINDOW` partitions mixed; the
   next partitions load in a background thread while the network trains.
 
 Without shuffling, the batches are those of the in-memory fit on the
@@ -33,6 +33,8 @@ from .losses import label_weights
 # Partitions whose rows are shuffled together when shuffling: rows of a
 # partition meet rows of others, in other pairs every epoch.
 WINDOW = 2
+# Partitions the first pass loads at once in this process, without a cluster.
+LOCAL_PARTITIONS = 2
 
 
 def is_dask_collection(value):
@@ -349,7 +351,7 @@ def first_pass(partitions, binary, transforms):
         dask.delayed(partition_statistics)(x, y, w, i, binary, transforms)
         for i, (x, y, w) in enumerate(partitions.parts)
     ]
-    parts = dask.compute(*tasks)
+    parts = dask.compute(*tasks, **_local_pass_settings())
     merged = dict(parts[0])
     for part in parts[1:]:
         merged["rows"] += part["rows"]
@@ -360,8 +362,21 @@ def first_pass(partitions, binary, transforms):
             min(merged["weights"][0], part["weights"][0]),
             max(merged["weights"][1], part["weights"][1]),
         )
-    merged["partition_rows"] = [part["rows"] for part in parts]
     return merged
+
+
+def _local_pass_settings():
+    """Without a Dask cluster, the first pass loads at most
+    :data:`LOCAL_PARTITIONS` partitions at once in this process (Dask's
+    threads would otherwise hold one each, one per core); a cluster's
+    workers load partitions in their own memory."""
+    try:
+        from distributed import default_client
+
+        default_client()
+        return {}
+    except (ImportError, ValueError):
+        return {"num_workers": LOCAL_PARTITIONS}
 
 
 def target_scaler(stats):
@@ -455,8 +470,12 @@ class StreamDataset(torch.utils.data.Dataset):
             None if parts[0] is None else torch.cat(parts)
             for parts in zip(*rows, strict=True)
         )
+        # copies: a view would keep the partitions loaded for the whole fit
         stop = index.stop
-        return X[:stop], (Y[:stop], None if weight is None else weight[:stop])
+        return X[:stop].clone(), (
+            Y[:stop].clone(),
+            None if weight is None else weight[:stop].clone(),
+        )
 
     def batches(self, batch_size, shuffle):
         """One epoch's batches: partitions in order, or in a new order with
@@ -479,19 +498,27 @@ class StreamDataset(torch.utils.data.Dataset):
                         None if a is None else torch.cat([a, b])
                         for a, b in zip(rest, tensors, strict=True)
                     ]
-                if shuffle:
-                    perm = torch.randperm(len(tensors[0]), device=self.device)
-                    tensors = [None if t is None else t[perm] for t in tensors]
                 n_rows = len(tensors[0])
+                # a shuffled window's batches gather their rows: a shuffled
+                # copy of the window would double its memory
+                rows = (
+                    torch.randperm(n_rows, device=self.device)
+                    if shuffle
+                    else torch.arange(n_rows, device=self.device)
+                )
                 last = k + 1 == len(windows)
                 stop = n_rows if last else n_rows - n_rows % batch_size
                 for start in range(0, stop, batch_size):
-                    X, Y, weight = (
-                        None if t is None else t[start : start + batch_size]
-                        for t in tensors
+                    index = (
+                        rows[start : start + batch_size]
+                        if shuffle
+                        else slice(start, start + batch_size)
                     )
+                    X, Y, weight = (None if t is None else t[index] for t in tensors)
                     yield X, (Y, weight)
-                rest = [None if t is None else t[stop:] for t in tensors]
+                # the rows left over, copied: the window itself can go
+                rest = [None if t is None else t[rows[stop:]] for t in tensors]
+                del tensors
 
 
 def standardised_target_sums(stats, scaler):

@@ -29,9 +29,11 @@ def read_parquet(path, target, *, features=None, sample_weight=None, **kwargs):
     Returns
     -------
     X : dask.dataframe.DataFrame
+        The feature columns.
     y : dask.dataframe.DataFrame or Series
+        The target column(s).
     sample_weight : dask.dataframe.Series
-        Only when ``sample_weight`` is given.
+        The weights; only when ``sample_weight`` is given.
 
     Raises
     ------
