@@ -86,6 +86,10 @@ def on_cluster(engine, address=None, *, gpus_per_fit=0, timeout=10.0):
 
     Examples
     --------
+    A cluster of one worker of two threads, quick to start here; a search
+    runs its fits in parallel on workers that are processes (see the module's
+    notes: a script starting them needs ``if __name__ == "__main__":``).
+
     >>> from distributed import LocalCluster
     >>> from sklearn.model_selection import GridSearchCV
     >>> from skhealth import MultiTaskHealthRegressor
