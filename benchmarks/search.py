@@ -33,8 +33,9 @@ threads; then the search runs once. Only ``search.fit`` is timed. With
 the other (so a burst of other load hits them all), and each engine's best
 round counts. ``--preprocessed`` searches the regressor alone on the features
 preprocessed once beforehand: no joblib call inside a fit (the pipeline's
-``ColumnTransformer`` makes some, which Dask's joblib backend sends to the
-cluster as tasks of their own).
+``ColumnTransformer`` makes some, which joblib's own Dask backend would send
+to the cluster as tasks of their own; ``on_cluster`` runs them in the fit's
+worker).
 
 Prints one row per engine: the seconds to start it, of the warm-up and of
 the probe's call (Ray's backend starts a new pool of actor processes for
@@ -42,8 +43,12 @@ every call), the search's seconds, their ratio to the serial time halved
 (the goal is ``ratio <= 1.25``), whether the goal is met, whether
 ``best_params_`` equals the serial search's and the largest difference of
 ``mean_test_score`` from it, and the worker processes and torch threads that
-the probe found. Then the load average before and after and the wall time:
-time it on an otherwise idle machine, other work on the 2 cores shows in the
+the probe found; ``cores busy`` is the share of the machine's CPU time
+(``/proc/stat``, all processes) spent during the search: about 0.5 for the
+serial search and 1.0 for a 2-worker one on an idle 2-core machine, more for
+the serial one when other work competes, less for a parallel one that leaves
+a core idle. Then the load average before and after and the wall time: time
+it on an otherwise idle machine, other work on the 2 cores shows in the
 ratios. Torch uses one thread per process.
 
 Run from the repository root::
@@ -99,6 +104,26 @@ def make_search(X, *, max_iter, members, n_jobs):
         return GridSearchCV(regressor, grid, cv=3, refit=False, n_jobs=n_jobs)
     pipeline = make_pipeline(make_default_preprocessor(X), regressor)
     return GridSearchCV(pipeline, GRID, cv=3, refit=False, n_jobs=n_jobs)
+
+
+def _cpu_jiffies():
+    """The machine's busy and total CPU time since boot (Linux'
+    ``/proc/stat``, in jiffies), or ``None`` elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            # user to steal: guest time is counted in user already
+            fields = [int(field) for field in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def cores_busy(before, after):
+    """The share of the machine's cores busy between two ``_cpu_jiffies``."""
+    if before is None or after is None or after[1] == before[1]:
+        return float("nan")
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _worker():
@@ -159,14 +184,17 @@ def run_engine(name, X, Y, args):
         search = make_search(
             X, max_iter=args.max_iter, members=args.members, n_jobs=n_jobs
         )
+        jiffies = _cpu_jiffies()
         start = time.perf_counter()
         search.fit(X, Y)
         seconds = time.perf_counter() - start
+        busy = cores_busy(jiffies, _cpu_jiffies())
     row = {
         "start s": start_seconds,
         "warm-up s": warm_up,
         "call s": call,
         "seconds": seconds,
+        "cores busy": busy,
         "processes": len({pid for pid, _ in probe}),
         "torch threads": ",".join(str(t) for t in sorted({t for _, t in probe})),
     }
@@ -235,6 +263,7 @@ def main(argv=None):
         "warm-up s",
         "call s",
         "seconds",
+        "cores busy",
         "ratio",
         "goal met",
         "same best_params_",

@@ -9,8 +9,11 @@ import warnings
 import pytest
 import torch
 from numpy.testing import assert_allclose
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from skhealth import MultiTaskHealthRegressor, _net
@@ -112,6 +115,35 @@ def test_a_search_on_dask_picks_the_parameters_of_a_serial_search(
     # all 8 fits (4 candidates, 2 folds) trained on the cluster's worker
     (worker,) = dask_cluster.scheduler_info["workers"]
     assert [where[1] for where in _where(path)] == [worker] * 8
+
+
+def test_the_joblib_calls_inside_a_fit_run_in_its_dask_worker(data, dask_cluster):
+    import distributed
+
+    # a ColumnTransformer fits and transforms its columns through joblib
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [("scaled", StandardScaler(), [0, 1])], remainder="passthrough"
+        ),
+        MultiTaskHealthRegressor(hidden_layer_sizes=(8,), n_members=1, max_iter=2),
+    )
+    search = GridSearchCV(
+        pipeline,
+        {"multitaskhealthregressor__alpha": [1e-4, 1.0]},
+        cv=2,
+        n_jobs=2,
+        refit=False,  # a refit here would send its calls to the cluster
+    )
+    with (
+        on_cluster("dask", dask_cluster.scheduler_address) as client,
+        distributed.get_task_stream(client) as stream,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(*data)
+    names = {task["key"].split("-")[0] for task in stream.data}
+    assert any(name.startswith("batch_of__fit_and_score") for name in names)
+    assert not any("transform_one" in name for name in names), names
 
 
 def test_on_cluster_uses_the_current_dask_client_without_an_address(
