@@ -82,20 +82,6 @@ def serial(data):
     return _search(data, n_jobs=1)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=1,
-        threads_per_worker=2,
-        processes=False,
-        protocol="tcp",
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
-        yield cluster
-
-
 def _assert_same_search(search, serial):
     assert search.best_params_ == serial.best_params_
     assert_allclose(

@@ -269,21 +269,12 @@ def test_warm_start_continues_on_dask_with_the_first_standardisation(frame):
     assert_array_equal(reg._target_scaler.mean_, mean)
 
 
-def test_a_fit_on_a_distributed_cluster_trains_the_same_network(frame):
-    distributed = pytest.importorskip("distributed")
+def test_a_fit_on_a_distributed_cluster_trains_the_same_network(frame, dask_cluster):
+    from distributed import Client
+
     ddf = dd.from_pandas(frame, npartitions=4)
     local = _fit(ddf[FEATURES], ddf[TARGETS])
-    with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=False,
-            protocol="tcp",
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster),
-    ):
+    with Client(dask_cluster):
         on_cluster = _fit(ddf[FEATURES], ddf[TARGETS])
         lazy = on_cluster.predict(ddf[FEATURES]).compute()
     assert_array_equal(
