@@ -821,6 +821,8 @@ class MultiTaskBase(BaseEstimator):
         return hasattr(self, "net_")
 
     def __setstate__(self, state):
+        # an estimator pickled before precision was a parameter
+        state.setdefault("precision", "float32")
         super().__setstate__(state)
         net = state.get("net_")
         on_gpu = self.device != "auto" and torch.device(self.device).type == "cuda"

@@ -165,10 +165,12 @@ class cpu_share:
 
     Torch's setting (:func:`torch.set_num_threads`) holds for the thread that
     sets it (and becomes the default of threads that have not used torch yet).
-    Fits in the threads of one process, as in a Dask ``LocalCluster(
+    Predictions in the threads of one process, as in a Dask ``LocalCluster(
     processes=False, threads_per_worker=2)`` or joblib's threading backend,
-    would each use every core: here they share them. The share is taken
-    again at every epoch (:func:`refresh_cpu_share`), as fits start and end.
+    and the fit beside them (fits there take turns: see
+    :func:`skhealth._torch_utils.torch_seed`), would each use every core:
+    here they share them. The share is taken again at every epoch
+    (:func:`refresh_cpu_share`), as blocks start and end.
     The thread's setting is restored at the end, also when the block raises
     (``KeyboardInterrupt`` too). A block inside another in the same thread
     keeps the outer one's threads.
@@ -221,6 +223,15 @@ def refresh_cpu_share():
         share.refresh()
 
 
+def _member_mean(each):
+    """The mean of the members' predictions ``each``, summed in the order of
+    the ensemble's forward: bit for bit, the ensemble's prediction."""
+    mean = each[0]
+    for member in each[1:]:
+        mean = mean + member
+    return mean / len(each)
+
+
 class MultiTaskNet(NeuralNet):
     """A skorch net whose criterion returns one loss per task.
 
@@ -236,6 +247,8 @@ class MultiTaskNet(NeuralNet):
 
     #: Whether the net trains with differential privacy (see skhealth.privacy)
     private = False
+    #: The forward passes' arithmetic (a net pickled before it was a setting)
+    precision = "float32"
 
     def __init__(self, *args, precision="float32", **kwargs):
         super().__init__(*args, **kwargs)
@@ -300,9 +313,14 @@ class MultiTaskNet(NeuralNet):
             return super().evaluation_step(batch, training=True)
         # The estimator checked that it is fitted, and X is one tensor: the
         # module is called directly, skipping infer's checks for other inputs.
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode():
             self._set_training(False)
-            return self.module_(batch[0].to(self.device)).float()
+            X = batch[0].to(self.device)
+            if self.precision != "float32" and hasattr(self.module_, "each_member"):
+                # members averaged in float32, as member_moments averages them
+                return _member_mean(self._each_member(X))
+            with self._autocast():
+                return self.module_(X).float()
 
     def cross_fitted_predictions(self, dataset):
         """Each row of a cross-fitted ``dataset`` (see
@@ -335,12 +353,7 @@ class MultiTaskNet(NeuralNet):
                 rows = X[start : start + self.eval_rows()].to(self.device)
                 if hasattr(self.module_, "each_member"):
                     each = self._each_member(rows)
-                    # summed in the order of the ensemble's forward: the same
-                    # mean, bit for bit, as predict's
-                    mean = each[0]
-                    for member in each[1:]:
-                        mean = mean + member
-                    mean = mean / len(each)
+                    mean = _member_mean(each)
                     # written out: torch's var reduces over a leading axis
                     # twenty times slower on one CPU thread
                     variance = ((each - mean) ** 2).sum(dim=0) / (len(each) - 1)

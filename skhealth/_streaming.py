@@ -134,15 +134,24 @@ class Partitions:
             self.n_features = len(X.columns)
             self.y_1d = isinstance(y, dask.dataframe.Series)
         else:
+            if values["X"].ndim != 2:
+                raise ValueError(
+                    f"X must be 2-D (rows, features), got {values['X'].ndim}-D."
+                )
+            if values["y"].ndim not in (1, 2):
+                raise ValueError(
+                    f"y must be 1-D or 2-D (rows, tasks), got {values['y'].ndim}-D."
+                )
             values = self._align_arrays(values)
             self.feature_names = None
             self.n_features = values["X"].shape[1]
             self.y_1d = values["y"].ndim == 1
-        if kinds["X"] == "array" and values["X"].ndim != 2:
-            raise ValueError(
-                f"X must be 2-D (rows, features), got {values['X'].ndim}-D."
-            )
         self.n_tasks = 1 if self.y_1d else values["y"].shape[1]
+        if self.n_features == 0 or self.n_tasks == 0:
+            raise ValueError(
+                f"X has {self.n_features} features and y {self.n_tasks} tasks: "
+                "training needs at least one of each."
+            )
         # X without rows: its columns and dtypes
         self.meta = (
             values["X"]._meta
@@ -487,7 +496,8 @@ class StreamDataset(torch.utils.data.Dataset):
         step = WINDOW if shuffle else 1
         windows = [order[i : i + step] for i in range(0, n, step)]
         rest = None
-        with concurrent.futures.ThreadPoolExecutor(1) as loader:
+        loader = concurrent.futures.ThreadPoolExecutor(1)
+        try:
             future = loader.submit(self._load, windows[0])
             for k in range(len(windows)):
                 tensors = future.result()
@@ -519,6 +529,9 @@ class StreamDataset(torch.utils.data.Dataset):
                 # the rows left over, copied: the window itself can go
                 rest = [None if t is None else t[rows[stop:]] for t in tensors]
                 del tensors
+        finally:
+            # an interrupted epoch does not wait for the window loading
+            loader.shutdown(wait=False, cancel_futures=True)
 
 
 def standardised_target_sums(stats, scaler):

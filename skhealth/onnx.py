@@ -194,6 +194,12 @@ def to_onnx(
             f"target_opset={target_opset} is too old: the network's graph needs "
             "opset 18 or later (onnxruntime 1.14 and later run it)."
         )
+    if estimator.net_.precision != "float32":
+        raise ValueError(
+            f"The model predicts in precision={estimator.net_.precision!r}, and "
+            "an ONNX graph computes in float32: its predictions would differ "
+            "from the model's. Fit it with precision='float32' to export it."
+        )
     classifier = hasattr(estimator, "classes_")
     if interval is not None:
         interval = check_confidence(interval)

@@ -15,12 +15,15 @@ unreachable scheduler is an error before any fit starts::
             search = GridSearchCV(MultiTaskHealthRegressor(), grid, n_jobs=-1)
             search.fit(X, Y)
 
-Threads: each fit trains on its share of the cores it runs on. Process
-workers (loky's, Ray's, a Dask cluster's with ``processes=True``) start with
-torch on 1 intra-op thread (their ``OMP_NUM_THREADS``); fits in the threads
-of one process (a Dask ``LocalCluster(processes=False,
-threads_per_worker=k)``) divide torch's setting between the fits running at
-once (:class:`skhealth._net.cpu_share`), so they never oversubscribe.
+Threads: process workers (loky's, Ray's, a Dask cluster's with
+``processes=True``) start with torch on 1 intra-op thread (their
+``OMP_NUM_THREADS``) and run their fits side by side. Fits in the threads of
+one process (a Dask ``LocalCluster(processes=False, threads_per_worker=k)``)
+take turns, since torch's random generators are the process's
+(:func:`skhealth._torch_utils.torch_seed`): such a search gives the serial
+results in about the serial time. Predictions running beside them divide
+torch's threads with them (:class:`skhealth._net.cpu_share`), so nothing
+oversubscribes the cores. Search on process workers.
 
 GPUs: with ``gpus_per_fit``, each fit holds that many GPUs of the cluster's
 (Ray's ``num_gpus``, a Dask worker resource named ``"GPU"``), and an

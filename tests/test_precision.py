@@ -2,6 +2,7 @@
 weights, losses and predictions in float32, and nearly the accuracy of
 float32."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -117,3 +118,33 @@ def test_bfloat16_on_a_gpu_scores_within_0_01_of_float32(data, cuda_device):
     float32 = _mean_r2(_fit(data, device=cuda_device), data)
     bfloat16 = _mean_r2(_fit(data, device=cuda_device, precision="bfloat16"), data)
     assert abs(bfloat16 - float32) < 0.01
+
+
+def test_bfloat16_predict_is_the_mean_of_predict_with_std(data):
+    X, Y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        reg = MultiTaskHealthRegressor(
+            max_iter=5, n_members=3, random_state=0, precision="bfloat16"
+        ).fit(X, Y)
+    mean, _ = reg.predict(X, return_std=True)
+    np.testing.assert_array_equal(reg.predict(X), mean)
+
+
+def test_a_model_pickled_before_precision_existed_predicts_in_float32(data):
+    reg = _fit(data, n_members=1)
+    old = pickle.loads(pickle.dumps(reg))
+    del old.__dict__["precision"]
+    del old.net_.__dict__["precision"]
+    loaded = pickle.loads(pickle.dumps(old))
+    assert loaded.get_params()["precision"] == "float32"
+    np.testing.assert_array_equal(loaded.predict(data[0]), reg.predict(data[0]))
+
+
+def test_onnx_export_refuses_a_bfloat16_model(data):
+    pytest.importorskip("onnx")
+    from skhealth.onnx import to_onnx
+
+    reg = _fit(data, precision="bfloat16", n_members=1)
+    with pytest.raises(ValueError, match="predicts in precision='bfloat16'"):
+        to_onnx(reg)

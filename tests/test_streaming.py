@@ -304,6 +304,22 @@ def test_partitions_of_other_rows_are_an_error_naming_the_partition(frame):
         MultiTaskHealthRegressor(**_FIT).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.zeros(300), np.zeros((300, 2)), "X must be 2-D"),
+        (np.zeros((300, 3)), np.zeros((300, 2, 2)), "y must be 1-D or 2-D"),
+        (np.zeros((300, 0)), np.zeros((300, 2)), "X has 0 features and y 2 tasks"),
+        (np.zeros((300, 3)), np.zeros((300, 0)), "X has 3 features and y 0 tasks"),
+    ],
+)
+def test_dask_arrays_of_the_wrong_shape_are_an_error(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        MultiTaskHealthRegressor().fit(
+            da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+        )
+
+
 def test_dask_arrays_of_unknown_chunk_sizes_are_an_error(frame):
     ddf = dd.from_pandas(frame, npartitions=3)
     X = ddf[FEATURES].to_dask_array()
